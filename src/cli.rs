@@ -1,0 +1,170 @@
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`; exit codes 0 (done),
+//! 1 (the user's input or config is wrong, one line on stderr), 2 (anything else).
+
+use crate::app;
+use crate::clock::SystemClock;
+use crate::settings::{Env, Policy, Settings};
+use crate::{store, telemetry};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "platform-desk",
+    version,
+    about = "Platform-team intake, SLAs and support metrics in Slack"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode)
+    Serve,
+    /// Run the bot against the built-in Slack simulator: no workspace, no tokens
+    Sandbox {
+        /// Address of the simulator's page
+        #[arg(long, default_value = "127.0.0.1:3030")]
+        addr: std::net::SocketAddr,
+    },
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Policy file tools
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a policy file (default: PLATFORM_DESK_CONFIG, else the built-in policy)
+    Check { file: Option<PathBuf> },
+}
+
+/// An error the user can fix: printed as one line, exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if let Some(user) = err.downcast_ref::<UserError>() {
+                eprintln!("error: {user}");
+                ExitCode::from(1)
+            } else {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+fn user_err(e: impl std::fmt::Display) -> anyhow::Error {
+    UserError(e.to_string()).into()
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Config {
+            action: ConfigCommand::Check { file },
+        } => config_check(file),
+        Command::Migrate => {
+            let env = Env::from_env().map_err(user_err)?;
+            telemetry::init(env.log_format, &env.rust_log);
+            runtime()?.block_on(async {
+                let pool = store::connect(&env.database_url).await?;
+                store::migrate(&pool).await?;
+                store::close(&pool).await;
+                println!("migrations applied to {}", env.database_url);
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Serve => {
+            let env = Env::from_env().map_err(user_err)?;
+            if env.bot_token.is_none() {
+                return Err(user_err("SLACK_BOT_TOKEN is required for serve (try `platform-desk sandbox` to run without Slack)"));
+            }
+            if env.app_token.is_none() && env.signing_secret.is_none() {
+                return Err(user_err("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"));
+            }
+            let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+            telemetry::init(env.log_format, &env.rust_log);
+            runtime()?.block_on(async {
+                let running = app::start(Settings { env, policy }, Arc::new(SystemClock)).await?;
+                wait_for_signal().await;
+                tracing::info!("shutting down");
+                running.shutdown().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Sandbox { addr } => {
+            let env = Env::from_env().map_err(user_err)?;
+            telemetry::init(env.log_format, &env.rust_log);
+            runtime()?.block_on(crate::sandbox::run(addr, env))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = match file {
+        Some(path) => Some(path),
+        None => Env::from_env().map_err(user_err)?.config_path,
+    };
+    let Some(path) = path else {
+        let policy = Policy::builtin();
+        println!("built-in policy: OK\n\n{}", policy.sla_table());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| user_err(format!("cannot read {}: {e}", path.display())))?;
+    match Policy::parse(&text) {
+        Ok(policy) => {
+            println!("{}: OK\n\n{}", path.display(), policy.sla_table());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for problem in &problems {
+                println!("{}: {problem}", path.display());
+            }
+            eprintln!("error: {} problem(s) in {}", problems.len(), path.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// SIGTERM (how orchestrators stop us) or Ctrl-C.
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

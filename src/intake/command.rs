@@ -1,0 +1,68 @@
+//! The `/platform` grammar: the text after the command, parsed into what was asked.
+
+/// What a `/platform ...` invocation asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlashCommand {
+    /// `request <text>`: file a ticket from the text.
+    Request(String),
+    /// `request` alone: open the request form.
+    RequestForm,
+    /// `help`, nothing at all, or anything unknown (carrying what was typed, if anything).
+    Help(Option<String>),
+    /// A command of the contract that this version does not offer yet.
+    NotYet(&'static str),
+}
+
+/// Subcommands the contract names that later versions bring.
+const LATER: &[&str] = &[
+    "status", "mine", "queue", "stats", "oncall", "roadmap", "survey",
+];
+
+/// Parses the command's text (everything after `/platform `).
+pub fn parse(text: &str) -> SlashCommand {
+    let text = text.trim();
+    let (word, rest) = match text.split_once(char::is_whitespace) {
+        Some((w, r)) => (w, r.trim()),
+        None => (text, ""),
+    };
+    match word.to_ascii_lowercase().as_str() {
+        "request" | "req" | "new" if rest.is_empty() => SlashCommand::RequestForm,
+        "request" | "req" | "new" => SlashCommand::Request(rest.to_string()),
+        "" | "help" => SlashCommand::Help(None),
+        other => match LATER.iter().find(|l| **l == other) {
+            Some(name) => SlashCommand::NotYet(name),
+            None => SlashCommand::Help(Some(text.to_string())),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grammar_reads_each_form() {
+        let cases = [
+            (
+                "request deploy is stuck",
+                SlashCommand::Request("deploy is stuck".into()),
+            ),
+            (
+                "  Request   multi\nline  ",
+                SlashCommand::Request("multi\nline".into()),
+            ),
+            ("request", SlashCommand::RequestForm),
+            ("request   ", SlashCommand::RequestForm),
+            ("", SlashCommand::Help(None)),
+            ("help", SlashCommand::Help(None)),
+            ("status PLAT-1", SlashCommand::NotYet("status")),
+            (
+                "frobnicate now",
+                SlashCommand::Help(Some("frobnicate now".into())),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text), expected, "text {text:?}");
+        }
+    }
+}

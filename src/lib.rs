@@ -1,0 +1,30 @@
+//! platform-desk: a self-hosted Slack bot for platform-team intake, SLAs and support metrics.
+
+/// The App context and the wiring of serve and sandbox.
+pub mod app;
+/// The command line: serve, sandbox, migrate, config check.
+pub mod cli;
+/// The injected clock.
+pub mod clock;
+/// Requests becoming tickets.
+pub mod intake;
+/// Outgoing Slack messages as durable rows.
+pub mod outbox;
+/// The local Slack simulator.
+pub mod sandbox;
+/// Loading and validating settings: environment and the policy file.
+pub mod settings;
+/// SLA targets and the business calendar.
+pub mod sla;
+/// The Slack edge: HTTP and Socket Mode in, the Web API out.
+pub mod slack;
+/// The SQLite pool and migrations.
+pub mod store;
+/// Logging setup.
+pub mod telemetry;
+/// Tickets, their event log and the group-commit writer.
+pub mod tickets;
+/// Priority and category of new requests.
+pub mod triage;
+/// Health, readiness and metrics.
+pub mod web;

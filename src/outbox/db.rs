@@ -1,0 +1,134 @@
+//! The SQL of the outbox: writing rows, finding each channel's next row, recording results.
+
+use super::{OutboxMessage, PendingRow, Purpose};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+/// Writes messages caused by a change to `ticket_id` (if any), in the caller's transaction.
+pub async fn insert_all(
+    conn: &mut SqliteConnection,
+    rows: &[(Option<i64>, OutboxMessage)],
+    now: &str,
+) -> sqlx::Result<()> {
+    for chunk in rows.chunks(1000) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "insert into outbox (method, channel, payload, purpose, ticket_id, created_at) ",
+        );
+        q.push_values(chunk, |mut row, (ticket_id, m)| {
+            row.push_bind(m.method)
+                .push_bind(m.channel.clone())
+                .push_bind(m.payload.to_string())
+                .push_bind(m.purpose.as_str())
+                .push_bind(*ticket_id)
+                .push_bind(now.to_string());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The oldest pending row of every channel: the sender keeps order within a channel, so
+/// only a channel's head may be sent. A skip-scan over the partial index costs a lookup per
+/// channel, not a pass over every pending row.
+pub async fn channel_heads(
+    conn: &mut SqliteConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<PendingRow>> {
+    let rows = sqlx::query(
+        r#"
+        with recursive channels(channel) as (
+            select min(channel) from outbox where status = 'pending'
+            union all
+            select (select min(channel) from outbox
+                    where status = 'pending' and channel > channels.channel)
+            from channels where channels.channel is not null
+        )
+        select o.id, o.method, o.channel, o.payload, o.purpose, o.ticket_id, o.attempts,
+               o.next_attempt_at
+        from channels c
+        join outbox o on o.id = (select id from outbox
+                                 where status = 'pending' and channel = c.channel
+                                 order by id limit 1)
+        where c.channel is not null
+        limit ?
+        "#,
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingRow {
+                id: r.try_get("id")?,
+                method: r.try_get("method")?,
+                channel: r.try_get("channel")?,
+                payload: r.try_get("payload")?,
+                purpose: Purpose::parse(r.try_get::<&str, _>("purpose")?),
+                ticket_id: r.try_get("ticket_id")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Marks a row delivered, with the `ts` Slack gave it.
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: &str,
+    ts: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set status = 'sent', sent_at = ?, result_ts = ?, attempts = attempts + 1 \
+         where id = ?",
+    )
+    .bind(now)
+    .bind(ts)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts a failed attempt and sets when to try again.
+pub async fn mark_retry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    next_attempt_at: &str,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set attempts = attempts + 1, next_attempt_at = ?, last_error = ? \
+         where id = ?",
+    )
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives up on a row: it stays in the table, visible, with its last error.
+pub async fn mark_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set status = 'failed', attempts = attempts + 1, last_error = ? \
+         where id = ?",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts of rows per status, for metrics and tests.
+pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<(i64, i64, i64)> {
+    let r = sqlx::query(
+        "select coalesce(sum(status = 'pending'), 0) p, coalesce(sum(status = 'sent'), 0) s, \
+         coalesce(sum(status = 'failed'), 0) f from outbox",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((r.try_get("p")?, r.try_get("s")?, r.try_get("f")?))
+}

@@ -1,0 +1,72 @@
+//! The outbox: everything the bot says to Slack, as rows written in the transaction of the
+//! change that caused it, delivered afterwards by `slack::outbound`.
+
+pub mod db;
+
+use serde_json::Value;
+
+/// What the sender must do with Slack's answer besides marking the row sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Nothing more.
+    Notice,
+    /// The intake card of a ticket: its `ts` is recorded on the ticket.
+    TicketCard,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Notice => "notice",
+            Purpose::TicketCard => "ticket_card",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "ticket_card" => Purpose::TicketCard,
+            _ => Purpose::Notice,
+        }
+    }
+}
+
+/// One Web API call to make.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    /// e.g. `chat.postMessage`
+    pub method: &'static str,
+    /// The channel (or user, for DMs) it goes to: the pacing key.
+    pub channel: String,
+    pub payload: Value,
+    pub purpose: Purpose,
+}
+
+impl OutboxMessage {
+    /// A `chat.postMessage` to `channel`. The payload must carry `channel` itself.
+    pub fn post(channel: &str, payload: Value) -> Self {
+        Self {
+            method: "chat.postMessage",
+            channel: channel.to_string(),
+            payload,
+            purpose: Purpose::Notice,
+        }
+    }
+
+    pub fn with_purpose(mut self, purpose: Purpose) -> Self {
+        self.purpose = purpose;
+        self
+    }
+}
+
+/// A pending row as the sender sees it.
+#[derive(Debug, Clone)]
+pub struct PendingRow {
+    pub id: i64,
+    pub method: String,
+    pub channel: String,
+    pub payload: String,
+    pub purpose: Purpose,
+    pub ticket_id: Option<i64>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+}

@@ -1,0 +1,135 @@
+//! HTTP mode: `/slack/commands`, `/slack/events`, `/slack/interactivity`. Every request is
+//! size-limited and signature-checked on its raw bytes before anything is parsed.
+
+use super::inbound::{self, Input, Reply};
+use super::signature;
+use crate::app::App;
+use crate::web::metrics::Metrics;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Slack's payloads are small; a modal submission with long text is the largest.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/slack/commands", post(commands))
+        .route("/slack/events", post(events))
+        .route("/slack/interactivity", post(interactivity))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+/// Refuses requests that Slack did not sign.
+fn check(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
+    let Some(secret) = &app.signing_secret else {
+        return Err(Box::new(StatusCode::UNAUTHORIZED.into_response()));
+    };
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    signature::verify(
+        secret.expose(),
+        get("x-slack-request-timestamp"),
+        get("x-slack-signature"),
+        body,
+        app.clock.now().timestamp(),
+    )
+    .map_err(|err| {
+        Metrics::inc(&app.metrics.signature_rejections);
+        tracing::warn!(reason = %err, "refused an unsigned or badly signed request");
+        Box::new((StatusCode::UNAUTHORIZED, "invalid signature").into_response())
+    })
+}
+
+/// The HTTP form of a reply.
+fn respond(reply: Reply) -> Response {
+    match reply {
+        Reply::Empty => StatusCode::OK.into_response(),
+        Reply::Json(body) => json_response(&body),
+    }
+}
+
+fn json_response(body: &Value) -> Response {
+    let mut resp = body.to_string().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// `ssl_check=1` pings carry no request and change nothing: answer them as they come.
+fn is_ssl_check(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .any(|pair| pair == b"ssl_check=1")
+}
+
+async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if is_ssl_check(&body) {
+        return StatusCode::OK.into_response();
+    }
+    if let Err(refused) = check(&app, &headers, &body) {
+        return *refused;
+    }
+    let cmd = match inbound::command_from_form(&body) {
+        Ok(cmd) => cmd,
+        Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
+    };
+    match app.handle(Input::Command(cmd)).await {
+        Ok(reply) => respond(reply),
+        // A command is a person waiting: answer, never a 500.
+        Err(err) => {
+            tracing::error!(error = %err, "slash command failed");
+            respond(Reply::ephemeral(crate::intake::messages::STORE_FAILED))
+        }
+    }
+}
+
+async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = check(&app, &headers, &body) {
+        return *refused;
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
+    };
+    match value.get("type").and_then(Value::as_str) {
+        Some("url_verification") => {
+            let challenge = value.get("challenge").cloned().unwrap_or(Value::Null);
+            json_response(&json!({ "challenge": challenge }))
+        }
+        Some("event_callback") => match app.handle(inbound::event(&value)).await {
+            Ok(_) => StatusCode::OK.into_response(),
+            // Not stored: let Slack deliver it again (the inbox makes that safe).
+            Err(err) => {
+                tracing::error!(error = %err, "event handling failed; Slack will retry");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        },
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+async fn interactivity(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = check(&app, &headers, &body) {
+        return *refused;
+    }
+    let payload = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "payload"))
+        .and_then(|(_, v)| serde_json::from_str::<Value>(&v).ok());
+    let Some(payload) = payload else {
+        return (StatusCode::BAD_REQUEST, "no payload field").into_response();
+    };
+    match app.handle(inbound::interaction(&payload)).await {
+        Ok(reply) => respond(reply),
+        Err(err) => {
+            tracing::error!(error = %err, "interaction failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Socket Mode: opens a WebSocket with `apps.connections.open`, turns each envelope into an
+//! input, acks it (with the reply as payload where Slack accepts one) inside Slack's 3 s,
+//! and reconnects on `disconnect` frames and dropped sockets.
+
+use super::inbound::{self, Input, Reply};
+use super::web_api::WebApi;
+use crate::app::App;
+use crate::settings::Secret;
+use crate::web::metrics::Metrics;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long an envelope's handling may take before it is acked without a payload.
+const ACK_BUDGET: Duration = Duration::from_millis(2500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+enum Ended {
+    Stop,
+    Reconnect,
+}
+
+/// Keeps a Socket Mode connection open until `stop` turns true.
+pub async fn run(app: Arc<App>, api: WebApi, token: Secret, mut stop: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        match open(&api, &token).await {
+            Ok(ws) => {
+                backoff = Duration::from_millis(500);
+                match session(app.clone(), ws, &mut stop).await {
+                    Ended::Stop => break,
+                    Ended::Reconnect => {
+                        Metrics::inc(&app.metrics.socket_reconnects);
+                        continue;
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "Socket Mode connection failed")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = crate::app::stopped(&mut stop) => break,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    tracing::info!("Socket Mode stopped");
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(api: &WebApi, token: &Secret) -> anyhow::Result<Ws> {
+    let answer = api
+        .call_with("apps.connections.open", &json!({}), Some(token))
+        .await
+        .map_err(|e| anyhow::anyhow!("apps.connections.open: {e}"))?;
+    let url = answer
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow::anyhow!("apps.connections.open gave no url"))?;
+    let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+    tracing::info!("Socket Mode connected");
+    Ok(ws)
+}
+
+/// One connection's life. Acks still in flight when it ends are written by the writer
+/// task, which outlives the reader until every envelope task is done.
+async fn session(app: Arc<App>, ws: Ws, stop: &mut watch::Receiver<bool>) -> Ended {
+    let (mut sink, mut stream) = ws.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(256);
+    tokio::spawn(async move {
+        while let Some(frame) = out_rx.recv().await {
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = crate::app::stopped(stop) => {
+                let _ = out_tx.send(Message::Close(None)).await;
+                return Ended::Stop;
+            }
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Ping(data))) => {
+                let _ = out_tx.send(Message::Pong(data)).await;
+                continue;
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                tracing::info!("Socket Mode connection dropped; reconnecting");
+                return Ended::Reconnect;
+            }
+            Some(Ok(_)) => continue,
+        };
+        let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+            tracing::warn!("Socket Mode frame is not JSON; ignored");
+            continue;
+        };
+        match frame.get("type").and_then(Value::as_str) {
+            Some("hello") => tracing::debug!("Socket Mode hello"),
+            Some("disconnect") => {
+                let reason = frame
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                tracing::info!(%reason, "Slack asked to reconnect");
+                return Ended::Reconnect;
+            }
+            Some(_) if frame.get("envelope_id").is_some() => {
+                Metrics::inc(&app.metrics.socket_envelopes);
+                let (app, out) = (app.clone(), out_tx.clone());
+                tokio::spawn(async move {
+                    if let Some(ack) = handle_envelope(&app, frame).await {
+                        let _ = out.send(Message::Text(ack.to_string().into())).await;
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The ack for one envelope, or None when it must not be acked (so Slack redelivers).
+async fn handle_envelope(app: &App, envelope: Value) -> Option<Value> {
+    let id = envelope.get("envelope_id")?.as_str()?.to_string();
+    let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
+    let accepts_payload = envelope
+        .get("accepts_response_payload")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let input = match envelope.get("type").and_then(Value::as_str) {
+        Some("slash_commands") => match inbound::command_from_json(&payload) {
+            Ok(cmd) => Input::Command(cmd),
+            Err(_) => Input::Ignored("malformed slash command"),
+        },
+        Some("interactive") => inbound::interaction(&payload),
+        Some("events_api") => inbound::event(&payload),
+        _ => Input::Ignored("envelope type not handled"),
+    };
+    let is_command = matches!(input, Input::Command(_));
+    let reply = match tokio::time::timeout(ACK_BUDGET, app.handle(input)).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(err)) if is_command => {
+            tracing::error!(error = %err, "slash command failed");
+            Reply::ephemeral(crate::intake::messages::STORE_FAILED)
+        }
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "envelope not handled; leaving it unacked for redelivery");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!("envelope handling ran past the ack budget; acked without payload");
+            Reply::Empty
+        }
+    };
+    Some(match reply {
+        Reply::Json(body) if accepts_payload => json!({ "envelope_id": id, "payload": body }),
+        _ => json!({ "envelope_id": id }),
+    })
+}

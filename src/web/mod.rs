@@ -1,0 +1,49 @@
+//! The web side: health and readiness probes and Prometheus metrics.
+
+pub mod metrics;
+
+use crate::app::App;
+use crate::outbox;
+use crate::store;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if store::ready(&app.pool).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database not ready")
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let counts = match app.pool.acquire().await {
+        Ok(mut conn) => outbox::db::counts(&mut conn).await.unwrap_or_default(),
+        Err(_) => Default::default(),
+    };
+    let body = app.metrics.render(&[
+        (
+            "platform_desk_outbox_pending",
+            "Outbox rows waiting to be delivered",
+            counts.0,
+        ),
+        (
+            "platform_desk_outbox_failed_rows",
+            "Outbox rows given up on (kept for inspection)",
+            counts.2,
+        ),
+    ]);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}

@@ -1,0 +1,284 @@
+//! Test harness: the real app on a random port with a temporary SQLite file, a fake Slack
+//! Web API on 127.0.0.1, and requests signed exactly as Slack signs them.
+#![allow(dead_code)]
+
+use platform_desk::app::{self, Running};
+use platform_desk::clock::{Clock, SystemClock};
+use platform_desk::sandbox::fake_slack::FakeSlack;
+use platform_desk::settings::{Env, Policy, Settings};
+use platform_desk::slack::signature;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const SECRET: &str = "test-signing-secret-8f742231b10e";
+pub const BOT_TOKEN: &str = "xoxb-test-bot-token";
+pub const APP_TOKEN: &str = "xapp-test-app-token";
+pub const INTAKE: &str = "C01INTAKE";
+pub const ALICE: &str = "U05QRST6UV";
+
+/// The CONTRACT example policy, with delivery fast enough for tests.
+pub fn test_policy_text() -> String {
+    let contract = include_str!("../../src/settings/default_policy.toml");
+    format!(
+        "{contract}\n[delivery]\nmax_attempts = 5\nretry_base = \"20ms\"\nretry_max = \"200ms\"\nchannel_interval = \"1ms\"\nchannel_burst = 50\n"
+    )
+}
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub base: String,
+    pub fake: FakeSlack,
+    pub db_path: PathBuf,
+    pub running: Option<Running>,
+    pub http: reqwest::Client,
+    pub clock: Arc<dyn Clock>,
+    pub dir: Arc<tempfile::TempDir>,
+    pub secret: String,
+    vars: HashMap<String, String>,
+}
+
+pub struct Options {
+    pub policy: String,
+    pub socket_mode: bool,
+    pub clock: Arc<dyn Clock>,
+    pub secret: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            policy: test_policy_text(),
+            socket_mode: false,
+            clock: Arc::new(SystemClock),
+            secret: SECRET.into(),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(opts: Options) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let fake = FakeSlack::start().await;
+    start(opts, dir, fake).await
+}
+
+async fn start(opts: Options, dir: Arc<tempfile::TempDir>, fake: FakeSlack) -> TestApp {
+    let db_path = dir.path().join("desk.db");
+    let mut vars = HashMap::new();
+    vars.insert("SLACK_BOT_TOKEN".into(), BOT_TOKEN.into());
+    vars.insert("SLACK_SIGNING_SECRET".into(), opts.secret.clone());
+    vars.insert("SLACK_API_URL".into(), fake.api_url());
+    vars.insert(
+        "DATABASE_URL".into(),
+        format!("sqlite://{}", db_path.display()),
+    );
+    vars.insert("LISTEN_ADDR".into(), "127.0.0.1:0".into());
+    if opts.socket_mode {
+        vars.insert("SLACK_APP_TOKEN".into(), APP_TOKEN.into());
+    }
+    let env = Env::from_lookup(|k| vars.get(k).cloned()).expect("test env is valid");
+    let policy = Policy::parse(&opts.policy).expect("test policy is valid");
+    let running = app::start(Settings { env, policy }, opts.clock.clone())
+        .await
+        .expect("app starts");
+    let addr = running.addr;
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        fake,
+        db_path,
+        running: Some(running),
+        http: reqwest::Client::new(),
+        clock: opts.clock,
+        dir,
+        secret: opts.secret,
+        vars,
+    }
+}
+
+impl TestApp {
+    /// Stops the app gracefully and starts it again on the same database and fake Slack.
+    pub async fn restart(mut self, opts: Options) -> TestApp {
+        self.stop().await;
+        start(opts, self.dir.clone(), self.fake.clone()).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// Signs `body` at the app's current time, as Slack does.
+    pub fn sign(&self, body: &[u8]) -> (String, String) {
+        let ts = self.clock.now().timestamp().to_string();
+        let sig = signature::sign(&self.secret, &ts, body);
+        (ts, sig)
+    }
+
+    /// POSTs a correctly signed body.
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (ts, sig) = self.sign(&body);
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .header("X-Slack-Request-Timestamp", ts)
+            .header("X-Slack-Signature", sig);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        req.body(body)
+            .send()
+            .await
+            .expect("request reaches the app")
+    }
+
+    /// `/platform <text>` from `user` in `channel`, form-encoded and signed.
+    pub async fn command(&self, user: &str, channel: &str, text: &str) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([
+            ("token", "deprecated"),
+            ("team_id", "T0A1B2C3D4"),
+            ("team_domain", "acme-eng"),
+            ("channel_id", channel),
+            ("channel_name", "platform-eng"),
+            ("user_id", user),
+            ("user_name", "someone"),
+            ("command", "/platform"),
+            ("text", text),
+            ("api_app_id", "A07PLTFM2QX"),
+            ("is_enterprise_install", "false"),
+            ("response_url", &self.fake.response_url_for("cmd")),
+            ("trigger_id", "6123456789012.7012345678901.0a1b2c3d4e5f"),
+        ])
+        .unwrap();
+        self.post_signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            &[],
+        )
+        .await
+    }
+
+    /// The JSON answer of a command (panics if it is not 200 JSON).
+    pub async fn command_json(&self, user: &str, channel: &str, text: &str) -> Value {
+        let resp = self.command(user, channel, text).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("a JSON answer")
+    }
+
+    /// An Events API delivery.
+    pub async fn event(&self, body: &Value, retry_num: Option<u32>) -> reqwest::Response {
+        let retry = retry_num.map(|n| n.to_string());
+        let mut extra = vec![];
+        if let Some(n) = &retry {
+            extra.push(("X-Slack-Retry-Num", n.as_str()));
+            extra.push(("X-Slack-Retry-Reason", "http_timeout"));
+        }
+        self.post_signed(
+            "/slack/events",
+            "application/json",
+            body.to_string().into_bytes(),
+            &extra,
+        )
+        .await
+    }
+
+    /// An interactivity payload (`payload=<json>`).
+    pub async fn interaction(&self, payload: &Value) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        self.post_signed(
+            "/slack/interactivity",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            &[],
+        )
+        .await
+    }
+
+    /// One number from the database (opened separately, like an operator would).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let pool = platform_desk::store::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
+    /// Text of one column of the database.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        let pool = platform_desk::store::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap();
+        let v: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+            .flatten();
+        pool.close().await;
+        v
+    }
+
+    /// Posts to the intake channel seen by the fake, waiting up to 10 s for `n`.
+    pub async fn intake_cards(&self, n: usize) -> Vec<Value> {
+        wait_until(Duration::from_secs(10), || {
+            let cards = self.cards();
+            (cards.len() >= n).then_some(cards)
+        })
+        .await
+        .unwrap_or_else(|| self.cards())
+    }
+
+    pub fn cards(&self) -> Vec<Value> {
+        self.fake
+            .successful_calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == INTAKE)
+            .map(|c| c.body)
+            .collect()
+    }
+}
+
+/// Polls `f` (cheaply, every 10 ms) until it gives a value or `timeout` passes.
+pub async fn wait_until<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A fixture (copied from ../shared/slack/fixtures).
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).expect("fixture is JSON")
+}

@@ -1,0 +1,184 @@
+//! Delivery to Slack: rate limits, server errors and giving up, with every message arriving
+//! exactly once and nothing dropped silently.
+
+mod common;
+
+use common::*;
+use platform_desk::sandbox::fake_slack::Failure;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn rate_limits_then_server_errors_then_recovery_deliver_each_message_exactly_once() {
+    let app = spawn_app().await;
+    app.fake.fail_next(
+        "chat.postMessage",
+        [
+            Failure::RateLimited {
+                retry_after_secs: 1,
+            },
+            Failure::HttpStatus(500),
+            Failure::HttpStatus(503),
+            Failure::SlackError("internal_error".into()),
+        ],
+    );
+    let started = Instant::now();
+    for i in 0..5 {
+        let answer = app
+            .command_json(ALICE, "C04PLATENG", &format!("request outage number {i}"))
+            .await;
+        assert!(answer["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("PLAT-{}", i + 1)));
+    }
+    let cards = app.intake_cards(5).await;
+    assert_eq!(cards.len(), 5, "every card arrives");
+    // The 429 said wait one second: nothing was sent before it ran out.
+    let first_ok = app.fake.successful_calls_to("chat.postMessage")[0].at;
+    let first_try = app.fake.calls_to("chat.postMessage")[0].at;
+    assert!(
+        first_ok.duration_since(first_try) >= Duration::from_millis(950),
+        "Retry-After honoured"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Exactly once each, in order.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let keys: Vec<String> = app
+        .cards()
+        .iter()
+        .map(|c| {
+            c["text"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(keys, ["PLAT-1", "PLAT-2", "PLAT-3", "PLAT-4", "PLAT-5"]);
+    assert_eq!(
+        app.scalar("select count(*) from outbox where status = 'sent'")
+            .await,
+        5
+    );
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("platform_desk_outbox_rate_limited_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("platform_desk_outbox_retries_total 3\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_is_marked_failed_logged_and_counted_never_dropped_silently() {
+    let app = spawn_app().await;
+    app.fake
+        .set_slack_error_always("chat.postMessage", Some("internal_error".into()));
+    app.command_json(ALICE, "C04PLATENG", "request doomed card")
+        .await;
+    for _ in 0..500 {
+        if app
+            .scalar("select count(*) from outbox where status = 'failed'")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        app.scalar("select count(*) from outbox where status = 'failed'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("select attempts from outbox").await,
+        5,
+        "max_attempts = 5 in the test policy"
+    );
+    assert_eq!(
+        app.text("select last_error from outbox").await.unwrap(),
+        "internal_error"
+    );
+    assert_eq!(app.fake.calls_to("chat.postMessage").len(), 5);
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("platform_desk_outbox_failed_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("platform_desk_outbox_failed_rows 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_slack_error_fails_the_row_at_once_and_the_channel_moves_on() {
+    let app = spawn_app().await;
+    app.fake.fail_next(
+        "chat.postMessage",
+        [Failure::SlackError("channel_not_found".into())],
+    );
+    app.command_json(ALICE, "C04PLATENG", "request first").await;
+    app.command_json(ALICE, "C04PLATENG", "request second")
+        .await;
+    let cards = app.intake_cards(1).await;
+    assert_eq!(cards.len(), 1);
+    assert!(cards[0]["text"].as_str().unwrap().starts_with("PLAT-2"));
+    assert_eq!(
+        app.scalar("select count(*) from outbox where status = 'failed' and attempts = 1")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_channel_is_paced_to_its_configured_rate() {
+    let policy = test_policy_text()
+        .replace("channel_interval = \"1ms\"", "channel_interval = \"200ms\"")
+        .replace("channel_burst = 50", "channel_burst = 2");
+    let app = spawn_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await;
+    for i in 0..5 {
+        app.command_json(ALICE, "C04PLATENG", &format!("request paced {i}"))
+            .await;
+    }
+    app.intake_cards(5).await;
+    let at: Vec<Instant> = app
+        .fake
+        .successful_calls_to("chat.postMessage")
+        .iter()
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(at.len(), 5);
+    // Two at once (the burst), then one per 200 ms: the last comes >= 3 intervals later.
+    assert!(
+        at[4].duration_since(at[0]) >= Duration::from_millis(550),
+        "{:?}",
+        at[4].duration_since(at[0])
+    );
+}

@@ -1,0 +1,269 @@
+//! The real binary as an operator runs it: killed with pending outbox rows and restarted,
+//! stopped by SIGTERM, and its CLI's exit codes.
+
+mod common;
+
+use common::*;
+use platform_desk::sandbox::fake_slack::FakeSlack;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+}
+
+fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Child {
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, test_policy_text()).unwrap();
+    bin()
+        .arg("serve")
+        .env_clear()
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_API_URL", fake.api_url())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("desk.db").display()),
+        )
+        .env("PLATFORM_DESK_CONFIG", &policy)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+async fn wait_ready(port: u16) {
+    let http = reqwest::Client::new();
+    for _ in 0..1000 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the binary never became ready");
+}
+
+async fn command(port: u16, text: &str) -> Value {
+    let body = serde_urlencoded::to_string([
+        ("user_id", ALICE),
+        ("channel_id", "C04PLATENG"),
+        ("command", "/platform"),
+        ("text", text),
+    ])
+    .unwrap();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig = platform_desk::slack::signature::sign(SECRET, &ts, body.as_bytes());
+    reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/slack/commands"))
+        .header("X-Slack-Request-Timestamp", ts)
+        .header("X-Slack-Signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pending_outbox_rows_survive_a_kill_and_are_delivered_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    // Slack holds the bot back for a minute: the cards stay pending.
+    fake.fail_next(
+        "chat.postMessage",
+        [platform_desk::sandbox::fake_slack::Failure::RateLimited {
+            retry_after_secs: 60,
+        }],
+    );
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    for i in 0..3 {
+        let answer = command(port, &format!("request survive the crash {i}")).await;
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("PLAT-{}", i + 1)),
+            "{answer}"
+        );
+    }
+    child.kill().unwrap(); // SIGKILL: no goodbye
+    child.wait().unwrap();
+    assert_eq!(
+        fake.successful_calls_to("chat.postMessage").len(),
+        0,
+        "nothing was delivered before the kill"
+    );
+
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    let delivered = fake
+        .wait_for("chat.postMessage", 3, Duration::from_secs(10))
+        .await;
+    assert_eq!(delivered.len(), 3);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut texts: Vec<String> = fake
+        .successful_calls_to("chat.postMessage")
+        .iter()
+        .map(|c| {
+            c.body["text"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        ["PLAT-1", "PLAT-2", "PLAT-3"],
+        "each card exactly once"
+    );
+
+    // A graceful stop now, then a third start: nothing is sent again.
+    stop(&mut child);
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        fake.successful_calls_to("chat.postMessage").len(),
+        3,
+        "sent rows are never sent twice"
+    );
+    stop(&mut child);
+}
+
+fn stop(child: &mut Child) {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_work_and_leaves_a_clean_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    let answer = command(port, "request before the stop").await;
+    assert!(answer["text"].as_str().unwrap().contains("PLAT-1"));
+    fake.wait_for("chat.postMessage", 1, Duration::from_secs(5))
+        .await;
+    stop(&mut child);
+    // The WAL was checkpointed into the main file on the way out.
+    let wal = dir.path().join("desk.db-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
+        "WAL left behind"
+    );
+    let http = reqwest::Client::new();
+    assert!(
+        http.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "no longer listening"
+    );
+}
+
+#[test]
+fn config_check_accepts_the_contract_example_and_prints_the_sla_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.toml");
+    std::fs::write(&file, include_str!("../src/settings/default_policy.toml")).unwrap();
+    let out = bin().args(["config", "check"]).arg(&file).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in ["P1", "P4", "15m", "10days"] {
+        assert!(stdout.contains(needle), "{needle} in {stdout}");
+    }
+}
+
+#[test]
+fn config_check_reports_every_problem_with_its_key_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.toml");
+    let text = include_str!("../src/settings/default_policy.toml")
+        .replace(
+            "first_response = \"15m\"",
+            "first_response = \"15 parsecs\"",
+        )
+        .replace("warn_at = 0.75", "warn_at = 0.75\nwarn_att = 1");
+    std::fs::write(&file, text).unwrap();
+    let out = bin().args(["config", "check"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("warn_att"), "{all}");
+}
+
+#[test]
+fn serve_without_a_bot_token_is_a_one_line_user_error() {
+    let out = bin()
+        .arg("serve")
+        .env_clear()
+        .env("SLACK_SIGNING_SECRET", "s3cr3t-value")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SLACK_BOT_TOKEN"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("s3cr3t-value"));
+}
+
+#[test]
+fn migrate_creates_the_schema_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = bin()
+            .arg("migrate")
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(dir.path().join("m.db").exists());
+}

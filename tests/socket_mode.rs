@@ -1,0 +1,156 @@
+//! Socket Mode against a fake WebSocket server: envelopes acked with their replies, and
+//! reconnection after `disconnect` frames and dropped sockets.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn socket_app() -> TestApp {
+    let app = spawn_with(Options {
+        socket_mode: true,
+        ..Options::default()
+    })
+    .await;
+    assert!(
+        app.fake
+            .socket_wait_connected(Duration::from_secs(10))
+            .await,
+        "the bot connects"
+    );
+    app
+}
+
+#[tokio::test]
+async fn a_slash_command_envelope_is_acked_with_the_ephemeral_answer() {
+    let app = socket_app().await;
+    let envelope = fixture_json("socket_mode_envelope_slash.json");
+    let sent = Instant::now();
+    assert!(app.fake.socket_send(envelope.clone()).await);
+    let ack = app
+        .fake
+        .socket_next_ack(
+            "3f9b1c2a-7d4e-4f6a-9b8c-1d2e3f4a5b6c",
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("acked");
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "acked within Slack's 3 s"
+    );
+    let text = ack["payload"]["text"]
+        .as_str()
+        .expect("the ack carries the answer");
+    assert_eq!(ack["payload"]["response_type"], "ephemeral");
+    assert!(text.contains("PLAT-1"), "{text}");
+    assert!(text.contains("&lt;!channel&gt; &amp; more"), "{text}");
+    assert_eq!(
+        app.text("select source from tickets").await.unwrap(),
+        "command"
+    );
+    assert_eq!(app.intake_cards(1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_events_envelope_is_acked_and_files_the_mention_once() {
+    let app = socket_app().await;
+    let envelope = fixture_json("socket_mode_envelope_events.json");
+    app.fake.socket_send(envelope.clone()).await;
+    let ack = app
+        .fake
+        .socket_next_ack(
+            "8c7d6e5f-4a3b-4c2d-9e1f-0a9b8c7d6e5f",
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("acked");
+    assert!(
+        ack.get("payload").is_none(),
+        "events take no payload: {ack}"
+    );
+    // Redelivered (Slack retries unacked envelopes under a new envelope id).
+    let mut again = envelope.clone();
+    again["envelope_id"] = json!("retry-1");
+    again["retry_attempt"] = json!(1);
+    app.fake.socket_send(again).await;
+    app.fake
+        .socket_next_ack("retry-1", Duration::from_secs(5))
+        .await
+        .expect("acked");
+    assert_eq!(
+        app.scalar("select count(*) from tickets where source = 'mention'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_disconnect_frame_makes_the_bot_reconnect_and_keep_working() {
+    let app = socket_app().await;
+    assert_eq!(app.fake.socket_connections_opened(), 1);
+    app.fake.socket_disconnect("refresh_requested").await;
+    let reopened = wait_until(Duration::from_secs(10), || {
+        (app.fake.socket_connections_opened() >= 2).then_some(())
+    })
+    .await;
+    assert!(reopened.is_some(), "apps.connections.open called again");
+    assert!(
+        app.fake
+            .socket_wait_connected(Duration::from_secs(10))
+            .await
+    );
+    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
+    envelope["envelope_id"] = json!("after-reconnect");
+    app.fake.socket_send(envelope).await;
+    let ack: Value = app
+        .fake
+        .socket_next_ack("after-reconnect", Duration::from_secs(5))
+        .await
+        .expect("acked on the new socket");
+    assert!(ack["payload"]["text"].as_str().unwrap().contains("PLAT-1"));
+}
+
+#[tokio::test]
+async fn a_dropped_socket_is_reopened() {
+    let app = socket_app().await;
+    app.fake.socket_drop().await;
+    let reopened = wait_until(Duration::from_secs(10), || {
+        (app.fake.socket_connections_opened() >= 2).then_some(())
+    })
+    .await;
+    assert!(reopened.is_some(), "reconnected after the drop");
+    assert!(
+        app.fake
+            .socket_wait_connected(Duration::from_secs(10))
+            .await
+    );
+    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
+    envelope["envelope_id"] = json!("after-drop");
+    envelope["payload"]["text"] = json!("help");
+    app.fake.socket_send(envelope).await;
+    let ack = app
+        .fake
+        .socket_next_ack("after-drop", Duration::from_secs(5))
+        .await
+        .expect("acked");
+    assert!(ack["payload"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/platform request"));
+}
+
+#[tokio::test]
+async fn in_socket_mode_the_slack_http_routes_are_off_but_health_answers() {
+    let app = socket_app().await;
+    let resp = app.command(ALICE, "C1", "request via http").await;
+    assert_eq!(resp.status(), 404);
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
