@@ -1,1 +1,874 @@
-fn main() {}
+//! The load benchmark: distinct, correctly signed `/platform request` commands against the
+//! release binary, the server pinned to CPU 0 and this load generator to CPU 1.
+//!
+//!     cargo bench --bench load
+//!     BENCH_SECS=5 BENCH_CONNECTIONS=50 cargo bench --bench load    # a quick run
+//!
+//! For each number of connections (default 10, then 50) it starts a fresh
+//! `platform-desk serve` (temporary SQLite file, a fake Slack in this process), measures the
+//! time to the first answer and the idle RSS, then keeps that many keep-alive HTTP/1.1
+//! connections busy for `BENCH_SECS` (default 30) seconds, and reports requests/s, latency
+//! p50/p99/max, server CPU time per request and peak RSS. After a SIGTERM it opens the
+//! database and checks that every 2xx answer has exactly one stored ticket and one outbox
+//! row. It exits 1 if a consistency check fails; missed speed targets are only reported.
+//!
+//! `cargo test --all-targets` runs this binary without `--bench`: it then does nothing.
+
+#[path = "load/client.rs"]
+mod client;
+#[path = "load/procfs.rs"]
+mod procfs;
+
+use anyhow::{bail, ensure, Context};
+use client::Conn;
+use platform_desk::sandbox::fake_slack::FakeSlack;
+use platform_desk::slack::signature;
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const SECRET: &str = "bench-signing-secret-4f1c9a7e2b";
+const KEY_MARK: &[u8] = b"*PLAT-";
+
+const TARGET_RPS: f64 = 10_000.0;
+const TARGET_CPU_US: f64 = 100.0;
+const TARGET_P99_MS: f64 = 10.0;
+const TARGET_MAX_MS: f64 = 100.0;
+/// The latency targets hold at this many connections.
+const LATENCY_TARGET_CONNS: usize = 50;
+const TARGET_IDLE_RSS_MIB: f64 = 15.0;
+const TARGET_PEAK_RSS_MIB: f64 = 40.0;
+const TARGET_FIRST_ANSWER_MS: f64 = 50.0;
+
+/// Request texts, rotated: plain ones and one the default policy triages as an incident.
+const TEXTS: [&str; 4] = [
+    "the staging deploy is stuck\nIt has been waiting on the canary for an hour.",
+    "please create a Postgres database for the billing service",
+    "prod down: checkout answers 502 since 10:05, sev1",
+    "access to the payments folder in Grafana\nfor the new people in the squad",
+];
+
+fn main() -> ExitCode {
+    if !std::env::args().skip(1).any(|a| a == "--bench") {
+        println!(
+            "load benchmark: skipped; run it with `cargo bench --bench load` \
+             (BENCH_SECS=30 and BENCH_CONNECTIONS=10,50 adjust it)"
+        );
+        return ExitCode::SUCCESS;
+    }
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("load benchmark: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+struct Config {
+    secs: u64,
+    connections: Vec<usize>,
+}
+
+impl Config {
+    fn from_env() -> anyhow::Result<Config> {
+        let secs = match std::env::var("BENCH_SECS") {
+            Ok(s) => s
+                .trim()
+                .parse()
+                .context("BENCH_SECS must be whole seconds")?,
+            Err(_) => 30,
+        };
+        let connections = match std::env::var("BENCH_CONNECTIONS") {
+            Ok(s) => s
+                .split(',')
+                .map(|n| n.trim().parse::<usize>())
+                .collect::<Result<Vec<_>, _>>()
+                .context("BENCH_CONNECTIONS must be a list like 10,50")?,
+            Err(_) => vec![10, 50],
+        };
+        ensure!(secs > 0, "BENCH_SECS must be at least 1");
+        ensure!(
+            !connections.is_empty() && connections.iter().all(|n| *n > 0),
+            "BENCH_CONNECTIONS must be a list of positive numbers"
+        );
+        Ok(Config { secs, connections })
+    }
+}
+
+fn run() -> anyhow::Result<bool> {
+    let config = Config::from_env()?;
+    let server = server_binary()?;
+    let cpus = procfs::cpus_online();
+    let taskset = procfs::find_program("taskset");
+    let pinning = match (&taskset, cpus >= 2) {
+        (Some(taskset), true) => {
+            // Before the runtime exists, so every thread of this process inherits it.
+            let me = std::process::id().to_string();
+            let pinned = std::process::Command::new(taskset)
+                .args(["-a", "-p", "-c", "1", &me])
+                .stdout(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            ensure!(pinned, "taskset could not pin the load generator to CPU 1");
+            Some(taskset.clone())
+        }
+        (None, _) => {
+            println!("warning: taskset (util-linux) not found: server and generator run unpinned");
+            None
+        }
+        (Some(_), false) => {
+            println!("warning: only {cpus} CPU online: server and generator run unpinned");
+            None
+        }
+    };
+    println!("load benchmark: {}", server.display());
+    println!(
+        "  {cpus} CPUs, {}; {} s per phase, connections {:?}; load average {} at start",
+        if pinning.is_some() {
+            "server on CPU 0, generator on CPU 1"
+        } else {
+            "unpinned"
+        },
+        config.secs,
+        config.connections,
+        procfs::load_average(),
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let clk = procfs::clock_ticks_per_sec();
+    let mut phases = Vec::new();
+    for &conns in &config.connections {
+        let phase = runtime.block_on(run_phase(
+            &server,
+            pinning.as_deref(),
+            conns,
+            Duration::from_secs(config.secs),
+            clk,
+        ))?;
+        phases.push(phase);
+    }
+    println!("  load average {} at the end", procfs::load_average());
+    Ok(report(&phases))
+}
+
+/// The server binary cargo built for this benchmark with the same (optimised) profile; a
+/// release build of it when this benchmark itself was built without optimisations.
+fn server_binary() -> anyhow::Result<PathBuf> {
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_platform-desk"));
+    if !cfg!(debug_assertions) {
+        return Ok(built);
+    }
+    println!("this benchmark was built without optimisations: building the release binary");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--bin", "platform-desk"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .context("running cargo build --release")?;
+    ensure!(status.success(), "cargo build --release failed");
+    let release = built
+        .parent()
+        .and_then(Path::parent)
+        .zip(built.file_name())
+        .map(|(target, name)| target.join("release").join(name))
+        .context("no target directory")?;
+    ensure!(release.is_file(), "{} is missing", release.display());
+    Ok(release)
+}
+
+/// What one phase measured and checked.
+struct Phase {
+    conns: usize,
+    first_answer: Duration,
+    idle_rss_kib: Option<u64>,
+    peak_rss_kib: Option<u64>,
+    wall: Duration,
+    load: Outcome,
+    latencies_us: Vec<u32>,
+    server_cpu: Option<Duration>,
+    generator_cpu: Option<Duration>,
+    commits: Option<(u64, u64)>,
+    shutdown: Duration,
+    checks: Vec<Check>,
+    server_log: Vec<String>,
+}
+
+struct Check {
+    name: &'static str,
+    pass: bool,
+    detail: String,
+}
+
+/// The answers one connection (or all of them) got.
+#[derive(Default)]
+struct Outcome {
+    /// 2xx answers carrying a ticket key.
+    filed: u64,
+    /// 2xx answers without a key (the "could not store" answer).
+    no_key: u64,
+    statuses: BTreeMap<u16, u64>,
+    io_errors: u64,
+    last_error: Option<String>,
+    keys: Vec<u64>,
+}
+
+impl Outcome {
+    fn errors(&self) -> u64 {
+        self.no_key + self.statuses.values().sum::<u64>() + self.io_errors
+    }
+
+    fn merge(&mut self, other: Outcome) {
+        self.filed += other.filed;
+        self.no_key += other.no_key;
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        self.io_errors += other.io_errors;
+        if other.last_error.is_some() {
+            self.last_error = other.last_error;
+        }
+        self.keys.extend(other.keys);
+    }
+}
+
+async fn run_phase(
+    server: &Path,
+    taskset: Option<&Path>,
+    conns: usize,
+    secs: Duration,
+    clk: u64,
+) -> anyhow::Result<Phase> {
+    println!("\n[{conns} connections] starting the server");
+    let dir = tempfile::tempdir()?;
+    let fake = FakeSlack::start().await;
+    let addr = free_addr()?;
+    let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let log_path = dir.path().join("server.log");
+    let mut cmd = match taskset {
+        Some(taskset) => {
+            let mut cmd = tokio::process::Command::new(taskset);
+            cmd.args(["-c", "0"]).arg(server);
+            cmd
+        }
+        None => tokio::process::Command::new(server),
+    };
+    cmd.arg("serve")
+        .env_clear()
+        .env("SLACK_BOT_TOKEN", "xoxb-bench")
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_API_URL", fake.api_url())
+        .env("DATABASE_URL", &db_url)
+        .env("LISTEN_ADDR", addr.to_string())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path)?)
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = cmd.spawn().context("starting the server")?;
+    let pid = child.id().context("the server has no pid")?;
+    let response_url = fake.response_url_for("cmd");
+    let mut answers = Outcome::default();
+
+    let (first_answer, key) = first_answer(addr, started, &response_url)
+        .await
+        .with_context(|| format!("server log: {}", read_log(&log_path).join(" | ")))?;
+    answers.filed += 1;
+    answers.keys.push(key);
+    println!(
+        "  first answer after {:.1} ms",
+        first_answer.as_secs_f64() * 1e3
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss_kib = procfs::status_kib(pid, "VmRSS");
+    let metrics_before = commit_metrics(addr).await;
+
+    let mut open = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        open.push(Conn::connect(addr).await.context("opening a connection")?);
+    }
+    println!("  {conns} connections for {} s", secs.as_secs());
+    let server_cpu0 = procfs::cpu_ticks(Some(pid));
+    let generator_cpu0 = procfs::cpu_ticks(None);
+    let start = Instant::now();
+    let deadline = start + secs;
+    let workers: Vec<_> = open
+        .into_iter()
+        .enumerate()
+        .map(|(i, conn)| tokio::spawn(worker(i, conn, addr, deadline, response_url.clone())))
+        .collect();
+    let mut latencies_us = Vec::new();
+    for worker in workers {
+        let (outcome, latencies) = worker.await?;
+        answers.merge(outcome);
+        latencies_us.extend(latencies);
+    }
+    let wall = start.elapsed();
+    let ticks = |a: Option<u64>, b: Option<u64>| {
+        a.zip(b)
+            .map(|(a, b)| Duration::from_secs_f64(b.saturating_sub(a) as f64 / clk as f64))
+    };
+    let server_cpu = ticks(server_cpu0, procfs::cpu_ticks(Some(pid)));
+    let generator_cpu = ticks(generator_cpu0, procfs::cpu_ticks(None));
+    let metrics_after = commit_metrics(addr).await;
+    let peak_rss_kib = procfs::status_kib(pid, "VmHWM");
+    latencies_us.sort_unstable();
+
+    // A graceful stop, then the database as an operator would find it.
+    let stopping = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .context("sending SIGTERM")?;
+    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
+    let shutdown = stopping.elapsed();
+    let clean_exit = match exit {
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err("still running 60 s after SIGTERM; killed".into())
+        }
+    };
+    fake.shutdown().await;
+    let mut checks = vec![Check {
+        name: "server exits cleanly on SIGTERM",
+        pass: matches!(&clean_exit, Ok(s) if s.success()),
+        detail: match &clean_exit {
+            Ok(s) => format!("{s} after {} ms", shutdown.as_millis()),
+            Err(e) => e.clone(),
+        },
+    }];
+    checks.extend(check_database(&db_url, &answers).await?);
+
+    let commits = metrics_before
+        .zip(metrics_after)
+        .map(|((c0, r0), (c1, r1))| (c1.saturating_sub(c0), r1.saturating_sub(r0)));
+    // The first answer is not part of the load.
+    answers.filed -= 1;
+    Ok(Phase {
+        conns,
+        first_answer,
+        idle_rss_kib,
+        peak_rss_kib,
+        wall,
+        load: answers,
+        latencies_us,
+        server_cpu,
+        generator_cpu,
+        commits,
+        shutdown,
+        checks,
+        server_log: read_log(&log_path),
+    })
+}
+
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+fn read_log(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A signed `/platform request` from connection `conn`, its `seq`-th: (body, timestamp,
+/// signature). Each body is distinct.
+fn signed_command(conn: usize, seq: u64, response_url: &str) -> (String, String, String) {
+    let user = format!("U0LOAD{conn:04}");
+    let text = format!(
+        "request load test {conn}-{seq}: {}",
+        TEXTS[(conn + seq as usize) % TEXTS.len()]
+    );
+    let trigger = format!("{seq}.{conn}.0a1b2c3d4e5f");
+    let body = serde_urlencoded::to_string([
+        ("token", "deprecated"),
+        ("team_id", "T0A1B2C3D4"),
+        ("team_domain", "acme-eng"),
+        ("channel_id", "C04PLATENG"),
+        ("channel_name", "platform-eng"),
+        ("user_id", &user),
+        ("user_name", "load-test"),
+        ("command", "/platform"),
+        ("text", &text),
+        ("api_app_id", "A07PLTFM2QX"),
+        ("is_enterprise_install", "false"),
+        ("response_url", response_url),
+        ("trigger_id", &trigger),
+    ])
+    .expect("a form encodes");
+    let ts = unix_now().to_string();
+    let sig = signature::sign(SECRET, &ts, body.as_bytes());
+    (body, ts, sig)
+}
+
+async fn post_command(conn: &mut Conn, signed: &(String, String, String)) -> std::io::Result<u16> {
+    let (body, ts, sig) = signed;
+    conn.request(
+        "POST",
+        "/slack/commands",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-slack-request-timestamp", ts),
+            ("x-slack-signature", sig),
+        ],
+        body.as_bytes(),
+    )
+    .await
+}
+
+/// The number in the `*PLAT-<n>*` of an answer.
+fn ticket_number(body: &[u8]) -> Option<u64> {
+    let at = body.windows(KEY_MARK.len()).position(|w| w == KEY_MARK)? + KEY_MARK.len();
+    let digits = &body[at..];
+    let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+    if end == 0 || digits[end] != b'*' {
+        return None;
+    }
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+}
+
+/// Polls every millisecond from the spawn until a signed request is answered with a ticket.
+async fn first_answer(
+    addr: SocketAddr,
+    started: Instant,
+    response_url: &str,
+) -> anyhow::Result<(Duration, u64)> {
+    let give_up = started + Duration::from_secs(10);
+    let mut attempt = 0;
+    loop {
+        if let Ok(mut conn) = Conn::connect(addr).await {
+            attempt += 1;
+            let signed = signed_command(99_999, attempt, response_url);
+            let answer =
+                tokio::time::timeout(Duration::from_secs(5), post_command(&mut conn, &signed))
+                    .await;
+            match answer {
+                Ok(Ok(200)) => {
+                    let at = started.elapsed();
+                    let key = ticket_number(conn.body()).with_context(|| {
+                        format!(
+                            "the first answer has no ticket key: {}",
+                            String::from_utf8_lossy(conn.body())
+                        )
+                    })?;
+                    return Ok((at, key));
+                }
+                Ok(Ok(status)) => bail!(
+                    "the first signed request was answered {status}: {}",
+                    String::from_utf8_lossy(conn.body())
+                ),
+                Ok(Err(_)) | Err(_) => {}
+            }
+        }
+        if Instant::now() > give_up {
+            bail!("no answer within 10 s of starting the server");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// One connection's loop: a new signed command as soon as the last is answered.
+async fn worker(
+    id: usize,
+    mut conn: Conn,
+    addr: SocketAddr,
+    deadline: Instant,
+    response_url: String,
+) -> (Outcome, Vec<u32>) {
+    let mut out = Outcome::default();
+    let mut latencies = Vec::with_capacity(1 << 16);
+    let mut seq = 0;
+    while Instant::now() < deadline {
+        if !conn.is_open() {
+            match Conn::connect(addr).await {
+                Ok(c) => conn = c,
+                Err(e) => {
+                    out.io_errors += 1;
+                    out.last_error = Some(format!("connect: {e}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        seq += 1;
+        let signed = signed_command(id, seq, &response_url);
+        let sent = Instant::now();
+        let answer = post_command(&mut conn, &signed).await;
+        let took = sent.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        match answer {
+            Ok(status) if (200..300).contains(&status) => {
+                latencies.push(took);
+                match ticket_number(conn.body()) {
+                    Some(key) => {
+                        out.filed += 1;
+                        out.keys.push(key);
+                    }
+                    None => {
+                        out.no_key += 1;
+                        out.last_error = Some(format!(
+                            "{status} without a ticket key: {}",
+                            String::from_utf8_lossy(conn.body())
+                        ));
+                    }
+                }
+            }
+            Ok(status) => {
+                *out.statuses.entry(status).or_default() += 1;
+                out.last_error = Some(format!(
+                    "{status}: {}",
+                    String::from_utf8_lossy(conn.body())
+                ));
+            }
+            Err(e) => {
+                out.io_errors += 1;
+                out.last_error = Some(e.to_string());
+            }
+        }
+    }
+    (out, latencies)
+}
+
+/// (commits, requests carried by them) from `/metrics`.
+async fn commit_metrics(addr: SocketAddr) -> Option<(u64, u64)> {
+    let mut conn = Conn::connect(addr).await.ok()?;
+    let status = conn.request("GET", "/metrics", &[], b"").await.ok()?;
+    if status != 200 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(conn.body()).into_owned();
+    let value = |name: &str| {
+        text.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    Some((
+        value("platform_desk_ticket_commits_total")?,
+        value("platform_desk_ticket_commit_requests_total")?,
+    ))
+}
+
+/// Every 2xx answer has exactly one stored ticket, and every ticket one outbox row.
+async fn check_database(url: &str, answers: &Outcome) -> anyhow::Result<Vec<Check>> {
+    let pool = platform_desk::store::connect(url).await?;
+    let tickets: i64 = sqlx::query_scalar("select count(*) from tickets")
+        .fetch_one(&pool)
+        .await?;
+    let outbox: i64 = sqlx::query_scalar("select count(*) from outbox")
+        .fetch_one(&pool)
+        .await?;
+    let not_one: i64 = sqlx::query_scalar(
+        "select count(*) from tickets t \
+         where (select count(*) from outbox o where o.ticket_id = t.id) != 1",
+    )
+    .fetch_one(&pool)
+    .await?;
+    let stored: Vec<String> = sqlx::query_scalar("select key from tickets")
+        .fetch_all(&pool)
+        .await?;
+    pool.close().await;
+
+    let stored: HashSet<u64> = stored
+        .iter()
+        .filter_map(|k| k.rsplit_once('-').and_then(|(_, n)| n.parse().ok()))
+        .collect();
+    let answered: HashSet<u64> = answers.keys.iter().copied().collect();
+    let missing = answered.iter().filter(|k| !stored.contains(k)).count();
+    let ok_2xx = answers.filed + answers.no_key;
+    Ok(vec![
+        Check {
+            name: "every answer is a 2xx with a ticket key",
+            pass: answers.errors() == 0,
+            detail: error_summary(answers),
+        },
+        Check {
+            name: "stored tickets == 2xx answers",
+            pass: tickets as u64 == ok_2xx,
+            detail: format!("{tickets} tickets, {ok_2xx} answers"),
+        },
+        Check {
+            name: "outbox rows == tickets",
+            pass: outbox == tickets,
+            detail: format!("{outbox} outbox rows"),
+        },
+        Check {
+            name: "each ticket has exactly one outbox row",
+            pass: not_one == 0,
+            detail: format!("{not_one} tickets without exactly one"),
+        },
+        Check {
+            name: "answered ticket keys are distinct",
+            pass: answered.len() == answers.keys.len(),
+            detail: format!("{} keys, {} distinct", answers.keys.len(), answered.len()),
+        },
+        Check {
+            name: "every answered key is stored",
+            pass: missing == 0,
+            detail: format!("{missing} missing"),
+        },
+    ])
+}
+
+fn error_summary(o: &Outcome) -> String {
+    if o.errors() == 0 {
+        return "0 errors".into();
+    }
+    let statuses: Vec<String> = o
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{n} x {s}"))
+        .collect();
+    format!(
+        "{} errors: {} 2xx without a key, [{}], {} connection errors; last: {}",
+        o.errors(),
+        o.no_key,
+        statuses.join(", "),
+        o.io_errors,
+        o.last_error.as_deref().unwrap_or("-")
+    )
+}
+
+// ---- the report ----
+
+fn percentile(sorted: &[u32], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1e3)
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mib(kib: Option<u64>) -> Option<f64> {
+    kib.map(|k| k as f64 / 1024.0)
+}
+
+/// A cell: the value, and against its target (when it has one here) PASS or FAIL.
+fn cell(value: Option<String>, pass: Option<bool>) -> String {
+    let value = value.unwrap_or_else(|| "n/a".into());
+    match pass {
+        Some(true) => format!("{value} PASS"),
+        Some(false) => format!("{value} FAIL"),
+        None => value,
+    }
+}
+
+/// Prints the table and the checks; true when every consistency check passed.
+fn report(phases: &[Phase]) -> bool {
+    type Row = (&'static str, Box<dyn Fn(&Phase) -> String>, &'static str);
+    let rps = |p: &Phase| p.load.filed as f64 / p.wall.as_secs_f64();
+    let cpu_per_req = |p: &Phase| {
+        p.server_cpu
+            .map(|c| c.as_secs_f64() * 1e6 / p.load.filed.max(1) as f64)
+    };
+    let share = |c: Option<Duration>, wall: Duration| {
+        c.map(|c| format!("{:.0}%", 100.0 * c.as_secs_f64() / wall.as_secs_f64()))
+    };
+    let latency_target = |p: &Phase, v: Option<f64>, limit: f64| {
+        (p.conns == LATENCY_TARGET_CONNS).then(|| v.is_some_and(|v| v < limit))
+    };
+    let rows: Vec<Row> = vec![
+        (
+            "requests/s",
+            Box::new(move |p| {
+                let r = rps(p);
+                cell(Some(thousands(r.round() as u64)), Some(r >= TARGET_RPS))
+            }),
+            ">= 10,000",
+        ),
+        (
+            "latency p50",
+            Box::new(|p| {
+                cell(
+                    percentile(&p.latencies_us, 50.0).map(|v| format!("{v:.2} ms")),
+                    None,
+                )
+            }),
+            "",
+        ),
+        (
+            "latency p99",
+            Box::new(move |p| {
+                let v = percentile(&p.latencies_us, 99.0);
+                cell(
+                    v.map(|v| format!("{v:.2} ms")),
+                    latency_target(p, v, TARGET_P99_MS),
+                )
+            }),
+            "< 10 ms at 50 conns",
+        ),
+        (
+            "latency max",
+            Box::new(move |p| {
+                let v = percentile(&p.latencies_us, 100.0);
+                cell(
+                    v.map(|v| format!("{v:.2} ms")),
+                    latency_target(p, v, TARGET_MAX_MS),
+                )
+            }),
+            "< 100 ms at 50 conns",
+        ),
+        (
+            "server CPU / request",
+            Box::new(move |p| {
+                let v = cpu_per_req(p);
+                cell(
+                    v.map(|v| format!("{v:.1} us")),
+                    v.map(|v| v < TARGET_CPU_US),
+                )
+            }),
+            "< 100 us",
+        ),
+        (
+            "server CPU busy",
+            Box::new(move |p| cell(share(p.server_cpu, p.wall), None)),
+            "of its core",
+        ),
+        (
+            "generator CPU busy",
+            Box::new(move |p| cell(share(p.generator_cpu, p.wall), None)),
+            "of its core",
+        ),
+        (
+            "commits/s (avg batch)",
+            Box::new(|p| {
+                cell(
+                    p.commits.map(|(c, r)| {
+                        format!(
+                            "{:.0} ({:.1})",
+                            c as f64 / p.wall.as_secs_f64(),
+                            r as f64 / c.max(1) as f64
+                        )
+                    }),
+                    None,
+                )
+            }),
+            "",
+        ),
+        (
+            "first answer",
+            Box::new(|p| {
+                let ms = p.first_answer.as_secs_f64() * 1e3;
+                cell(
+                    Some(format!("{ms:.1} ms")),
+                    Some(ms < TARGET_FIRST_ANSWER_MS),
+                )
+            }),
+            "< 50 ms",
+        ),
+        (
+            "idle RSS",
+            Box::new(|p| {
+                let v = mib(p.idle_rss_kib);
+                cell(
+                    v.map(|v| format!("{v:.1} MiB")),
+                    v.map(|v| v < TARGET_IDLE_RSS_MIB),
+                )
+            }),
+            "< 15 MiB",
+        ),
+        (
+            "peak RSS",
+            Box::new(|p| {
+                let v = mib(p.peak_rss_kib);
+                cell(
+                    v.map(|v| format!("{v:.1} MiB")),
+                    v.map(|v| v < TARGET_PEAK_RSS_MIB),
+                )
+            }),
+            "< 40 MiB",
+        ),
+        ("tickets filed", Box::new(|p| thousands(p.load.filed)), ""),
+        ("errors", Box::new(|p| thousands(p.load.errors())), ""),
+        (
+            "SIGTERM to exit",
+            Box::new(|p| format!("{} ms", p.shutdown.as_millis())),
+            "",
+        ),
+    ];
+
+    let label_w = 24;
+    let col_w = rows
+        .iter()
+        .flat_map(|(_, f, _)| phases.iter().map(move |p| f(p).len()))
+        .max()
+        .unwrap_or(10)
+        .max(14)
+        + 2;
+    println!();
+    let mut header = format!("{:label_w$}", "");
+    for p in phases {
+        header.push_str(&format!("{:>col_w$}", format!("{} conns", p.conns)));
+    }
+    header.push_str("   target");
+    println!("{header}");
+    println!("{}", "-".repeat(header.len()));
+    for (label, f, target) in &rows {
+        let mut line = format!("{label:label_w$}");
+        for p in phases {
+            line.push_str(&format!("{:>col_w$}", f(p)));
+        }
+        if !target.is_empty() {
+            line.push_str(&format!("   {target}"));
+        }
+        println!("{line}");
+    }
+
+    let mut consistent = true;
+    for p in phases {
+        println!("\nchecks, {} connections:", p.conns);
+        for c in &p.checks {
+            consistent &= c.pass;
+            println!(
+                "  {}  {:40} {}",
+                if c.pass { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+        if !p.server_log.is_empty() {
+            println!("  server log ({} lines), first ones:", p.server_log.len());
+            for line in p.server_log.iter().take(5) {
+                println!("    {line}");
+            }
+        }
+    }
+    println!(
+        "\nconsistency: {}",
+        if consistent { "PASS" } else { "FAIL" }
+    );
+    consistent
+}

@@ -10,7 +10,7 @@ use crate::slack::web_api::WebApi;
 use crate::store::{self, Pool};
 use crate::tickets::filer::TicketFiler;
 use crate::web::metrics::Metrics;
-use crate::{intake, slack, web};
+use crate::{intake, slack, tickets, web};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
@@ -34,6 +34,8 @@ pub struct App {
 pub enum AppError {
     #[error("storage failed: {0}")]
     Store(String),
+    #[error("a Slack call failed: {0}")]
+    Slack(String),
 }
 
 impl From<sqlx::Error> for AppError {
@@ -47,11 +49,34 @@ impl App {
     pub async fn handle(&self, input: Input) -> Result<Reply, AppError> {
         Metrics::inc(&self.metrics.slack_requests);
         match input {
-            Input::Command(cmd) => Ok(intake::on_command(self, cmd).await),
+            Input::Command(cmd) => intake::on_command(self, cmd).await,
             Input::Mention(m) => intake::on_mention(self, m).await.map(|_| Reply::Empty),
-            Input::Submission(s) => intake::on_submission(self, s).await,
-            Input::Action(_) | Input::Ignored(_) => Ok(Reply::Empty),
+            Input::Submission(s) if s.callback_id == intake::messages::form::CALLBACK_ID => {
+                intake::on_submission(self, s).await
+            }
+            Input::Submission(s) => tickets::actions::on_submission(self, s).await,
+            Input::Action(a) => tickets::actions::on_action(self, a)
+                .await
+                .map(|_| Reply::Empty),
+            Input::Message(m) => tickets::threads::on_message(self, m)
+                .await
+                .map(|_| Reply::Empty),
+            Input::Reaction(r) => intake::on_reaction(self, r).await.map(|_| Reply::Empty),
+            Input::Shortcut(s) => intake::on_shortcut(self, s).await,
+            Input::HomeOpened { user } => tickets::queries::publish_home(self, &user)
+                .await
+                .map(|_| Reply::Empty),
+            Input::Ignored(_) => Ok(Reply::Empty),
         }
+    }
+
+    /// True when `key` is already in the inbox.
+    pub async fn already_seen(&self, key: &str) -> Result<bool, AppError> {
+        let found: Option<i64> = sqlx::query_scalar("select 1 from inbox where key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Writes `messages` to the outbox unless any of `dedupe` was seen before, in one
@@ -62,7 +87,7 @@ impl App {
         messages: Vec<OutboxMessage>,
     ) -> Result<bool, AppError> {
         let now = db_time(self.clock.now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let mut seen = false;
         for key in &dedupe {
             let r = sqlx::query(

@@ -45,7 +45,7 @@ async fn a_request_becomes_a_ticket_an_ephemeral_answer_and_an_intake_card() {
         "<@U05QRST6UV>",
         "P3",
         "general",
-        "Resolution due",
+        "Resolution",
     ] {
         assert!(card.contains(needle), "card lacks {needle}: {card}");
     }

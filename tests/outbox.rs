@@ -174,7 +174,13 @@ async fn a_channel_is_paced_to_its_configured_rate() {
         .iter()
         .map(|c| c.at)
         .collect();
-    assert_eq!(at.len(), 5);
+    let outcomes: Vec<String> = app
+        .fake
+        .calls()
+        .iter()
+        .map(|c| format!("{} {} {}", c.method, c.outcome, c.body))
+        .collect();
+    assert_eq!(at.len(), 5, "{outcomes:#?}");
     // Two at once (the burst), then one per 200 ms: the last comes >= 3 intervals later.
     assert!(
         at[4].duration_since(at[0]) >= Duration::from_millis(550),

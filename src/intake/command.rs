@@ -9,6 +9,12 @@ pub enum SlashCommand {
     RequestForm,
     /// `help`, nothing at all, or anything unknown (carrying what was typed, if anything).
     Help(Option<String>),
+    /// `status <KEY>`
+    Status(String),
+    /// `mine`: my open requests.
+    Mine,
+    /// `queue`: open tickets by SLA urgency (platform team).
+    Queue,
     /// A command of the contract that this version does not offer yet.
     NotYet(&'static str),
 }
@@ -29,6 +35,15 @@ pub fn parse(text: &str) -> SlashCommand {
         "request" | "req" | "new" if rest.is_empty() => SlashCommand::RequestForm,
         "request" | "req" | "new" => SlashCommand::Request(rest.to_string()),
         "" | "help" => SlashCommand::Help(None),
+        "status" if !rest.is_empty() => SlashCommand::Status(
+            rest.split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase(),
+        ),
+        "status" => SlashCommand::Help(Some(text.to_string())),
+        "mine" => SlashCommand::Mine,
+        "queue" => SlashCommand::Queue,
         other => match LATER.iter().find(|l| **l == other) {
             Some(name) => SlashCommand::NotYet(name),
             None => SlashCommand::Help(Some(text.to_string())),
@@ -55,7 +70,11 @@ mod tests {
             ("request   ", SlashCommand::RequestForm),
             ("", SlashCommand::Help(None)),
             ("help", SlashCommand::Help(None)),
-            ("status PLAT-1", SlashCommand::NotYet("status")),
+            ("status plat-1", SlashCommand::Status("PLAT-1".into())),
+            ("status", SlashCommand::Help(Some("status".into()))),
+            ("mine", SlashCommand::Mine),
+            ("QUEUE", SlashCommand::Queue),
+            ("stats 7d", SlashCommand::NotYet("stats")),
             (
                 "frobnicate now",
                 SlashCommand::Help(Some("frobnicate now".into())),

@@ -1,20 +1,21 @@
-//! What intake says: usage, the answer to a filed request, the intake card, the thread
-//! reply and DM, and the request modal. All user text is escaped before it is echoed.
+//! What intake says: usage, the answer to a filed request, the thread reply and DM, and the
+//! request modal. All user text is escaped before it is echoed.
 
-use crate::slack::mrkdwn::{self, escape};
+use crate::slack::mrkdwn::escape;
+use crate::tickets::messages::{duplicate_hint, triage_reason, when};
 use crate::tickets::{shorten, Ticket};
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
 
 pub const USAGE: &str = "*`/platform` — ask the platform team*\n\
 • `/platform request <what you need>` — file a request (the first line becomes its title)\n\
 • `/platform request` — open the request form\n\
+• `/platform status PLAT-42` — a ticket's state and SLA clocks\n\
+• `/platform mine` — your open requests\n\
+• `/platform queue` — open tickets by SLA urgency (platform team)\n\
 • `/platform help` — this help\n\
-You can also mention the bot in a channel: `@platform-desk the staging deploy is stuck`.";
-
-/// The most description a card shows (a section's text is limited to 3000 characters).
-const CARD_DESCRIPTION_CHARS: usize = 2000;
+You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a help \
+channel, or add the :ticket: reaction to any message.";
 
 /// Usage, optionally prefixed by what was not understood.
 pub fn usage(unknown: Option<&str>) -> String {
@@ -40,15 +41,6 @@ pub const STORE_FAILED: &str =
 pub const FORM_FAILED: &str = "Sorry, I couldn't open the request form. You can file directly \
 with `/platform request <what you need>`.";
 
-/// A time as Slack shows it in the reader's own timezone, with a UTC fallback.
-fn when(t: DateTime<Utc>) -> String {
-    format!(
-        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-        t.timestamp(),
-        t.format("%Y-%m-%d %H:%M UTC")
-    )
-}
-
 /// "first response by ..., resolution by ..." for a ticket's targets.
 fn targets(t: &Ticket) -> String {
     match (t.first_response_due, t.resolution_due) {
@@ -61,76 +53,59 @@ fn targets(t: &Ticket) -> String {
     }
 }
 
-/// The ephemeral answer to the requester.
-pub fn filed_reply(t: &Ticket) -> String {
-    format!(
-        ":white_check_mark: Filed *{}*: {} ({} · {}). {}",
+fn why(t: &Ticket) -> String {
+    triage_reason(t)
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default()
+}
+
+/// The ephemeral answer to the requester: text, plus the duplicate hint when there is one.
+pub fn filed_reply(t: &Ticket) -> Value {
+    let text = format!(
+        ":white_check_mark: Filed *{}*: {} ({} · {}){}. {}",
         t.key,
         escape(&t.title),
         escape(&t.priority),
         escape(&t.category),
+        why(t),
         targets(t)
-    )
+    );
+    with_hint(json!({ "response_type": "ephemeral", "text": text }), t)
 }
 
-/// The reply in the thread of a mention, and the DM after the form.
-pub fn filed_notice(t: &Ticket) -> String {
-    format!(
-        "Filed *{}* for the platform team: {}. {}",
+/// The reply in the thread of a message or mention, and the DM after the form.
+pub fn filed_notice(t: &Ticket, channel: &str, thread_ts: Option<&str>) -> Value {
+    let filed_by = match &t.filed_by {
+        Some(by) if by != &t.requester => format!(
+            " ({} filed it for {})",
+            crate::slack::mrkdwn::user(by),
+            crate::slack::mrkdwn::user(&t.requester)
+        ),
+        _ => String::new(),
+    };
+    let text = format!(
+        "Filed *{}* for the platform team{filed_by}: {}{}. {}",
         t.key,
         escape(&t.title),
+        why(t),
         targets(t)
-    )
+    );
+    let mut body = json!({ "channel": channel, "text": text, "unfurl_links": false });
+    if let Some(ts) = thread_ts {
+        body["thread_ts"] = json!(ts);
+    }
+    with_hint(body, t)
 }
 
-/// The intake-channel card of a new ticket.
-pub fn card(t: &Ticket, channel: &str) -> Value {
-    let fallback = format!(
-        "{} filed by {}: {}",
-        t.key,
-        mrkdwn::user(&t.requester),
-        escape(&t.title)
-    );
-    let mut fields: Vec<SlackBlockText> = vec![
-        md!("*Requester*\n{}", mrkdwn::user(&t.requester)),
-        md!("*Priority*\n{}", escape(&t.priority)),
-        md!("*Category*\n{}", escape(&t.category)),
-        md!("*Status*\n{}", escape(&t.status)),
-    ];
-    if let (Some(first), Some(resolution)) = (t.first_response_due, t.resolution_due) {
-        fields.push(md!("*First response due*\n{}", when(first)));
-        fields.push(md!("*Resolution due*\n{}", when(resolution)));
+fn with_hint(mut body: Value, t: &Ticket) -> Value {
+    if let Some(hint) = duplicate_hint(t) {
+        let mut blocks = vec![
+            json!({ "type": "section", "text": { "type": "mrkdwn", "text": body["text"].clone() } }),
+        ];
+        blocks.extend(hint.as_array().cloned().unwrap_or_default());
+        body["blocks"] = Value::Array(blocks);
     }
-    let mut blocks: Vec<SlackBlock> = vec![
-        SlackSectionBlock::new()
-            .with_text(md!("*{}* {}", t.key, escape(&t.title)))
-            .into(),
-        SlackSectionBlock::new().with_fields(fields).into(),
-    ];
-    if t.description.trim() != t.title.trim() && !t.description.trim().is_empty() {
-        blocks.push(
-            SlackSectionBlock::new()
-                .with_text(md!(
-                    "{}",
-                    escape(&shorten(&t.description, CARD_DESCRIPTION_CHARS))
-                ))
-                .into(),
-        );
-    }
-    let mut context = format!("Filed via {}", t.source);
-    if let Some(ch) = &t.channel {
-        context.push_str(&format!(" in {}", mrkdwn::channel(ch)));
-    }
-    if let Some(link) = &t.link {
-        context.push_str(&format!(" · link: {}", escape(link)));
-    }
-    blocks.push(
-        SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
-            SlackBlockMarkDownText::new(context),
-        )])
-        .into(),
-    );
-    json!({ "channel": channel, "text": fallback, "blocks": blocks, "unfurl_links": false })
+    body
 }
 
 /// A plain message to `channel`, optionally in a thread.
@@ -157,8 +132,9 @@ pub mod form {
     ];
 }
 
-/// The request modal; `channel` is where it was opened, kept in `private_metadata`.
-pub fn request_modal(channel: &str) -> Value {
+/// The request modal. `metadata` (where it was opened, and the message it was opened on)
+/// comes back in `private_metadata`; `prefill` is (title, details).
+pub fn request_modal(metadata: &Value, prefill: Option<(&str, &str)>) -> Value {
     let input = |ids: (&str, &str),
                  label: &str,
                  element: SlackInputBlockElement,
@@ -169,13 +145,15 @@ pub fn request_modal(channel: &str) -> Value {
             .with_optional(optional)
             .into()
     };
-    let text_input = |action: &str, multiline: bool, max: u64| {
-        SlackInputBlockElement::PlainTextInput(
-            SlackBlockPlainTextInputElement::new()
-                .with_action_id(action.into())
-                .with_multiline(multiline)
-                .with_max_length(max),
-        )
+    let text_input = |action: &str, multiline: bool, max: u64, initial: Option<&str>| {
+        let mut e = SlackBlockPlainTextInputElement::new()
+            .with_action_id(action.into())
+            .with_multiline(multiline)
+            .with_max_length(max);
+        if let Some(initial) = initial.filter(|i| !i.is_empty()) {
+            e = e.with_initial_value(shorten(initial, max as usize));
+        }
+        SlackInputBlockElement::PlainTextInput(e)
     };
     let options: Vec<SlackBlockChoiceItem<SlackBlockPlainTextOnly>> = form::URGENCIES
         .iter()
@@ -187,24 +165,25 @@ pub fn request_modal(channel: &str) -> Value {
             .with_options(options.clone())
             .with_initial_option(options[1].clone()),
     );
+    let (title, details) = prefill.unwrap_or(("", ""));
     let blocks = vec![
         input(
             form::TITLE,
             "What do you need?",
-            text_input(form::TITLE.1, false, 150),
+            text_input(form::TITLE.1, false, 150, Some(title)),
             false,
         ),
         input(
             form::DESCRIPTION,
             "Details",
-            text_input(form::DESCRIPTION.1, true, 3000),
+            text_input(form::DESCRIPTION.1, true, 3000, Some(details)),
             true,
         ),
         input(form::URGENCY, "Urgency", urgency, false),
         input(
             form::LINK,
             "Link (optional)",
-            text_input(form::LINK.1, false, 2000),
+            text_input(form::LINK.1, false, 2000, None),
             true,
         ),
     ];
@@ -213,7 +192,7 @@ pub fn request_modal(channel: &str) -> Value {
             .with_submit(pt!("File request"))
             .with_close(pt!("Cancel"))
             .with_callback_id(form::CALLBACK_ID.into())
-            .with_private_metadata(json!({ "channel": channel }).to_string()),
+            .with_private_metadata(metadata.to_string()),
     );
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
@@ -221,60 +200,14 @@ pub fn request_modal(channel: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::Source;
-
-    fn ticket(title: &str) -> Ticket {
-        Ticket {
-            id: 7,
-            key: "PLAT-7".into(),
-            title: title.into(),
-            description: format!("{title}\nmore <!here> & detail"),
-            requester: "U05QRST6UV".into(),
-            channel: Some("C04PLATENG".into()),
-            source: Source::Command,
-            source_ts: None,
-            category: "general".into(),
-            priority: "P3".into(),
-            status: "open".into(),
-            assignee: None,
-            urgency: None,
-            link: Some("<https://x|y>".into()),
-            created_at: Utc::now(),
-            first_response_due: Some(Utc::now()),
-            resolution_due: Some(Utc::now()),
-        }
-    }
+    use crate::tickets::tests::sample;
 
     #[test]
-    fn the_card_escapes_every_piece_of_user_text() {
-        let card = card(&ticket("broken <!channel> & co"), "C01INTAKE").to_string();
-        assert!(!card.contains("<!channel>"), "{card}");
-        assert!(!card.contains("<!here>"), "{card}");
-        assert!(!card.contains("<https://x|y>"), "{card}");
-        assert!(card.contains("&lt;!channel&gt; &amp; co"));
-        assert!(card.contains("<@U05QRST6UV>"));
-    }
-
-    #[test]
-    fn the_card_shows_key_priority_category_and_due_times() {
-        let card = card(&ticket("deploy stuck"), "C01INTAKE");
-        let text = card.to_string();
-        for needle in [
-            "PLAT-7",
-            "P3",
-            "general",
-            "First response due",
-            "Resolution due",
-            "open",
-        ] {
-            assert!(text.contains(needle), "missing {needle}: {text}");
-        }
-        assert_eq!(card["channel"], "C01INTAKE");
-    }
-
-    #[test]
-    fn the_modal_has_the_four_inputs_and_remembers_the_channel() {
-        let view = request_modal("C04PLATENG");
+    fn the_modal_has_the_four_inputs_and_remembers_where_it_was_opened() {
+        let view = request_modal(
+            &json!({"channel": "C04PLATENG"}),
+            Some(("deploy stuck", "since 10:00")),
+        );
         assert_eq!(view["type"], "modal");
         assert_eq!(view["callback_id"], form::CALLBACK_ID);
         let ids: Vec<&str> = view["blocks"]
@@ -296,10 +229,24 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("C04PLATENG"));
+        assert_eq!(
+            view["blocks"][0]["element"]["initial_value"],
+            "deploy stuck"
+        );
     }
 
     #[test]
     fn unknown_command_text_is_escaped_in_the_usage() {
         assert!(usage(Some("<!channel> hi")).contains("&lt;!channel&gt; hi"));
+    }
+
+    #[test]
+    fn a_duplicate_gets_a_merge_button_in_the_answer() {
+        let mut t = sample();
+        t.duplicate_of = Some((3, "PLAT-3".into()));
+        let reply = filed_reply(&t);
+        let raw = reply.to_string();
+        assert!(raw.contains("looks like *PLAT-3*"), "{raw}");
+        assert!(raw.contains("\"value\":\"7:3\""), "{raw}");
     }
 }

@@ -1,31 +1,42 @@
-//! Intake: requests become tickets — by slash command, by the request form, by mention.
+//! Intake: requests become tickets — by slash command, request form, mention, a message in
+//! a help channel, the ticket emoji, or the message shortcut. One message is never more
+//! than one ticket: the inbox dedupes by event id and by (channel, ts).
 
 pub mod command;
 pub mod messages;
 pub mod modal;
 
-use crate::app::App;
+use crate::app::{App, AppError};
 use crate::outbox::{OutboxMessage, Purpose};
-use crate::slack::inbound::{Command, Mention, Reply, Submission};
-use crate::tickets::filer::{Effects, FileRequest, Filed};
-use crate::tickets::{title_from, NewTicket, Source, Ticket};
+use crate::slack::inbound::{Command, Mention, Reaction, Reply, Shortcut, Submission};
+use crate::tickets::filer::{FileRequest, Filed};
+use crate::tickets::{messages as cards, queries, title_from, NewTicket, Source, Ticket};
 use crate::web::metrics::Metrics;
 use command::SlashCommand;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long `views.open` may take: the trigger expires 3 s after Slack sent it.
 const VIEWS_OPEN_BUDGET: Duration = Duration::from_millis(2500);
 
+/// The callback id of the "File as platform request" message shortcut (see manifests/).
+pub const SHORTCUT_CALLBACK: &str = "file_platform_request";
+
 /// `/platform ...`
-pub async fn on_command(app: &App, cmd: Command) -> Reply {
-    match command::parse(&cmd.text) {
+pub async fn on_command(app: &App, cmd: Command) -> Result<Reply, AppError> {
+    Ok(match command::parse(&cmd.text) {
         SlashCommand::Request(text) => file_from_command(app, &cmd, text).await,
-        SlashCommand::RequestForm => open_form(app, &cmd).await,
+        SlashCommand::RequestForm => {
+            let metadata = json!({ "channel": cmd.channel });
+            open_form(app, cmd.trigger_id.as_deref(), &metadata, None).await
+        }
+        SlashCommand::Status(key) => Reply::ephemeral(queries::status(app, &key).await?),
+        SlashCommand::Mine => Reply::ephemeral(queries::mine(app, &cmd.user).await?),
+        SlashCommand::Queue => Reply::ephemeral(queries::queue(app, &cmd.user).await?),
         SlashCommand::Help(unknown) => Reply::ephemeral(messages::usage(unknown.as_deref())),
         SlashCommand::NotYet(name) => Reply::ephemeral(messages::not_yet(name)),
-    }
+    })
 }
 
 async fn file_from_command(app: &App, cmd: &Command, text: String) -> Reply {
@@ -38,19 +49,25 @@ async fn file_from_command(app: &App, cmd: &Command, text: String) -> Reply {
         source_ts: None,
         urgency: None,
         link: None,
+        filed_by: None,
     };
-    let effects = card_effect(app);
-    match file(app, new, Vec::new(), effects).await {
-        Some(Filed::New(t)) => Reply::ephemeral(messages::filed_reply(&t)),
-        Some(Filed::Duplicate) | None => Reply::ephemeral(messages::STORE_FAILED),
+    match file(app, new, Vec::new(), |_: &Ticket| Vec::new()).await {
+        Ok(Filed::New(t)) => Reply::Json(messages::filed_reply(&t)),
+        Ok(Filed::Duplicate) | Err(_) => Reply::ephemeral(messages::STORE_FAILED),
     }
 }
 
-async fn open_form(app: &App, cmd: &Command) -> Reply {
-    let Some(trigger_id) = cmd.trigger_id.as_deref() else {
+async fn open_form(
+    app: &App,
+    trigger_id: Option<&str>,
+    metadata: &Value,
+    prefill: Option<(&str, &str)>,
+) -> Reply {
+    let Some(trigger_id) = trigger_id else {
         return Reply::ephemeral(messages::FORM_FAILED);
     };
-    let body = json!({ "trigger_id": trigger_id, "view": messages::request_modal(&cmd.channel) });
+    let body =
+        json!({ "trigger_id": trigger_id, "view": messages::request_modal(metadata, prefill) });
     match tokio::time::timeout(VIEWS_OPEN_BUDGET, app.slack.call("views.open", &body)).await {
         Ok(Ok(_)) => Reply::Empty,
         Ok(Err(err)) => {
@@ -64,44 +81,77 @@ async fn open_form(app: &App, cmd: &Command) -> Reply {
     }
 }
 
-/// A submitted request form: invalid input goes back to the modal, keyed by block.
-pub async fn on_submission(app: &App, sub: Submission) -> Result<Reply, crate::app::AppError> {
-    if sub.callback_id != messages::form::CALLBACK_ID {
+/// The message shortcut: the request form, prefilled with the message.
+pub async fn on_shortcut(app: &App, s: Shortcut) -> Result<Reply, AppError> {
+    if s.callback_id != SHORTCUT_CALLBACK {
         return Ok(Reply::Empty);
     }
+    let metadata =
+        json!({ "channel": s.channel, "message_ts": s.message_ts, "author": s.message_user });
+    let title = title_from(&s.text);
+    let reply = open_form(app, Some(&s.trigger_id), &metadata, Some((&title, &s.text))).await;
+    if let Reply::Json(body) = &reply {
+        // A shortcut has no HTTP answer to show text in: say it ephemerally.
+        let text = body["text"]
+            .as_str()
+            .unwrap_or(messages::FORM_FAILED)
+            .to_string();
+        let msg = OutboxMessage::ephemeral(&s.channel, &s.user, text);
+        app.say_once(Vec::new(), vec![msg]).await?;
+    }
+    Ok(Reply::Empty)
+}
+
+/// A submitted request form: invalid input goes back to the modal, keyed by block.
+pub async fn on_submission(app: &App, sub: Submission) -> Result<Reply, AppError> {
     let form = match modal::read(&sub.values, &sub.private_metadata) {
         Ok(form) => form,
         Err(errors) => return Ok(view_errors(errors)),
     };
-    let requester = sub.user.clone();
+    // From the shortcut, the message's author is the requester and the user filed it.
+    let (requester, filed_by) = match &form.author {
+        Some(author) if author != &sub.user => (author.clone(), Some(sub.user.clone())),
+        _ => (sub.user.clone(), None),
+    };
+    let mut dedupe = Vec::new();
+    if !sub.view_id.is_empty() {
+        dedupe.push(format!("view:{}", sub.view_id));
+    }
+    if let (Some(channel), Some(ts)) = (&form.channel, &form.message_ts) {
+        dedupe.push(format!("msg:{channel}:{ts}"));
+    }
+    let thread = form.channel.clone().zip(form.message_ts.clone());
     let new = NewTicket {
         title: form.title,
         description: form.description,
-        requester: requester.clone(),
+        requester,
         channel: form.channel,
         source: Source::Modal,
-        source_ts: None,
+        source_ts: form.message_ts,
         urgency: Some(form.urgency),
         link: form.link,
+        filed_by,
     };
-    let card = card_effect(app);
-    let effects: Effects = Box::new(move |t: &Ticket| {
-        let mut out = card(t);
-        // A DM: the form has no channel of its own to answer in.
-        out.push(OutboxMessage::post(
-            &requester,
-            messages::post(&requester, None, messages::filed_notice(t)),
-        ));
-        out
-    });
-    let dedupe = if sub.view_id.is_empty() {
-        Vec::new()
-    } else {
-        vec![format!("view:{}", sub.view_id)]
+    let notice = move |t: &Ticket| {
+        // The message's thread when the form came from a message, else a DM.
+        let body = match &thread {
+            Some((channel, ts)) => messages::filed_notice(t, channel, Some(ts)),
+            None => messages::filed_notice(t, &t.requester, None),
+        };
+        let channel = body["channel"].as_str().unwrap_or_default().to_string();
+        vec![OutboxMessage::post(&channel, body)]
     };
-    match file(app, new, dedupe, effects).await {
-        Some(_) => Ok(Reply::Empty),
-        None => {
+    match file(app, new, dedupe, notice).await {
+        Ok(Filed::New(_)) => Ok(Reply::Empty),
+        Ok(Filed::Duplicate) => {
+            let mut errors = BTreeMap::new();
+            errors.insert(
+                messages::form::TITLE.0.to_string(),
+                "That message already has a ticket.".to_string(),
+            );
+            Ok(view_errors(errors))
+        }
+        Err(_) => {
             let mut errors = BTreeMap::new();
             errors.insert(
                 messages::form::TITLE.0.to_string(),
@@ -117,13 +167,10 @@ fn view_errors(errors: modal::FormErrors) -> Reply {
 }
 
 /// `@platform-desk ...` in a channel: files a ticket and answers in the thread.
-pub async fn on_mention(app: &App, m: Mention) -> Result<(), crate::app::AppError> {
+pub async fn on_mention(app: &App, m: Mention) -> Result<(), AppError> {
     let text = strip_mention(&m.text);
     let thread = m.thread_ts.clone().unwrap_or_else(|| m.ts.clone());
-    let mut dedupe = vec![format!("msg:{}:{}", m.channel, m.ts)];
-    if let Some(id) = &m.event_id {
-        dedupe.push(format!("event:{id}"));
-    }
+    let dedupe = dedupe_keys(m.event_id.as_deref(), &m.channel, &m.ts);
     if text.is_empty() {
         // Nothing to file: explain, once (the inbox still dedupes the event).
         let body = messages::post(
@@ -144,33 +191,191 @@ pub async fn on_mention(app: &App, m: Mention) -> Result<(), crate::app::AppErro
         source_ts: Some(m.ts.clone()),
         urgency: None,
         link: None,
+        filed_by: None,
     };
-    let card = card_effect(app);
-    let channel = m.channel.clone();
-    let effects: Effects = Box::new(move |t: &Ticket| {
-        let mut out = card(t);
-        out.push(OutboxMessage::post(
-            &channel,
-            messages::post(&channel, Some(&thread), messages::filed_notice(t)),
-        ));
-        out
-    });
-    match app
-        .filer
-        .file(FileRequest {
-            new,
-            dedupe,
-            effects,
-        })
+    file(app, new, dedupe, thread_notice(m.channel.clone(), thread))
         .await
-    {
-        Ok(Filed::New(_)) => {
-            Metrics::inc(&app.metrics.tickets_filed);
-            Ok(())
-        }
-        Ok(Filed::Duplicate) => Ok(()),
-        Err(e) => Err(crate::app::AppError::Store(e.to_string())),
+        .map(|_| ())
+}
+
+/// A top-level message in a help channel.
+pub async fn on_help_message(
+    app: &App,
+    event_id: Option<&str>,
+    channel: &str,
+    user: &str,
+    ts: &str,
+    text: &str,
+) -> Result<(), AppError> {
+    if !app.policy.slack.help_channels.iter().any(|c| c == channel) || is_just_an_ack(text) {
+        return Ok(());
     }
+    let new = NewTicket {
+        title: title_from(text),
+        description: text.to_string(),
+        requester: user.to_string(),
+        channel: Some(channel.to_string()),
+        source: Source::Message,
+        source_ts: Some(ts.to_string()),
+        urgency: None,
+        link: None,
+        filed_by: None,
+    };
+    file(
+        app,
+        new,
+        dedupe_keys(event_id, channel, ts),
+        thread_notice(channel.to_string(), ts.to_string()),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The ticket emoji on any message files that message (once).
+pub async fn on_reaction(app: &App, r: Reaction) -> Result<(), AppError> {
+    let wanted = app.policy.slack.ticket_emoji.trim_matches(':');
+    if r.reaction.split("::").next() != Some(wanted) {
+        return Ok(());
+    }
+    let dedupe = dedupe_keys(r.event_id.as_deref(), &r.channel, &r.ts);
+    if app.already_seen(&dedupe[0]).await? {
+        return Ok(());
+    }
+    let Some(message) = fetch_message(app, &r.channel, &r.ts).await? else {
+        tracing::warn!(channel = %r.channel, ts = %r.ts, "the reacted message could not be read; not filed");
+        return Ok(());
+    };
+    let text = message
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let from_bot = message.get("bot_id").is_some();
+    let author = message
+        .get("user")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or(r.item_user.clone());
+    let requester = match author {
+        Some(author) if !from_bot => author,
+        _ => r.user.clone(),
+    };
+    let title = if text.trim().is_empty() {
+        "(message without text)".to_string()
+    } else {
+        title_from(&text)
+    };
+    let new = NewTicket {
+        title,
+        description: text,
+        requester: requester.clone(),
+        channel: Some(r.channel.clone()),
+        source: Source::Reaction,
+        source_ts: Some(r.ts.clone()),
+        urgency: None,
+        link: None,
+        filed_by: Some(r.user.clone()),
+    };
+    file(
+        app,
+        new,
+        dedupe,
+        thread_notice(r.channel.clone(), r.ts.clone()),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The message at `ts` in `channel` (a top-level message or a thread reply).
+async fn fetch_message(app: &App, channel: &str, ts: &str) -> Result<Option<Value>, AppError> {
+    let find = |answer: &Value| {
+        answer["messages"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["ts"] == ts).cloned())
+    };
+    let history =
+        json!({ "channel": channel, "latest": ts, "oldest": ts, "inclusive": true, "limit": 1 });
+    match app.slack.call("conversations.history", &history).await {
+        Ok(answer) => {
+            if let Some(found) = find(&answer) {
+                return Ok(Some(found));
+            }
+        }
+        Err(crate::slack::web_api::CallError::Permanent(e)) => {
+            tracing::warn!(error = %e, "conversations.history refused")
+        }
+        Err(e) => return Err(AppError::Slack(e.to_string())),
+    }
+    let replies =
+        json!({ "channel": channel, "ts": ts, "latest": ts, "inclusive": true, "limit": 1 });
+    match app.slack.call("conversations.replies", &replies).await {
+        Ok(answer) => Ok(find(&answer)),
+        Err(crate::slack::web_api::CallError::Permanent(_)) => Ok(None),
+        Err(e) => Err(AppError::Slack(e.to_string())),
+    }
+}
+
+fn dedupe_keys(event_id: Option<&str>, channel: &str, ts: &str) -> Vec<String> {
+    let mut keys = Vec::with_capacity(2);
+    if let Some(id) = event_id {
+        keys.push(format!("event:{id}"));
+    }
+    keys.push(format!("msg:{channel}:{ts}"));
+    // The message key is looked up alone by the reaction path: keep it last.
+    keys.rotate_right(1);
+    keys
+}
+
+/// One-word thanks and acks in a help channel are not requests.
+pub fn is_just_an_ack(text: &str) -> bool {
+    const ACKS: &[&str] = &[
+        "thanks",
+        "thank you",
+        "thankyou",
+        "thx",
+        "ty",
+        "tyvm",
+        "cheers",
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "+1",
+        "-1",
+        "cool",
+        "great",
+        "nice",
+        "done",
+        "lgtm",
+        "yes",
+        "no",
+        "np",
+        "sure",
+        "awesome",
+        "perfect",
+        "ack",
+        "got it",
+        "will do",
+        "merci",
+        "danke",
+    ];
+    let t = text
+        .trim()
+        .trim_end_matches(['!', '.', '?', ' '])
+        .to_lowercase();
+    if t.is_empty() {
+        return true;
+    }
+    // Only emoji, like ":+1:" or ":pray: :tada:".
+    let only_emoji = t
+        .split_whitespace()
+        .all(|w| w.len() > 2 && w.starts_with(':') && w.ends_with(':'));
+    only_emoji
+        || ACKS.contains(&t.as_str())
+        || ACKS.iter().any(|a| {
+            t.strip_suffix(a)
+                .is_some_and(|rest| rest.trim_end().ends_with(':'))
+        })
 }
 
 /// The mention text without the leading `<@BOT>` and an optional leading "request".
@@ -190,28 +395,45 @@ fn strip_mention(text: &str) -> String {
     rest.trim().to_string()
 }
 
-/// The intake card, if the policy names an intake channel.
-fn card_effect(app: &App) -> impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static {
-    let intake = app.policy.slack.intake_channel.clone();
-    move |t: &Ticket| match &intake {
-        Some(channel) => vec![OutboxMessage::post(channel, messages::card(t, channel))
-            .with_purpose(Purpose::TicketCard)],
-        None => Vec::new(),
+/// "Filed PLAT-n" in the thread of the message it came from.
+fn thread_notice(
+    channel: String,
+    thread_ts: String,
+) -> impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static {
+    move |t: &Ticket| {
+        vec![OutboxMessage::post(
+            &channel,
+            messages::filed_notice(t, &channel, Some(&thread_ts)),
+        )]
     }
 }
 
+/// Files a ticket with its intake card plus `notices`.
 async fn file(
     app: &App,
     new: NewTicket,
     dedupe: Vec<String>,
-    effects: impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static,
-) -> Option<Filed> {
+    notices: impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static,
+) -> Result<Filed, AppError> {
+    let intake = app.policy.slack.intake_channel.clone();
+    let policy = app.policy.clone();
+    let effects = Box::new(move |t: &Ticket| {
+        let mut out = Vec::with_capacity(2);
+        if let Some(channel) = &intake {
+            out.push(
+                OutboxMessage::post(channel, cards::card(t, &policy, channel, t.created_at))
+                    .with_purpose(Purpose::TicketCard),
+            );
+        }
+        out.extend(notices(t));
+        out
+    });
     match app
         .filer
         .file(FileRequest {
             new,
             dedupe,
-            effects: Box::new(effects),
+            effects,
         })
         .await
     {
@@ -219,11 +441,11 @@ async fn file(
             if matches!(filed, Filed::New(_)) {
                 Metrics::inc(&app.metrics.tickets_filed);
             }
-            Some(filed)
+            Ok(filed)
         }
         Err(err) => {
             tracing::error!(error = %err, "filing a ticket failed");
-            None
+            Err(AppError::Store(err.to_string()))
         }
     }
 }
@@ -244,5 +466,40 @@ mod tests {
         );
         assert_eq!(strip_mention("<@U07BOTPLT9>"), "");
         assert_eq!(strip_mention("<@U07BOT"), "<@U07BOT");
+    }
+
+    #[test]
+    fn one_word_thanks_and_acks_are_not_requests() {
+        for ack in [
+            "thanks",
+            "Thanks!",
+            "ty",
+            "+1",
+            ":+1:",
+            "thank you.",
+            "LGTM",
+            "",
+            "  ",
+            ":pray: :tada:",
+        ] {
+            assert!(is_just_an_ack(ack), "{ack:?} is an ack");
+        }
+        for request in [
+            "thanks, but the deploy is still stuck",
+            "ok so prod is down",
+            "need a namespace",
+            "+1 on the broken CI job",
+        ] {
+            assert!(!is_just_an_ack(request), "{request:?} is a request");
+        }
+    }
+
+    #[test]
+    fn the_message_key_comes_first_in_dedupe_keys() {
+        assert_eq!(
+            dedupe_keys(Some("Ev1"), "C1", "1.2"),
+            ["msg:C1:1.2", "event:Ev1"]
+        );
+        assert_eq!(dedupe_keys(None, "C1", "1.2"), ["msg:C1:1.2"]);
     }
 }

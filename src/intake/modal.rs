@@ -14,6 +14,9 @@ pub struct FormRequest {
     pub link: Option<String>,
     /// Where the form was opened (from `private_metadata`).
     pub channel: Option<String>,
+    /// The message it was opened on (the message shortcut), and that message's author.
+    pub message_ts: Option<String>,
+    pub author: Option<String>,
 }
 
 /// Problems to show in the modal: block id -> message.
@@ -71,10 +74,14 @@ pub fn read(values: &Value, private_metadata: &str) -> Result<FormRequest, FormE
     if !errors.is_empty() {
         return Err(errors);
     }
-    let channel = serde_json::from_str::<Value>(private_metadata)
-        .ok()
-        .and_then(|m| m.get("channel").and_then(Value::as_str).map(str::to_string))
-        .filter(|c| !c.is_empty());
+    let metadata = serde_json::from_str::<Value>(private_metadata).unwrap_or(Value::Null);
+    let meta = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let description = if description.is_empty() {
         title.clone()
     } else {
@@ -85,7 +92,9 @@ pub fn read(values: &Value, private_metadata: &str) -> Result<FormRequest, FormE
         description,
         urgency: urgency.to_string(),
         link: (!link.is_empty()).then_some(link),
-        channel,
+        channel: meta("channel"),
+        message_ts: meta("message_ts"),
+        author: meta("author"),
     })
 }
 

@@ -12,6 +12,9 @@ pub enum Purpose {
     Notice,
     /// The intake card of a ticket: its `ts` is recorded on the ticket.
     TicketCard,
+    /// A `chat.update` of a ticket's card: the sender fills in the card's channel and `ts`
+    /// when it sends (they are not known before the card itself has been posted).
+    CardUpdate,
 }
 
 impl Purpose {
@@ -19,12 +22,14 @@ impl Purpose {
         match self {
             Purpose::Notice => "notice",
             Purpose::TicketCard => "ticket_card",
+            Purpose::CardUpdate => "card_update",
         }
     }
 
     pub fn parse(s: &str) -> Self {
         match s {
             "ticket_card" => Purpose::TicketCard,
+            "card_update" => Purpose::CardUpdate,
             _ => Purpose::Notice,
         }
     }
@@ -48,6 +53,16 @@ impl OutboxMessage {
             method: "chat.postMessage",
             channel: channel.to_string(),
             payload,
+            purpose: Purpose::Notice,
+        }
+    }
+
+    /// A `chat.postEphemeral` to `user` in `channel`.
+    pub fn ephemeral(channel: &str, user: &str, text: String) -> Self {
+        Self {
+            method: "chat.postEphemeral",
+            channel: channel.to_string(),
+            payload: serde_json::json!({ "channel": channel, "user": user, "text": text }),
             purpose: Purpose::Notice,
         }
     }

@@ -1,11 +1,163 @@
-//! The sandbox: the bot wired to the built-in fake Slack, with a local page to drive it.
+//! The sandbox: the real bot wired to the built-in fake Slack with a demo policy, and a local
+//! page where a person picks a user, types `/platform ...`, mentions the bot, clicks buttons,
+//! fills modals and sees every message per channel. No workspace, no tokens.
 
+mod bot;
+pub mod demo;
 pub mod fake_slack;
+mod page;
+mod payloads;
+mod snapshot;
+mod workspace;
 
-use crate::settings::Env;
+use crate::app::{self, Running};
+use crate::clock::SystemClock;
+use crate::settings::{Env, Settings};
+use anyhow::Context;
+use fake_slack::FakeSlack;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-/// Runs the sandbox until Ctrl-C.
-pub async fn run(addr: std::net::SocketAddr, env: Env) -> anyhow::Result<()> {
-    let _ = (addr, env);
-    anyhow::bail!("the sandbox page is being built")
+/// A running sandbox: the page server, the bot and the fake Slack between them.
+pub struct Sandbox {
+    /// Where the page is served.
+    pub addr: SocketAddr,
+    /// Where the bot listens (its `/slack/...`, `/healthz`, `/metrics`).
+    pub bot_addr: SocketAddr,
+    /// The fake Slack Web API the bot talks to.
+    pub fake: FakeSlack,
+    running: Running,
+    stop_page: watch::Sender<bool>,
+    page: JoinHandle<()>,
+}
+
+/// `addr` as a URL a browser on this machine can open (`0.0.0.0` becomes `127.0.0.1`).
+fn local_base(addr: SocketAddr) -> String {
+    let host = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    };
+    format!("http://{host}")
+}
+
+/// Starts the fake Slack, the bot (HTTP mode, a fresh signing secret, the demo policy) and
+/// the page server on `addr`. `env` gives `DATABASE_URL` (else the sandbox's own file).
+pub async fn start(addr: SocketAddr, env: Env) -> anyhow::Result<Sandbox> {
+    // The page's port is the one people choose: fail on it before starting anything else.
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        crate::cli::UserError(format!(
+            "cannot listen on {addr} for the sandbox page: {e} (choose another with --addr)"
+        ))
+    })?;
+    let addr = listener.local_addr()?;
+    let base = local_base(addr);
+
+    let fake = FakeSlack::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .context("cannot start the fake Slack")?;
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // The database outlives the fake: its message ts and view ids must not repeat a run's.
+    fake.start_ids_at(epoch);
+    for person in demo::PEOPLE {
+        fake.set_user(demo_user(person));
+    }
+
+    let secret = demo::signing_secret();
+    let bot_env = demo::bot_env(&env, &fake.api_url(), &secret)?;
+    let database = bot_env.database_url.clone();
+    let settings = Settings {
+        env: bot_env,
+        policy: demo::policy()?,
+    };
+    let running = app::start(settings, Arc::new(SystemClock))
+        .await
+        .with_context(|| format!("cannot start the bot on {database}"))?;
+    let bot_addr = running.addr;
+
+    let shared = Arc::new(page::Shared {
+        fake: fake.clone(),
+        ws: workspace::Workspace::new(epoch, format!("{base}/response")),
+        bot: bot::Bot::new(bot_addr, secret),
+    });
+    let (stop_page, mut stop) = watch::channel(false);
+    let router = page::router(shared);
+    let page = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(err) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %err, "sandbox page server failed");
+        }
+    });
+    tracing::info!(page = %base, bot = %bot_addr, %database, "sandbox is running");
+    Ok(Sandbox {
+        addr,
+        bot_addr,
+        fake,
+        running,
+        stop_page,
+        page,
+    })
+}
+
+/// What `users.info` answers for a demo person.
+fn demo_user(person: &demo::Person) -> serde_json::Value {
+    serde_json::json!({
+        "id": person.id,
+        "team_id": fake_slack::TEAM_ID,
+        "name": person.name,
+        "real_name": person.real_name,
+        "deleted": false,
+        "is_bot": false,
+        "tz": "Europe/Berlin",
+        "tz_label": "Central European Time",
+        "tz_offset": 3600,
+        "profile": {
+            "real_name": person.real_name,
+            "display_name": person.name,
+            "title": person.role,
+            "email": format!("{}@acme.example", person.name),
+        },
+    })
+}
+
+impl Sandbox {
+    /// The page's URL, e.g. `http://127.0.0.1:3030/`.
+    pub fn page_url(&self) -> String {
+        format!("{}/", local_base(self.addr))
+    }
+
+    /// Stops the page, lets the bot finish (its outbox drains to the fake), then the fake.
+    pub async fn shutdown(self) {
+        let _ = self.stop_page.send(true);
+        let _ = self.page.await;
+        self.running.shutdown().await;
+        self.fake.shutdown().await;
+    }
+}
+
+/// Runs the sandbox until Ctrl-C or SIGTERM.
+pub async fn run(addr: SocketAddr, env: Env) -> anyhow::Result<()> {
+    let sandbox = start(addr, env).await?;
+    println!(
+        "platform-desk sandbox: open {} (Ctrl-C to stop)",
+        sandbox.page_url()
+    );
+    crate::cli::wait_for_signal().await;
+    tracing::info!("stopping the sandbox");
+    sandbox.shutdown().await;
+    Ok(())
 }

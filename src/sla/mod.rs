@@ -1,6 +1,7 @@
 //! SLA targets: from the policy's priorities and business calendar to a ticket's due times.
 
 pub mod calendar;
+pub mod deadlines;
 
 use crate::settings::Policy;
 use calendar::Calendar;

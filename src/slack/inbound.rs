@@ -11,6 +11,14 @@ pub enum Input {
     Mention(Mention),
     Submission(Submission),
     Action(Action),
+    Message(Message),
+    Reaction(Reaction),
+    /// The "File as platform request" message shortcut.
+    Shortcut(Shortcut),
+    /// Someone opened the App Home tab.
+    HomeOpened {
+        user: String,
+    },
     /// A delivery we understood and deliberately do nothing with.
     Ignored(&'static str),
 }
@@ -54,11 +62,67 @@ pub struct Submission {
     pub values: Value,
 }
 
+/// A message event in a channel the bot is in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub event_id: Option<String>,
+    pub channel: String,
+    pub kind: MessageKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageKind {
+    /// A new top-level message by a person.
+    Posted {
+        user: String,
+        ts: String,
+        text: String,
+    },
+    /// A reply in a thread by a person.
+    Reply {
+        user: String,
+        ts: String,
+        thread_ts: String,
+        text: String,
+    },
+    /// The message `ts` was edited to `text`.
+    Edited { ts: String, text: String },
+    /// The message `ts` was deleted.
+    Deleted { ts: String },
+    /// Bots, joins and other subtypes: never tickets.
+    Other(&'static str),
+}
+
+/// A reaction added to a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reaction {
+    pub event_id: Option<String>,
+    pub user: String,
+    pub reaction: String,
+    pub channel: String,
+    pub ts: String,
+    /// The message's author.
+    pub item_user: Option<String>,
+}
+
+/// A message shortcut on a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortcut {
+    pub user: String,
+    pub callback_id: String,
+    pub trigger_id: String,
+    pub channel: String,
+    pub message_ts: String,
+    pub message_user: Option<String>,
+    pub text: String,
+}
+
 /// A button or menu in a message (`block_actions`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     pub user: String,
     pub action_id: String,
+    pub block_id: String,
     pub value: Option<String>,
     pub channel: Option<String>,
     pub message_ts: Option<String>,
@@ -124,8 +188,92 @@ pub fn event(body: &Value) -> Input {
                 text: str_at(event, "/text").unwrap_or_default(),
             })
         }
+        Some("message") => message(event_id, event),
+        Some("reaction_added") => {
+            let (Some(user), Some(reaction), Some(channel), Some(ts)) = (
+                str_at(event, "/user"),
+                str_at(event, "/reaction"),
+                str_at(event, "/item/channel"),
+                str_at(event, "/item/ts"),
+            ) else {
+                return Input::Ignored("reaction not on a message");
+            };
+            if str_at(event, "/item/type").as_deref() != Some("message") {
+                return Input::Ignored("reaction not on a message");
+            }
+            Input::Reaction(Reaction {
+                event_id,
+                user,
+                reaction,
+                channel,
+                ts,
+                item_user: str_at(event, "/item_user"),
+            })
+        }
+        Some("app_home_opened") => match (str_at(event, "/user"), str_at(event, "/tab").as_deref())
+        {
+            (Some(user), Some("home") | None) => Input::HomeOpened { user },
+            _ => Input::Ignored("app home tab other than home"),
+        },
         _ => Input::Ignored("event type not handled"),
     }
+}
+
+/// A `message` event: sorted into what matters to intake and threads.
+fn message(event_id: Option<String>, event: &Value) -> Input {
+    let Some(channel) = str_at(event, "/channel") else {
+        return Input::Ignored("message without a channel");
+    };
+    let subtype = str_at(event, "/subtype");
+    let kind = match subtype.as_deref() {
+        Some("message_changed") => {
+            let inner = event.get("message").cloned().unwrap_or(Value::Null);
+            match (str_at(&inner, "/ts"), inner.get("bot_id").is_some()) {
+                (Some(ts), false) => MessageKind::Edited {
+                    ts,
+                    text: str_at(&inner, "/text").unwrap_or_default(),
+                },
+                _ => MessageKind::Other("edit of a bot message"),
+            }
+        }
+        Some("message_deleted") => match str_at(event, "/deleted_ts") {
+            Some(ts) => MessageKind::Deleted { ts },
+            None => MessageKind::Other("deletion without ts"),
+        },
+        // Files and thread broadcasts are still a person speaking.
+        None | Some("file_share") | Some("thread_broadcast") => {
+            let (Some(user), Some(ts)) = (str_at(event, "/user"), str_at(event, "/ts")) else {
+                return Input::Ignored("message without user or ts");
+            };
+            if event.get("bot_id").is_some() || event.get("bot_profile").is_some() {
+                MessageKind::Other("bot message")
+            } else {
+                let text = str_at(event, "/text").unwrap_or_default();
+                match str_at(event, "/thread_ts").filter(|t| *t != ts) {
+                    Some(thread_ts) if subtype.as_deref() != Some("thread_broadcast") => {
+                        MessageKind::Reply {
+                            user,
+                            ts,
+                            thread_ts,
+                            text,
+                        }
+                    }
+                    Some(_) => MessageKind::Other("thread broadcast"),
+                    None => MessageKind::Posted { user, ts, text },
+                }
+            }
+        }
+        Some("bot_message") => MessageKind::Other("bot message"),
+        Some("channel_join") | Some("channel_leave") | Some("group_join") => {
+            MessageKind::Other("join or leave")
+        }
+        Some(_) => MessageKind::Other("message subtype not handled"),
+    };
+    Input::Message(Message {
+        event_id,
+        channel,
+        kind,
+    })
 }
 
 /// An interactivity payload (decoded JSON).
@@ -146,6 +294,25 @@ pub fn interaction(payload: &Value) -> Input {
                     .unwrap_or(Value::Null),
             })
         }
+        Some("message_action") => {
+            let (Some(user), Some(trigger_id), Some(channel), Some(message_ts)) = (
+                str_at(payload, "/user/id"),
+                str_at(payload, "/trigger_id"),
+                str_at(payload, "/channel/id"),
+                str_at(payload, "/message/ts").or_else(|| str_at(payload, "/message_ts")),
+            ) else {
+                return Input::Ignored("message_action without user, trigger, channel or message");
+            };
+            Input::Shortcut(Shortcut {
+                user,
+                callback_id: str_at(payload, "/callback_id").unwrap_or_default(),
+                trigger_id,
+                channel,
+                message_ts,
+                message_user: str_at(payload, "/message/user"),
+                text: str_at(payload, "/message/text").unwrap_or_default(),
+            })
+        }
         Some("block_actions") => {
             let (Some(user), Some(action)) =
                 (str_at(payload, "/user/id"), payload.pointer("/actions/0"))
@@ -155,8 +322,10 @@ pub fn interaction(payload: &Value) -> Input {
             Input::Action(Action {
                 user,
                 action_id: str_at(action, "/action_id").unwrap_or_default(),
+                block_id: str_at(action, "/block_id").unwrap_or_default(),
                 value: str_at(action, "/value")
-                    .or_else(|| str_at(action, "/selected_option/value")),
+                    .or_else(|| str_at(action, "/selected_option/value"))
+                    .or_else(|| str_at(action, "/selected_user")),
                 channel: str_at(payload, "/channel/id")
                     .or_else(|| str_at(payload, "/container/channel_id")),
                 message_ts: str_at(payload, "/container/message_ts"),
@@ -177,6 +346,10 @@ fn str_at(v: &Value, pointer: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture_json(name: &str) -> Value {
+        serde_json::from_str(&fixture(name)).unwrap()
+    }
 
     fn fixture(name: &str) -> String {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -227,6 +400,48 @@ mod tests {
             .values
             .pointer("/summary_block/summary_input/value")
             .is_some());
+    }
+
+    #[test]
+    fn message_events_are_sorted_into_posts_replies_edits_deletions_and_the_rest() {
+        let top = fixture_json("event_message_channel.json");
+        let reply = fixture_json("event_message_thread_reply.json");
+        let kind = |body: &Value| match event(body) {
+            Input::Message(m) => m.kind,
+            other => panic!("not a message: {other:?}"),
+        };
+        assert!(matches!(kind(&top), MessageKind::Posted { .. }));
+        assert!(
+            matches!(kind(&reply), MessageKind::Reply { ref thread_ts, .. } if thread_ts == "1700000000.000100")
+        );
+        let mut bot = top.clone();
+        bot["event"]["bot_id"] = json!("B07BOTPLT9");
+        assert_eq!(kind(&bot), MessageKind::Other("bot message"));
+        let mut join = top.clone();
+        join["event"]["subtype"] = json!("channel_join");
+        assert_eq!(kind(&join), MessageKind::Other("join or leave"));
+        let edit = json!({"type": "event_callback", "event": {"type": "message", "subtype": "message_changed", "channel": "C1", "hidden": true,
+            "message": {"type": "message", "user": "U1", "text": "new text", "ts": "1.2"}, "ts": "1.3"}});
+        assert_eq!(
+            kind(&edit),
+            MessageKind::Edited {
+                ts: "1.2".into(),
+                text: "new text".into()
+            }
+        );
+        let gone = json!({"type": "event_callback", "event": {"type": "message", "subtype": "message_deleted", "channel": "C1", "deleted_ts": "1.2", "ts": "1.4"}});
+        assert_eq!(kind(&gone), MessageKind::Deleted { ts: "1.2".into() });
+    }
+
+    #[test]
+    fn a_reaction_on_a_message_carries_its_author() {
+        let Input::Reaction(r) = event(&fixture_json("event_reaction_added.json")) else {
+            panic!("not a reaction")
+        };
+        assert_eq!(
+            (r.reaction.as_str(), r.item_user.as_deref(), r.ts.as_str()),
+            ("eyes", Some("U06WXYZ7AB"), "1700000000.000100")
+        );
     }
 
     #[test]

@@ -126,11 +126,19 @@ impl Sender {
         if due.is_empty() {
             return Ok(earliest);
         }
+        let mut prepared = Vec::with_capacity(due.len());
+        for row in due {
+            let payload = self.prepare(&row).await?;
+            prepared.push((row, payload));
+        }
         let api = &self.api;
-        let results: Vec<(PendingRow, Result<Value, CallError>)> = stream::iter(due)
-            .map(|row| async move {
-                let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
-                let result = api.call(&row.method, &payload).await;
+        let results: Vec<(PendingRow, Result<Value, CallError>)> = stream::iter(prepared)
+            .map(|(row, payload)| async move {
+                let result = match payload {
+                    Ok(payload) => api.call(&row.method, &payload).await,
+                    Err(missing) => Err(missing),
+                };
+                let result = benign(&row.method, result);
                 (row, result)
             })
             .buffer_unordered(MAX_IN_FLIGHT)
@@ -143,12 +151,32 @@ impl Sender {
         Ok(Some(Instant::now()))
     }
 
+    /// The body to send: as stored, with a card update's channel and `ts` filled in.
+    async fn prepare(&self, row: &PendingRow) -> anyhow::Result<Result<Value, CallError>> {
+        let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+        if let (Purpose::CardUpdate, Some(ticket)) = (row.purpose, row.ticket_id) {
+            match tickets::db::card_of(&mut *self.pool.acquire().await?, ticket).await? {
+                Some((channel, ts)) => {
+                    payload["channel"] = Value::String(channel);
+                    payload["ts"] = Value::String(ts);
+                }
+                // Rows of a channel go in order, so the card's own post came first: it failed.
+                None => {
+                    return Ok(Err(CallError::Permanent(
+                        "the ticket has no card to update".into(),
+                    )))
+                }
+            }
+        }
+        Ok(Ok(payload))
+    }
+
     async fn record(
         &mut self,
         row: &PendingRow,
         result: Result<Value, CallError>,
     ) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         match result {
             Ok(answer) => {
                 let ts = answer
@@ -200,6 +228,17 @@ impl Sender {
             .retry_base
             .saturating_mul(factor)
             .min(self.delivery.retry_max)
+    }
+}
+
+/// Answers that mean the desired state already holds.
+fn benign(method: &str, result: Result<Value, CallError>) -> Result<Value, CallError> {
+    match (method, &result) {
+        ("reactions.add", Err(CallError::Permanent(e))) if e == "already_reacted" => {
+            Ok(Value::Null)
+        }
+        ("reactions.remove", Err(CallError::Permanent(e))) if e == "no_reaction" => Ok(Value::Null),
+        _ => result,
     }
 }
 

@@ -1,7 +1,10 @@
-//! The SQL of tickets: batch inserts of new tickets and their first events, and reads.
+//! The SQL of tickets: batch inserts of new tickets and their first events, reads by key,
+//! id, thread and person, the event log, and saving a ticket's changed state.
 
 use super::{Source, Ticket};
 use crate::clock::{db_time, parse_db_time};
+use crate::sla::deadlines::{Happening, Moment};
+use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 /// The highest ticket number in use (0 when there are none).
@@ -14,12 +17,13 @@ pub async fn max_id(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
 /// Inserts tickets (numbers already assigned) and a `created` event for each, in two
 /// statements however many there are: the group commit's cost per ticket stays small.
 pub async fn insert_all(conn: &mut SqliteConnection, tickets: &[Ticket]) -> sqlx::Result<()> {
-    // 24 columns: SQLite allows 32766 variables, so 1000 tickets per statement is safe.
+    // 22 columns: SQLite allows 32766 variables, so 1000 tickets per statement is safe.
     for chunk in tickets.chunks(1000) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "insert into tickets (id, key, title, description, requester, channel, source, \
              source_ts, category, priority, status, assignee, urgency, link, created_at, \
-             updated_at, first_response_due, resolution_due) ",
+             updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
+             duplicate_of, filed_by) ",
         );
         q.push_values(chunk, |mut row, t| {
             let created = db_time(t.created_at);
@@ -40,7 +44,11 @@ pub async fn insert_all(conn: &mut SqliteConnection, tickets: &[Ticket]) -> sqlx
                 .push_bind(created.clone())
                 .push_bind(created)
                 .push_bind(t.first_response_due.map(db_time))
-                .push_bind(t.resolution_due.map(db_time));
+                .push_bind(t.resolution_due.map(db_time))
+                .push_bind(t.triage_rule.clone())
+                .push_bind(t.triage_reason.clone())
+                .push_bind(t.duplicate_of.as_ref().map(|d| d.0))
+                .push_bind(t.filed_by.clone());
         });
         q.build().execute(&mut *conn).await?;
 
@@ -49,12 +57,9 @@ pub async fn insert_all(conn: &mut SqliteConnection, tickets: &[Ticket]) -> sqlx
         q.push_values(chunk, |mut row, t| {
             row.push_bind(t.id)
                 .push_bind("created")
-                .push_bind(t.requester.clone())
+                .push_bind(t.filed_by.clone().unwrap_or_else(|| t.requester.clone()))
                 .push_bind(db_time(t.created_at))
-                .push_bind(format!(
-                    "source={} priority={} category={}",
-                    t.source, t.priority, t.category
-                ));
+                .push_bind(t.priority.clone());
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -77,25 +82,244 @@ pub async fn set_card(
     Ok(())
 }
 
-/// One ticket by key.
-pub async fn by_key(conn: &mut SqliteConnection, key: &str) -> sqlx::Result<Option<Ticket>> {
+/// Where a ticket's card is, if it has been posted.
+pub async fn card_of(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+) -> sqlx::Result<Option<(String, String)>> {
     let row = sqlx::query(
-        "select id, key, title, description, requester, channel, source, source_ts, category, \
-         priority, status, assignee, urgency, link, created_at, first_response_due, \
-         resolution_due from tickets where key = ?",
+        "select card_channel, card_ts from tickets where id = ? and card_ts is not null",
     )
-    .bind(key)
+    .bind(ticket_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((r.try_get("card_channel")?, r.try_get("card_ts")?)))
+        .transpose()
+}
+
+const SELECT: &str = "select t.*, d.key as duplicate_key, m.key as merged_key from tickets t \
+     left join tickets d on d.id = t.duplicate_of left join tickets m on m.id = t.merged_into ";
+
+pub async fn by_key(conn: &mut SqliteConnection, key: &str) -> sqlx::Result<Option<Ticket>> {
+    one(conn, "where t.key = ?", key).await
+}
+
+pub async fn by_id(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Ticket>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} where t.id = ?")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+/// The ticket whose card or source message starts the thread `thread_ts` in `channel`.
+pub async fn by_thread(
+    conn: &mut SqliteConnection,
+    channel: &str,
+    thread_ts: &str,
+) -> sqlx::Result<Option<Ticket>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where (t.card_channel = ?1 and t.card_ts = ?2) or (t.channel = ?1 and t.source_ts = ?2) \
+         order by t.id limit 1"
+    )))
+    .bind(channel)
+    .bind(thread_ts)
     .fetch_optional(conn)
     .await?;
     row.map(|r| from_row(&r)).transpose()
 }
 
+/// The ticket filed from the message `ts` in `channel`.
+pub async fn by_source(
+    conn: &mut SqliteConnection,
+    channel: &str,
+    ts: &str,
+) -> sqlx::Result<Option<Ticket>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where t.channel = ? and t.source_ts = ? order by t.id limit 1"
+    )))
+    .bind(channel)
+    .bind(ts)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+async fn one(
+    conn: &mut SqliteConnection,
+    filter: &str,
+    value: &str,
+) -> sqlx::Result<Option<Ticket>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} {filter}")))
+        .bind(value)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+/// A requester's open tickets, newest first.
+pub async fn open_for(
+    conn: &mut SqliteConnection,
+    requester: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Ticket>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where t.requester = ? and t.status in ('open', 'acknowledged', 'waiting') order by t.id desc limit ?"
+    )))
+    .bind(requester)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Open tickets, the ones whose next deadline comes soonest first (waiting ones last).
+pub async fn queue(conn: &mut SqliteConnection, limit: i64) -> sqlx::Result<Vec<Ticket>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where t.status in ('open', 'acknowledged', 'waiting') \
+         order by t.status = 'waiting', \
+           min(coalesce(case when t.first_response_at is null then t.first_response_due end, '9999'), \
+               coalesce(t.resolution_due, '9999')), t.id limit ?"
+    )))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Recent open tickets from the same requester or channel: the duplicate candidates.
+pub async fn open_candidates(
+    conn: &mut SqliteConnection,
+    requester: &str,
+    channel: Option<&str>,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query(
+        "select id, key, title || ' ' || description as text from tickets \
+         where (requester = ? or channel = ?) and status in ('open', 'acknowledged', 'waiting') \
+           and created_at >= ? order by id desc limit ?",
+    )
+    .bind(requester)
+    .bind(channel)
+    .bind(db_time(since))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("key")?, r.try_get("text")?)))
+        .collect()
+}
+
+/// Appends to a ticket's event log.
+pub async fn add_event(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+    kind: &str,
+    actor: Option<&str>,
+    at: DateTime<Utc>,
+    detail: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into ticket_events (ticket_id, kind, actor, at, detail) values (?, ?, ?, ?, ?)",
+    )
+    .bind(ticket_id)
+    .bind(kind)
+    .bind(actor)
+    .bind(db_time(at))
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A ticket's event log, oldest first: (kind, actor, at, detail).
+pub async fn events(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+) -> sqlx::Result<Vec<(String, Option<String>, DateTime<Utc>, Option<String>)>> {
+    let rows = sqlx::query(
+        "select kind, actor, at, detail from ticket_events where ticket_id = ? order by id",
+    )
+    .bind(ticket_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let at: String = r.try_get("at")?;
+            Ok((
+                r.try_get("kind")?,
+                r.try_get("actor")?,
+                parse_db_time(&at).unwrap_or_default(),
+                r.try_get("detail")?,
+            ))
+        })
+        .collect()
+}
+
+/// The clock-relevant part of a ticket's log.
+pub async fn history(conn: &mut SqliteConnection, ticket_id: i64) -> sqlx::Result<Vec<Moment>> {
+    Ok(events(conn, ticket_id)
+        .await?
+        .into_iter()
+        .filter_map(|(kind, _, at, detail)| {
+            let what = match kind.as_str() {
+                "created" => Happening::Created { priority: detail? },
+                "priority_changed" => Happening::PriorityChanged { priority: detail? },
+                "waiting" => Happening::Paused,
+                "resumed" => Happening::Resumed,
+                "first_response" => Happening::FirstResponse,
+                "resolved" | "closed" => Happening::Resolved,
+                "reopened" => Happening::Reopened,
+                _ => return None,
+            };
+            Some(Moment { at, what })
+        })
+        .collect())
+}
+
+/// Writes every mutable field of `t` back.
+pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "update tickets set description = ?, priority = ?, status = ?, assignee = ?, \
+         first_response_at = ?, resolved_at = ?, first_response_due = ?, resolution_due = ?, \
+         resolution_note = ?, merged_into = ?, source_deleted = ?, updated_at = ? where id = ?",
+    )
+    .bind(&t.description)
+    .bind(&t.priority)
+    .bind(&t.status)
+    .bind(&t.assignee)
+    .bind(t.first_response_at.map(db_time))
+    .bind(t.resolved_at.map(db_time))
+    .bind(t.first_response_due.map(db_time))
+    .bind(t.resolution_due.map(db_time))
+    .bind(&t.resolution_note)
+    .bind(t.merged_into.as_ref().map(|m| m.0))
+    .bind(t.source_deleted)
+    .bind(db_time(now))
+    .bind(t.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
     let source: String = r.try_get("source")?;
-    let time = |col: &str| -> sqlx::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let time = |col: &str| -> sqlx::Result<Option<DateTime<Utc>>> {
         Ok(r.try_get::<Option<String>, _>(col)?
             .as_deref()
             .and_then(parse_db_time))
+    };
+    let pair = |id: &str, key: &str| -> sqlx::Result<Option<(i64, String)>> {
+        Ok(
+            match (
+                r.try_get::<Option<i64>, _>(id)?,
+                r.try_get::<Option<String>, _>(key)?,
+            ) {
+                (Some(id), Some(key)) => Some((id, key)),
+                _ => None,
+            },
+        )
     };
     Ok(Ticket {
         id: r.try_get("id")?,
@@ -104,13 +328,7 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
         description: r.try_get("description")?,
         requester: r.try_get("requester")?,
         channel: r.try_get("channel")?,
-        source: match source.as_str() {
-            "modal" => Source::Modal,
-            "message" => Source::Message,
-            "mention" => Source::Mention,
-            "reaction" => Source::Reaction,
-            _ => Source::Command,
-        },
+        source: Source::parse(&source),
         source_ts: r.try_get("source_ts")?,
         category: r.try_get("category")?,
         priority: r.try_get("priority")?,
@@ -121,5 +339,16 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
         created_at: time("created_at")?.unwrap_or_default(),
         first_response_due: time("first_response_due")?,
         resolution_due: time("resolution_due")?,
+        first_response_at: time("first_response_at")?,
+        resolved_at: time("resolved_at")?,
+        triage_rule: r.try_get("triage_rule")?,
+        triage_reason: r.try_get("triage_reason")?,
+        duplicate_of: pair("duplicate_of", "duplicate_key")?,
+        merged_into: pair("merged_into", "merged_key")?,
+        filed_by: r.try_get("filed_by")?,
+        resolution_note: r.try_get("resolution_note")?,
+        source_deleted: r.try_get("source_deleted")?,
+        card_channel: r.try_get("card_channel")?,
+        card_ts: r.try_get("card_ts")?,
     })
 }

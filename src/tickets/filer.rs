@@ -167,7 +167,7 @@ impl Writer {
     async fn try_write(&mut self, reqs: &[&FileRequest]) -> sqlx::Result<Vec<Filed>> {
         let now = self.clock.now();
         let now_text = db_time(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("begin immediate").await?;
         let mut results = Vec::with_capacity(reqs.len());
         let mut tickets = Vec::with_capacity(reqs.len());
         let mut messages = Vec::with_capacity(reqs.len() * 2);
@@ -189,7 +189,9 @@ impl Writer {
                 continue;
             }
             next += 1;
-            let ticket = self.build(next, &req.new, now);
+            let duplicate = find_duplicate(&mut tx, &req.new, now).await?;
+            let mut ticket = self.build(next, &req.new, now);
+            ticket.duplicate_of = duplicate;
             messages.extend((req.effects)(&ticket).into_iter().map(|m| (Some(next), m)));
             results.push(Filed::New(Box::new(ticket.clone())));
             tickets.push(ticket);
@@ -202,7 +204,8 @@ impl Writer {
     }
 
     fn build(&self, id: i64, new: &NewTicket, now: chrono::DateTime<chrono::Utc>) -> Ticket {
-        let triage = triage::classify(&self.policy, &new.description);
+        let triage =
+            triage::rules::classify_in(&self.policy, &new.description, new.channel.as_deref());
         let due = sla::due_times(&self.policy, &triage.priority, now);
         Ticket {
             id,
@@ -216,12 +219,57 @@ impl Writer {
             category: triage.category,
             priority: triage.priority,
             status: "open".to_string(),
-            assignee: None,
+            assignee: triage.assignee,
             urgency: new.urgency.clone(),
             link: new.link.clone(),
             created_at: now,
             first_response_due: due.map(|d| d.first_response),
             resolution_due: due.map(|d| d.resolution),
+            first_response_at: None,
+            resolved_at: None,
+            triage_rule: triage.rule,
+            triage_reason: triage.reason,
+            duplicate_of: None,
+            merged_into: None,
+            filed_by: new.filed_by.clone(),
+            resolution_note: None,
+            source_deleted: false,
+            card_channel: None,
+            card_ts: None,
         }
     }
+}
+
+/// How far back, and how many, open tickets a new request is compared with.
+const DUPLICATE_WINDOW_DAYS: i64 = 14;
+const DUPLICATE_CANDIDATES: i64 = 50;
+
+/// The recent open ticket from the same requester or channel that `new` most resembles.
+async fn find_duplicate(
+    conn: &mut sqlx::SqliteConnection,
+    new: &NewTicket,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<Option<(i64, String)>> {
+    let since = now - chrono::Duration::days(DUPLICATE_WINDOW_DAYS);
+    let candidates = db::open_candidates(
+        conn,
+        &new.requester,
+        new.channel.as_deref(),
+        since,
+        DUPLICATE_CANDIDATES,
+    )
+    .await?;
+    let found = triage::similar::best_match(
+        &new.description,
+        candidates
+            .iter()
+            .map(|(_, key, text)| (key.as_str(), text.as_str())),
+        triage::similar::DUPLICATE_THRESHOLD,
+    );
+    Ok(found.and_then(|(key, _)| {
+        candidates
+            .iter()
+            .find(|(_, k, _)| k == key)
+            .map(|(id, key, _)| (*id, key.clone()))
+    }))
 }

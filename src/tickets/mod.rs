@@ -1,7 +1,13 @@
 //! Tickets: what a ticket is, how it is stored, and the group-commit writer that files them.
 
+pub mod actions;
 pub mod db;
 pub mod filer;
+pub mod lifecycle;
+pub mod messages;
+pub mod permissions;
+pub mod queries;
+pub mod threads;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -19,6 +25,16 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "modal" => Source::Modal,
+            "message" => Source::Message,
+            "mention" => Source::Mention,
+            "reaction" => Source::Reaction,
+            _ => Source::Command,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Command => "command",
@@ -47,10 +63,12 @@ pub struct NewTicket {
     pub source_ts: Option<String>,
     pub urgency: Option<String>,
     pub link: Option<String>,
+    /// Who filed it for the requester (the reactor, or the shortcut's user).
+    pub filed_by: Option<String>,
 }
 
 /// A filed ticket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ticket {
     pub id: i64,
     pub key: String,
@@ -69,6 +87,36 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     pub first_response_due: Option<DateTime<Utc>>,
     pub resolution_due: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Which triage rule matched, and what in the text matched it.
+    pub triage_rule: Option<String>,
+    pub triage_reason: Option<String>,
+    /// An open ticket this one looks like (id, key).
+    pub duplicate_of: Option<(i64, String)>,
+    /// The ticket this one was merged into (id, key).
+    pub merged_into: Option<(i64, String)>,
+    pub filed_by: Option<String>,
+    pub resolution_note: Option<String>,
+    pub source_deleted: bool,
+    pub card_channel: Option<String>,
+    pub card_ts: Option<String>,
+}
+
+impl Ticket {
+    /// Open, acknowledged or waiting: someone still owes the requester something.
+    pub fn is_open(&self) -> bool {
+        matches!(self.status.as_str(), "open" | "acknowledged" | "waiting")
+    }
+
+    /// Where the requester hears about their ticket: the source message's thread, or a DM
+    /// for tickets filed by command or form.
+    pub fn requester_thread(&self) -> (String, Option<String>) {
+        match (&self.channel, &self.source_ts) {
+            (Some(channel), Some(ts)) => (channel.clone(), Some(ts.clone())),
+            _ => (self.requester.clone(), None),
+        }
+    }
 }
 
 /// The longest title kept: the card and notifications show it whole.
@@ -99,8 +147,42 @@ pub fn shorten(text: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A ticket for unit tests: PLAT-7 from U05QRST6UV, open, P3.
+    pub(crate) fn sample() -> Ticket {
+        Ticket {
+            id: 7,
+            key: "PLAT-7".into(),
+            title: "deploy stuck".into(),
+            description: "deploy stuck\nmore <!here> & detail".into(),
+            requester: "U05QRST6UV".into(),
+            channel: Some("C04PLATENG".into()),
+            source: Source::Command,
+            source_ts: None,
+            category: "general".into(),
+            priority: "P3".into(),
+            status: "open".into(),
+            assignee: None,
+            urgency: None,
+            link: Some("<https://x|y>".into()),
+            created_at: Utc::now(),
+            first_response_due: Some(Utc::now()),
+            resolution_due: Some(Utc::now()),
+            first_response_at: None,
+            resolved_at: None,
+            triage_rule: None,
+            triage_reason: None,
+            duplicate_of: None,
+            merged_into: None,
+            filed_by: None,
+            resolution_note: None,
+            source_deleted: false,
+            card_channel: None,
+            card_ts: None,
+        }
+    }
 
     #[test]
     fn the_title_is_the_first_non_empty_line() {

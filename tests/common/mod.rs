@@ -63,6 +63,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(opts: Options) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        platform_desk::telemetry::init(
+            platform_desk::settings::LogFormat::Pretty,
+            "platform_desk=debug",
+        );
+    }
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let fake = FakeSlack::start().await;
     start(opts, dir, fake).await
@@ -281,4 +287,93 @@ pub fn fixture(name: &str) -> String {
 
 pub fn fixture_json(name: &str) -> Value {
     serde_json::from_str(&fixture(name)).expect("fixture is JSON")
+}
+
+/// Unique event ids for built events.
+static EVENT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+pub fn next_event_id() -> String {
+    format!(
+        "EvT{:08}",
+        EVENT_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// An `event_callback` wrapping `event`, with a fresh event id.
+pub fn envelope(event: Value) -> Value {
+    serde_json::json!({
+        "token": "deprecated", "team_id": "T0A1B2C3D4", "api_app_id": "A07PLTFM2QX",
+        "type": "event_callback", "event_id": next_event_id(), "event_time": 1700000000,
+        "event": event,
+    })
+}
+
+/// A person's message in `channel` (a thread reply when `thread_ts` is given).
+pub fn message(channel: &str, user: &str, ts: &str, text: &str, thread_ts: Option<&str>) -> Value {
+    let mut event = serde_json::json!({
+        "type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+        "event_ts": ts, "channel_type": "channel",
+    });
+    if let Some(t) = thread_ts {
+        event["thread_ts"] = serde_json::json!(t);
+    }
+    envelope(event)
+}
+
+impl TestApp {
+    /// A click on a message control: a `block_actions` payload.
+    pub async fn click(
+        &self,
+        user: &str,
+        channel: &str,
+        action_id: &str,
+        block_id: &str,
+        value: Value,
+    ) -> reqwest::Response {
+        let mut action = serde_json::json!({ "action_id": action_id, "block_id": block_id, "action_ts": "1700000070.1" });
+        match action_id {
+            "ticket_assign" => action["selected_user"] = value,
+            "ticket_priority" => {
+                action["selected_option"] = serde_json::json!({ "value": value, "text": { "type": "plain_text", "text": "p" } })
+            }
+            _ => action["value"] = value,
+        }
+        let payload = serde_json::json!({
+            "type": "block_actions", "user": { "id": user, "name": "someone" }, "api_app_id": "A07PLTFM2QX",
+            "trigger_id": "6123456799999.7012345678901.1b2c3d4e5f",
+            "container": { "type": "message", "message_ts": "1700000050.000300", "channel_id": channel },
+            "channel": { "id": channel }, "actions": [action],
+        });
+        self.interaction(&payload).await
+    }
+
+    /// The latest card body for ticket `key` (posted or updated).
+    pub fn latest_card(&self, key: &str) -> Option<Value> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.is_ok() && (c.method == "chat.postMessage" || c.method == "chat.update"))
+            .filter(|c| {
+                c.body["channel"] == INTAKE
+                    && c.body["text"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with(&format!("{key} ")))
+            })
+            .map(|c| c.body)
+            .next_back()
+    }
+
+    /// Waits until the outbox has nothing pending (or 10 s pass).
+    pub async fn drain(&self) {
+        for _ in 0..1000 {
+            if self
+                .scalar("select count(*) from outbox where status = 'pending'")
+                .await
+                == 0
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }

@@ -214,6 +214,13 @@ impl FakeSlack {
         }
     }
 
+    /// Starts message timestamps (`<epoch>.000100`, ...) and view ids from `epoch_secs`
+    /// instead of the fixed ones, so a database that outlives this fake (the sandbox's)
+    /// never sees the same `ts` or view id twice across runs.
+    pub fn start_ids_at(&self, epoch_secs: u64) {
+        self.inner.state.lock().id_epoch = Some(epoch_secs);
+    }
+
     /// Messages as the workspace shows them now, in posting order (updates applied in place).
     pub fn messages(&self) -> Vec<PostedMessage> {
         self.inner.state.lock().messages.clone()

@@ -126,6 +126,9 @@ pub(crate) struct Inner {
     pub next_socket_id: u64,
     pub frames: Vec<Value>,
     pub acks_taken: HashSet<usize>,
+    /// Where message timestamps and view ids start (see `FakeSlack::start_ids_at`); None is
+    /// the fixed 1700000000 of the fixtures.
+    pub id_epoch: Option<u64>,
 }
 
 impl Inner {
@@ -135,14 +138,17 @@ impl Inner {
         let micros = self.ts_counter * 100;
         format!(
             "{}.{:06}",
-            1_700_000_000 + micros / 1_000_000,
+            self.id_epoch.unwrap_or(1_700_000_000) + micros / 1_000_000,
             micros % 1_000_000
         )
     }
 
     pub fn next_view_id(&mut self) -> String {
         self.view_counter += 1;
-        format!("V0FAKE{:05}", self.view_counter)
+        match self.id_epoch {
+            None => format!("V0FAKE{:05}", self.view_counter),
+            Some(epoch) => format!("V{epoch:X}{:05}", self.view_counter),
+        }
     }
 
     pub fn next_hash(&mut self) -> String {
@@ -225,5 +231,15 @@ mod tests {
         }
         assert_eq!(inner.next_ts(), "1700000001.000000");
         assert_eq!(inner.next_ts(), "1700000001.000100");
+    }
+
+    #[test]
+    fn an_id_epoch_moves_timestamps_and_view_ids_off_the_fixed_ones() {
+        let mut inner = Inner {
+            id_epoch: Some(1_800_000_000),
+            ..Inner::default()
+        };
+        assert_eq!(inner.next_ts(), "1800000000.000100");
+        assert_eq!(inner.next_view_id(), "V6B49D20000001");
     }
 }

@@ -1,0 +1,251 @@
+//! Deadlines as pure functions of (policy, calendar, the ticket's history): created,
+//! paused, resumed, priority changed, resolved, reopened. Always recomputable from the log.
+
+use super::calendar::Calendar;
+use crate::settings::Policy;
+use chrono::{DateTime, Duration, Utc};
+
+/// What happened to a ticket, as far as its clocks care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happening {
+    Created {
+        priority: String,
+    },
+    PriorityChanged {
+        priority: String,
+    },
+    /// Waiting on the requester: the clocks stop.
+    Paused,
+    Resumed,
+    FirstResponse,
+    Resolved,
+    Reopened,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moment {
+    pub at: DateTime<Utc>,
+    pub what: Happening,
+}
+
+/// One target's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Running (or stopped by resolution): due at this instant.
+    Due(DateTime<Utc>),
+    /// Stopped while waiting on the requester, with this much target time left.
+    Paused(Duration),
+}
+
+impl Clock {
+    pub fn due(self) -> Option<DateTime<Utc>> {
+        match self {
+            Clock::Due(t) => Some(t),
+            Clock::Paused(_) => None,
+        }
+    }
+}
+
+/// A ticket's clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clocks {
+    pub first_response: Clock,
+    pub resolution: Clock,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// The clocks of a ticket with `history` (in time order) under `policy`; None if the history
+/// does not start with its creation or names a priority the policy lacks.
+pub fn clocks(policy: &Policy, calendar: &Calendar, history: &[Moment]) -> Option<Clocks> {
+    let first = history.first()?;
+    let Happening::Created { priority } = &first.what else {
+        return None;
+    };
+    let mut priority = priority.as_str();
+    let mut first_response_at = None;
+    let mut resolved_at = None;
+    // Counting intervals: [start, end) while the ticket is neither waiting nor resolved.
+    let mut intervals: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = vec![(first.at, None)];
+    let mut stopped_by_pause = false;
+    for m in &history[1..] {
+        let running = intervals.last().is_some_and(|(_, end)| end.is_none());
+        match &m.what {
+            Happening::Created { .. } => {}
+            Happening::PriorityChanged { priority: p } => priority = p,
+            Happening::Paused | Happening::Resolved if running => {
+                if let Some(last) = intervals.last_mut() {
+                    last.1 = Some(m.at);
+                }
+                stopped_by_pause = m.what == Happening::Paused;
+                if m.what == Happening::Resolved {
+                    resolved_at = Some(m.at);
+                }
+            }
+            Happening::Resolved => resolved_at = Some(m.at),
+            Happening::Resumed | Happening::Reopened if !running => {
+                intervals.push((m.at, None));
+                stopped_by_pause = false;
+                if m.what == Happening::Reopened {
+                    resolved_at = None;
+                }
+            }
+            Happening::FirstResponse => {
+                first_response_at.get_or_insert(m.at);
+            }
+            _ => {}
+        }
+    }
+    // A resolved ticket's clocks are read as if they had kept running, so that its due
+    // times exist and say whether it was met.
+    if !stopped_by_pause {
+        if let Some(last) = intervals.last_mut() {
+            last.1 = None;
+        }
+    }
+    let target = policy.priority(priority)?;
+    let measure = |amount: std::time::Duration| {
+        run_down(
+            calendar,
+            target.business_hours,
+            &intervals,
+            Duration::from_std(amount).unwrap_or(Duration::MAX),
+        )
+    };
+    Some(Clocks {
+        first_response: measure(target.first_response),
+        resolution: measure(target.resolution),
+        first_response_at,
+        resolved_at,
+    })
+}
+
+/// Spends `amount` of counting time over `intervals`.
+fn run_down(
+    calendar: &Calendar,
+    business: bool,
+    intervals: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+    amount: Duration,
+) -> Clock {
+    let mut remaining = amount;
+    for (start, end) in intervals {
+        let add = |from: DateTime<Utc>, d: Duration| {
+            if business {
+                calendar.add_working_time(from, d)
+            } else {
+                from.checked_add_signed(d)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            }
+        };
+        let Some(end) = end else {
+            return Clock::Due(add(*start, remaining));
+        };
+        let available = if business {
+            calendar.working_time_between(*start, *end)
+        } else {
+            *end - *start
+        };
+        if remaining <= available {
+            return Clock::Due(add(*start, remaining));
+        }
+        remaining -= available;
+    }
+    Clock::Paused(remaining)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::builtin()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn m(s: &str, what: Happening) -> Moment {
+        Moment { at: at(s), what }
+    }
+
+    fn created(p: &str) -> Happening {
+        Happening::Created { priority: p.into() }
+    }
+
+    fn run(history: &[Moment]) -> Clocks {
+        let p = policy();
+        clocks(&p, &super::super::calendar(&p), history).unwrap()
+    }
+
+    #[test]
+    fn a_p1_ticket_is_due_15_minutes_and_4_hours_after_creation() {
+        let c = run(&[m("2026-11-28T03:00:00Z", created("P1"))]);
+        assert_eq!(c.first_response, Clock::Due(at("2026-11-28T03:15:00Z")));
+        assert_eq!(c.resolution, Clock::Due(at("2026-11-28T07:00:00Z")));
+    }
+
+    #[test]
+    fn waiting_on_the_requester_shifts_the_deadline_by_the_wait() {
+        let c = run(&[
+            m("2026-11-28T03:00:00Z", created("P1")),
+            m("2026-11-28T04:00:00Z", Happening::Paused),
+            m("2026-11-28T06:30:00Z", Happening::Resumed),
+        ]);
+        assert_eq!(c.resolution, Clock::Due(at("2026-11-28T09:30:00Z")));
+    }
+
+    #[test]
+    fn while_waiting_the_clock_shows_the_time_left() {
+        let c = run(&[
+            m("2026-11-28T03:00:00Z", created("P1")),
+            m("2026-11-28T04:00:00Z", Happening::Paused),
+        ]);
+        assert_eq!(c.resolution, Clock::Paused(Duration::hours(3)));
+        assert_eq!(
+            c.first_response,
+            Clock::Due(at("2026-11-28T03:15:00Z")),
+            "already spent before the pause"
+        );
+    }
+
+    #[test]
+    fn a_priority_change_recomputes_from_creation() {
+        let c = run(&[
+            m("2026-11-28T03:00:00Z", created("P2")),
+            m(
+                "2026-11-28T03:05:00Z",
+                Happening::PriorityChanged {
+                    priority: "P1".into(),
+                },
+            ),
+        ]);
+        assert_eq!(c.first_response, Clock::Due(at("2026-11-28T03:15:00Z")));
+    }
+
+    #[test]
+    fn resolved_tickets_keep_their_due_times_and_reopening_excludes_the_resolved_time() {
+        let c = run(&[
+            m("2026-11-28T03:00:00Z", created("P1")),
+            m("2026-11-28T03:10:00Z", Happening::FirstResponse),
+            m("2026-11-28T04:00:00Z", Happening::Resolved),
+        ]);
+        assert_eq!(c.resolution, Clock::Due(at("2026-11-28T07:00:00Z")));
+        assert_eq!(c.resolved_at, Some(at("2026-11-28T04:00:00Z")));
+        assert_eq!(c.first_response_at, Some(at("2026-11-28T03:10:00Z")));
+        let c = run(&[
+            m("2026-11-28T03:00:00Z", created("P1")),
+            m("2026-11-28T04:00:00Z", Happening::Resolved),
+            m("2026-11-28T05:00:00Z", Happening::Reopened),
+        ]);
+        assert_eq!(c.resolution, Clock::Due(at("2026-11-28T08:00:00Z")));
+        assert_eq!(c.resolved_at, None);
+    }
+
+    #[test]
+    fn a_business_hours_ticket_filed_on_friday_evening_is_due_on_monday() {
+        // P3: 4h first response in business hours; Friday 19:00 Berlin -> Monday 13:00.
+        let c = run(&[m("2026-11-27T18:00:00Z", created("P3"))]);
+        assert_eq!(c.first_response, Clock::Due(at("2026-11-30T12:00:00Z")));
+    }
+}

@@ -1,0 +1,73 @@
+//! Messages around tickets: replies in the card's or the source message's thread go to the
+//! ticket's log (first response, resuming a waiting ticket), edits and deletions of the
+//! source message update it, and top-level posts in help channels are handed to intake.
+
+use super::db;
+use super::lifecycle::{self, Change};
+use crate::app::{App, AppError};
+use crate::intake;
+use crate::slack::inbound::{Message, MessageKind};
+
+pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
+    // Edits and deletions: once per delivery. (Not the `msg:` key: that one says "this
+    // message has a ticket".)
+    let once = m.event_id.as_ref().map(|id| format!("event:{id}"));
+    match &m.kind {
+        MessageKind::Posted { user, ts, text } => {
+            intake::on_help_message(app, m.event_id.as_deref(), &m.channel, user, ts, text).await
+        }
+        MessageKind::Reply {
+            user,
+            ts,
+            thread_ts,
+            text,
+        } => {
+            let ticket =
+                db::by_thread(&mut *app.pool.acquire().await?, &m.channel, thread_ts).await?;
+            if let Some(t) = ticket {
+                let change = Change::Reply {
+                    text: text.clone(),
+                    ts: ts.clone(),
+                };
+                lifecycle::apply(
+                    app,
+                    t.id,
+                    user,
+                    change,
+                    Some(&format!("reply:{}:{ts}", m.channel)),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        MessageKind::Edited { ts, text } => {
+            let ticket = db::by_source(&mut *app.pool.acquire().await?, &m.channel, ts).await?;
+            if let Some(t) = ticket {
+                lifecycle::apply(
+                    app,
+                    t.id,
+                    &t.requester,
+                    Change::SourceEdited(text.clone()),
+                    once.as_deref(),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        MessageKind::Deleted { ts } => {
+            let ticket = db::by_source(&mut *app.pool.acquire().await?, &m.channel, ts).await?;
+            if let Some(t) = ticket {
+                lifecycle::apply(
+                    app,
+                    t.id,
+                    &t.requester,
+                    Change::SourceDeleted,
+                    once.as_deref(),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        MessageKind::Other(_) => Ok(()),
+    }
+}

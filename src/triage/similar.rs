@@ -1,0 +1,255 @@
+//! Duplicate detection: how much two requests share, by their significant words.
+//!
+//! Similarity is the overlap coefficient, |A ∩ B| / min(|A|, |B|), not Jaccard. A new request
+//! is usually a line ("staging deploy is stuck") while the ticket it repeats has a title and
+//! a description; Jaccard divides by the union and so punishes exactly that length gap, where
+//! the overlap coefficient asks whether the shorter text is contained in the longer. Its
+//! weakness is a very short text, contained in anything: `best_match` therefore also wants
+//! at least `MIN_SHARED_TOKENS` words in common.
+
+use std::collections::BTreeSet;
+
+use super::words;
+
+/// The similarity from which a request is flagged as a likely duplicate.
+pub const DUPLICATE_THRESHOLD: f64 = 0.7;
+
+/// The fewest tokens two texts must share to be duplicates, whatever their similarity.
+pub const MIN_SHARED_TOKENS: usize = 2;
+
+/// Words too common in requests to say what one is about. Sorted, for `binary_search`.
+const STOP_WORDS: &[&str] = &[
+    "about", "after", "again", "all", "also", "and", "any", "are", "been", "before", "but", "can",
+    "cannot", "com", "could", "did", "does", "for", "from", "get", "got", "had", "has", "have",
+    "hello", "help", "here", "hey", "how", "http", "https", "into", "its", "just", "not", "now",
+    "our", "please", "since", "some", "still", "than", "thank", "thanks", "that", "the", "their",
+    "them", "then", "there", "these", "they", "this", "those", "today", "too", "was", "were",
+    "what", "when", "where", "which", "who", "why", "will", "with", "would", "www", "yet", "you",
+    "your",
+];
+
+/// The significant words of `text`: lowercase, at least 3 characters, neither a stop word nor
+/// only digits, with a plural's `s` (or `ies`) taken off so "deploys" meets "deploy".
+pub fn tokens(text: &str) -> BTreeSet<String> {
+    words(text)
+        .filter(|word| word.chars().count() >= 3)
+        .filter(|word| !word.chars().all(char::is_numeric))
+        .filter(|word| STOP_WORDS.binary_search(&word.as_str()).is_err())
+        .map(singular)
+        .collect()
+}
+
+/// A crude singular, the same for both texts compared: `policies` → `policy`,
+/// `deploys` → `deploy`; `access` and short words like `bus` are left alone.
+fn singular(word: String) -> String {
+    let chars = word.chars().count();
+    if chars > 4 && word.ends_with("ies") {
+        format!("{}y", &word[..word.len() - 3])
+    } else if chars > 3 && word.ends_with('s') && !word.ends_with("ss") {
+        word[..word.len() - 1].to_string()
+    } else {
+        word
+    }
+}
+
+/// The overlap coefficient of two token sets, in [0, 1]; 0 when either is empty.
+pub fn similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let smaller = a.len().min(b.len());
+    if smaller == 0 {
+        return 0.0;
+    }
+    a.intersection(b).count() as f64 / smaller as f64
+}
+
+/// The candidate most similar to `text`, with its similarity, when that is at least
+/// `threshold` and they share at least `MIN_SHARED_TOKENS` tokens. Candidates are
+/// `(key, title and description)`; on a tie the first wins.
+pub fn best_match<'a, T: AsRef<str>>(
+    text: &str,
+    candidates: impl IntoIterator<Item = (&'a str, T)>,
+    threshold: f64,
+) -> Option<(&'a str, f64)> {
+    let wanted = tokens(text);
+    let mut best: Option<(&'a str, f64)> = None;
+    for (key, candidate) in candidates {
+        let theirs = tokens(candidate.as_ref());
+        if wanted.intersection(&theirs).count() < MIN_SHARED_TOKENS {
+            continue;
+        }
+        let score = similarity(&wanted, &theirs);
+        if score >= threshold && best.is_none_or(|(_, top)| score > top) {
+            best = Some((key, score));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn set(words: &[&str]) -> BTreeSet<String> {
+        words.iter().map(|word| word.to_string()).collect()
+    }
+
+    #[test]
+    fn stop_words_are_sorted_and_long_enough_to_survive_the_length_filter() {
+        assert!(STOP_WORDS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(STOP_WORDS.iter().all(|word| word.len() >= 3));
+    }
+
+    #[test]
+    fn tokens_are_lowercase_significant_singular_words() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "The staging deploy is stuck AGAIN",
+                &["deploy", "staging", "stuck"],
+            ),
+            (
+                "Deploys fail on k8s since 2024-05-01",
+                &["deploy", "fail", "k8s"],
+            ),
+            (
+                "IAM policies for the new bus",
+                &["bus", "iam", "new", "policy"],
+            ),
+            (
+                "prod-down: access denied!!",
+                &["access", "denied", "down", "prod"],
+            ),
+            (
+                "Überprüfung der Zugänge",
+                &["der", "zugänge", "überprüfung"],
+            ),
+            ("a an is to 42 1234", &[]),
+            ("", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(tokens(text), set(expected), "tokens of {text:?}");
+        }
+    }
+
+    #[test]
+    fn similarity_is_the_share_of_the_smaller_set_found_in_the_other() {
+        let cases: &[(&[&str], &[&str], f64)] = &[
+            (&["a", "b"], &["a", "b", "c", "d"], 1.0),
+            (&["a", "b", "c"], &["a", "b", "d", "e"], 2.0 / 3.0),
+            (&["a", "b"], &["c", "d"], 0.0),
+            (&[], &["a"], 0.0),
+            (&[], &[], 0.0),
+        ];
+        for (a, b, expected) in cases {
+            let got = similarity(&set(a), &set(b));
+            assert!((got - expected).abs() < 1e-9, "{a:?} vs {b:?}: {got}");
+        }
+    }
+
+    #[test]
+    fn duplicates_are_told_from_different_requests_at_the_default_threshold() {
+        let cases = [
+            (
+                "staging deploy is stuck",
+                "the staging deploy is stuck again",
+                true,
+            ),
+            (
+                "Staging deploys are stuck",
+                "Staging deploy stuck: the pipeline for payments hangs at the canary step",
+                true,
+            ),
+            (
+                "need a new kafka topic for orders",
+                "New Kafka topic: orders-v2",
+                true,
+            ),
+            (
+                "Grafana dashboards are down",
+                "grafana dashboard down for everyone",
+                true,
+            ),
+            ("staging deploy is stuck", "need a new kafka topic", false),
+            ("staging deploy is stuck", "prod deploy failed", false),
+            ("staging deploy is stuck", "staging deploy failed", false),
+            ("staging deploy is stuck", "staging database is full", false),
+            ("kafka", "kafka consumer lag is high on kafka-3", false),
+            ("help!!!", "help!!!", false),
+        ];
+        for (text, filed, duplicate) in cases {
+            let found = best_match(text, [("PLAT-1", filed)], DUPLICATE_THRESHOLD);
+            assert_eq!(
+                found.is_some(),
+                duplicate,
+                "{text:?} vs {filed:?}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn best_match_picks_the_most_similar_candidate_and_its_key() {
+        let filed = [
+            ("PLAT-1", "need a new kafka topic".to_string()),
+            ("PLAT-2", "staging deploy failed on payments".to_string()),
+            ("PLAT-3", "staging deploy is stuck on payments".to_string()),
+        ];
+        let candidates = filed.iter().map(|(key, text)| (*key, text));
+        let found = best_match("payments staging deploy stuck", candidates, 0.5);
+        assert_eq!(found, Some(("PLAT-3", 1.0)));
+    }
+
+    #[test]
+    fn best_match_prefers_the_first_of_equally_similar_candidates() {
+        let filed = [
+            ("PLAT-7", "vault token expired"),
+            ("PLAT-8", "vault token expired"),
+        ];
+        assert_eq!(
+            best_match("vault token expired", filed, DUPLICATE_THRESHOLD),
+            Some(("PLAT-7", 1.0))
+        );
+    }
+
+    #[test]
+    fn best_match_finds_nothing_below_the_threshold_or_among_no_candidates() {
+        let filed = [("PLAT-1", "staging deploy failed on payments")];
+        assert_eq!(best_match("staging deploy stuck", filed, 0.9), None);
+        assert_eq!(
+            best_match("staging deploy stuck", filed, 0.6).unwrap().0,
+            "PLAT-1"
+        );
+        assert_eq!(
+            best_match("staging deploy stuck", Vec::<(&str, &str)>::new(), 0.0),
+            None
+        );
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[a-zA-Z0-9 ,.!-]{0,60}"]
+    }
+
+    proptest! {
+        #[test]
+        fn similarity_is_symmetric_and_between_zero_and_one(a in text(), b in text()) {
+            let (a, b) = (tokens(&a), tokens(&b));
+            let there = similarity(&a, &b);
+            prop_assert_eq!(there, similarity(&b, &a));
+            prop_assert!((0.0..=1.0).contains(&there), "{}", there);
+        }
+
+        #[test]
+        fn a_text_with_tokens_is_wholly_similar_to_itself(a in text()) {
+            let own = tokens(&a);
+            let expected = if own.is_empty() { 0.0 } else { 1.0 };
+            prop_assert_eq!(similarity(&own, &own), expected);
+        }
+
+        #[test]
+        fn tokens_are_lowercase_and_at_least_three_characters(a in text()) {
+            for token in tokens(&a) {
+                prop_assert!(token.chars().count() >= 3, "{:?}", token);
+                prop_assert_eq!(token.to_lowercase(), token.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The sandbox end to end, through its page API only: a command files a ticket whose card
+//! shows in the intake channel, the request modal round-trips its errors and files, a
+//! mention is answered in its thread, messages, reactions and buttons reach the bot, and the
+//! page is self-contained.
+
+use platform_desk::sandbox::{self, Sandbox};
+use platform_desk::settings::Env;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const CAROL: &str = "U02CAROL";
+const PAYMENTS: &str = "C02PAYMENTS";
+const INTAKE: &str = "C01INTAKE";
+
+struct Page {
+    sandbox: Sandbox,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn open_page() -> Page {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("sandbox.db").display());
+    let env = Env::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
+    let sandbox = sandbox::start("127.0.0.1:0".parse().unwrap(), env)
+        .await
+        .expect("the sandbox starts");
+    let base = sandbox.page_url().trim_end_matches('/').to_string();
+    Page {
+        sandbox,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Page {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("the page server answers");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn command(&self, user: &str, channel: &str, text: &str) -> Value {
+        let body = json!({ "user": user, "channel": channel, "text": text });
+        let (status, answer) = self.post("/api/command", body).await;
+        assert_eq!(status, 200, "{answer}");
+        answer
+    }
+
+    async fn state(&self) -> Value {
+        let resp = self.http.get(format!("{}/api/state", self.base));
+        resp.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Polls the state until `pick` finds something in it (10 s at most).
+    async fn wait_for<T>(&self, what: &str, pick: impl Fn(&Value) -> Option<T>) -> T {
+        for _ in 0..200 {
+            if let Some(found) = pick(&self.state().await) {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never saw {what} in {}", self.state().await);
+    }
+
+    async fn shutdown(self) {
+        self.sandbox.shutdown().await;
+    }
+}
+
+fn messages_in<'a>(state: &'a Value, channel: &str) -> Vec<&'a Value> {
+    state["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel"] == channel)
+        .collect()
+}
+
+fn card_of(state: &Value, key: &str) -> Option<Value> {
+    messages_in(state, INTAKE)
+        .into_iter()
+        .find(|m| m["text"].as_str().is_some_and(|t| t.contains(key)))
+        .cloned()
+}
+
+#[tokio::test]
+async fn a_command_from_the_page_files_a_ticket_whose_card_shows_in_the_intake_channel() {
+    let page = open_page().await;
+    let sent = page
+        .command(
+            CAROL,
+            PAYMENTS,
+            "/platform request The staging deploy is stuck",
+        )
+        .await;
+    assert_eq!(sent["answer"]["status"], 200);
+    let reply = sent["answer"]["body"]["text"].as_str().unwrap();
+    assert!(reply.contains("PLAT-1"), "{reply}");
+
+    let card = page
+        .wait_for("the intake card", |s| card_of(s, "PLAT-1"))
+        .await;
+    assert_eq!(card["ephemeral"], false);
+    assert!(card["blocks"]
+        .to_string()
+        .contains("The staging deploy is stuck"));
+
+    // The answer is an ephemeral message in the channel the command was typed in.
+    let state = page.state().await;
+    let answers = messages_in(&state, PAYMENTS);
+    assert_eq!(answers.len(), 1, "{state}");
+    assert_eq!(answers[0]["visible_to"], CAROL);
+    assert_eq!(answers[0]["ephemeral"], true);
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_request_modal_opens_shows_its_errors_and_files_the_ticket() {
+    let page = open_page().await;
+    let sent = page.command(CAROL, PAYMENTS, "/platform request").await;
+    assert_eq!(
+        sent["answer"]["body"],
+        Value::Null,
+        "the form opens silently"
+    );
+    let modal = page
+        .wait_for("Carol's modal", |s| {
+            s["modals"]
+                .as_array()?
+                .iter()
+                .find(|m| m["user"] == CAROL)
+                .cloned()
+        })
+        .await;
+    let view_id = modal["view_id"].as_str().unwrap().to_string();
+    assert_eq!(modal["view"]["callback_id"], "platform_request");
+
+    let empty = json!({ "user": CAROL, "view_id": view_id,
+        "values": { "title_block": { "title_input": "" } } });
+    let (status, answer) = page.post("/api/view_submission", empty).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["closed"], false);
+    let body = &answer["answer"]["body"];
+    assert_eq!(body["response_action"], "errors");
+    assert!(body["errors"]["title_block"].is_string(), "{body}");
+    assert_eq!(page.state().await["modals"].as_array().unwrap().len(), 1);
+
+    let filled = json!({ "user": CAROL, "view_id": view_id, "values": {
+        "title_block": { "title_input": "A namespace for payments-v2" },
+        "urgency_block": { "urgency_select": "high" } } });
+    let (status, answer) = page.post("/api/view_submission", filled).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["closed"], true, "{answer}");
+    assert_eq!(answer["answer"]["body"], Value::Null);
+
+    let card = page
+        .wait_for("the intake card", |s| card_of(s, "PLAT-1"))
+        .await;
+    assert!(card["blocks"].to_string().contains("payments-v2"));
+    let dm = page
+        .wait_for("Carol's DM", |s| {
+            messages_in(s, "D02CAROL").first().map(|m| (*m).clone())
+        })
+        .await;
+    assert!(dm["text"].as_str().unwrap().contains("PLAT-1"));
+    assert!(page.state().await["modals"].as_array().unwrap().is_empty());
+
+    // A closed modal cannot be submitted again.
+    let again = json!({ "user": CAROL, "view_id": view_id, "values": {} });
+    assert_eq!(page.post("/api/view_submission", again).await.0, 404);
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_channel_ping_in_a_request_stays_escaped_in_what_the_page_is_given() {
+    let page = open_page().await;
+    page.command(CAROL, PAYMENTS, "request deploys fail <!channel> & more")
+        .await;
+    let card = page
+        .wait_for("the intake card", |s| card_of(s, "PLAT-1"))
+        .await;
+    let raw = card.to_string();
+    assert!(raw.contains("&lt;!channel&gt; &amp; more"), "{raw}");
+    assert!(!raw.contains("<!channel>"), "{raw}");
+    let state = page.state().await;
+    let answer = messages_in(&state, PAYMENTS)[0]["text"].as_str().unwrap();
+    assert!(answer.contains("&lt;!channel&gt;"), "{answer}");
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mention_shows_the_persons_message_and_the_bots_answer_in_its_thread() {
+    let page = open_page().await;
+    let body = json!({ "user": "U02DAVE", "channel": "C01HELP",
+        "text": "@platform-desk the staging deploy is stuck" });
+    let (status, sent) = page.post("/api/mention", body).await;
+    assert_eq!(status, 200);
+    assert_eq!(sent["answer"]["status"], 200);
+    let ts = sent["ts"].as_str().unwrap().to_string();
+
+    let reply = page
+        .wait_for("the thread reply", |s| {
+            messages_in(s, "C01HELP")
+                .into_iter()
+                .find(|m| m["thread_ts"] == ts.as_str())
+                .cloned()
+        })
+        .await;
+    assert!(reply["text"].as_str().unwrap().contains("PLAT-1"));
+    let state = page.state().await;
+    let asked = messages_in(&state, "C01HELP")[0];
+    assert_eq!(asked["author"], "U02DAVE");
+    assert_eq!(asked["text"], "<@U07BOTPLT9> the staging deploy is stuck");
+    page.wait_for("the intake card", |s| card_of(s, "PLAT-1"))
+        .await;
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_posted_message_and_a_reaction_reach_the_bot_and_show_on_the_page() {
+    let page = open_page().await;
+    let body = json!({ "user": "U02DAVE", "channel": PAYMENTS, "text": "is kafka slow for anyone? & <b>" });
+    let (status, sent) = page.post("/api/message", body).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["answer"]["status"], 200);
+    assert_eq!(
+        sent["mention_answer"],
+        Value::Null,
+        "no mention, no app_mention"
+    );
+    let ts = sent["ts"].as_str().unwrap();
+    let state = page.state().await;
+    assert_eq!(
+        messages_in(&state, PAYMENTS)[0]["text"],
+        "is kafka slow for anyone? &amp; &lt;b&gt;",
+        "stored as Slack stores typed text"
+    );
+
+    let react = json!({ "user": CAROL, "channel": PAYMENTS, "ts": ts, "reaction": "ticket" });
+    let (status, sent) = page.post("/api/reaction", react.clone()).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["answer"]["status"], 200);
+    assert_eq!(page.post("/api/reaction", react).await.0, 409);
+    let state = page.state().await;
+    let reactions = &messages_in(&state, PAYMENTS)[0]["reactions"];
+    assert_eq!(reactions[0]["name"], "ticket");
+    assert!(reactions[0]["users"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(CAROL)));
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_click_on_any_button_reaches_the_bot_signed_and_well_formed() {
+    let page = open_page().await;
+    // A message with a button, posted as the bot would post it.
+    let blocks = json!([{ "type": "actions", "block_id": "triage", "elements": [
+        { "type": "button", "action_id": "claim", "value": "PLAT-9",
+          "text": { "type": "plain_text", "text": "Claim" } } ] }]);
+    let posted: Value = reqwest::Client::new()
+        .post(format!("{}/chat.postMessage", page.sandbox.fake.api_url()))
+        .bearer_auth("xoxb-sandbox")
+        .json(&json!({ "channel": INTAKE, "text": "a card", "blocks": blocks }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ts = posted["ts"].as_str().unwrap();
+
+    let click = json!({ "user": "U01ALICE", "channel": INTAKE, "message_ts": ts,
+        "block_id": "triage", "action_id": "claim", "value": "PLAT-9" });
+    let (status, answer) = page.post("/api/action", click).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer["answer"]["status"], 200,
+        "signed, parsed and handled"
+    );
+
+    let nowhere = json!({ "user": "U01ALICE", "channel": INTAKE, "message_ts": "1.000000",
+        "block_id": "triage", "action_id": "claim" });
+    assert_eq!(page.post("/api/action", nowhere).await.0, 404);
+    let forged = json!({ "user": "<!here>", "channel": INTAKE, "text": "x" });
+    assert_eq!(page.post("/api/command", forged).await.0, 400);
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_page_is_served_whole_with_nothing_from_other_hosts() {
+    let page = open_page().await;
+    let resp = page
+        .http
+        .get(format!("{}/", page.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<script>") && html.contains("/api/state"));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(!html.contains("<script src") && !html.contains("<link"));
+    page.shutdown().await;
+}
