@@ -27,6 +27,8 @@ pub struct App {
     pub signing_secret: Option<Secret>,
     pub web_token: Option<Secret>,
     pub outbox_wake: Arc<Notify>,
+    /// The bot's own user id, learned from `auth.test` after start (None until then).
+    pub bot_user: std::sync::OnceLock<String>,
 }
 
 /// Failures that are ours, not the user's: logged, never shown in detail.
@@ -68,6 +70,10 @@ impl App {
                 .map(|_| Reply::Empty),
             Input::Ignored(_) => Ok(Reply::Empty),
         }
+    }
+
+    pub fn bot_user_id(&self) -> Option<String> {
+        self.bot_user.get().cloned()
     }
 
     /// True when `key` is already in the inbox.
@@ -161,6 +167,21 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         signing_secret: env.signing_secret.clone(),
         web_token: env.web_token.clone(),
         outbox_wake,
+        bot_user: std::sync::OnceLock::new(),
+    });
+    // Who the bot is, for telling its own mentions apart; never blocks the start.
+    let who = app.clone();
+    tokio::spawn(async move {
+        match who.slack.call("auth.test", &serde_json::json!({})).await {
+            Ok(answer) => {
+                if let Some(id) = answer.get("user_id").and_then(serde_json::Value::as_str) {
+                    let _ = who.bot_user.set(id.to_string());
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "auth.test failed; the bot's own mentions in help channels are kept in titles")
+            }
+        }
     });
 
     let mut router = web::router(app.clone());

@@ -350,3 +350,61 @@ async fn a_similar_request_is_flagged_as_a_likely_duplicate_and_can_be_merged() 
         "{status}"
     );
 }
+
+#[tokio::test]
+async fn a_triage_rule_sets_priority_and_category_and_the_card_says_why() {
+    let app = spawn_app().await;
+    let answer = app
+        .command_json(
+            ALICE,
+            "C02PAYMENTS",
+            "request Prod down in eu-west: checkout returns 502",
+        )
+        .await;
+    let text = answer["text"].as_str().unwrap();
+    assert!(text.contains("P1: matched 'prod down'"), "{text}");
+    assert_eq!(
+        app.text("select priority || '|' || category || '|' || triage_rule from tickets")
+            .await
+            .unwrap(),
+        "P1|incident|rule 1"
+    );
+    let cards = app.intake_cards(1).await;
+    assert!(cards[0].to_string().contains("P1: matched 'prod down'"));
+    // P1 targets (15m / 4h, around the clock) apply from the start.
+    let due = app
+        .text("select first_response_due from tickets")
+        .await
+        .unwrap();
+    let created = app.text("select created_at from tickets").await.unwrap();
+    let gap = chrono::DateTime::parse_from_rfc3339(&due).unwrap()
+        - chrono::DateTime::parse_from_rfc3339(&created).unwrap();
+    assert_eq!(gap, chrono::Duration::minutes(15));
+}
+
+#[tokio::test]
+async fn a_request_filed_by_command_hears_back_by_dm() {
+    let app = spawn_app().await;
+    app.command_json(
+        ALICE,
+        "C02PAYMENTS",
+        "request new namespace for the ledger service",
+    )
+    .await;
+    app.drain().await;
+    app.click("U01ALICE", INTAKE, "ticket_ack", "b", json!("1"))
+        .await;
+    app.drain().await;
+    let dms: Vec<_> = app
+        .fake
+        .successful_calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == ALICE)
+        .collect();
+    assert_eq!(dms.len(), 1);
+    assert!(dms[0].body["text"]
+        .as_str()
+        .unwrap()
+        .contains("picked up *PLAT-1*"));
+    assert!(dms[0].body.get("thread_ts").is_none());
+}

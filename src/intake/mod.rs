@@ -9,6 +9,7 @@ pub mod modal;
 use crate::app::{App, AppError};
 use crate::outbox::{OutboxMessage, Purpose};
 use crate::slack::inbound::{Command, Mention, Reaction, Reply, Shortcut, Submission};
+use crate::slack::mrkdwn::plain_from_slack;
 use crate::tickets::filer::{FileRequest, Filed};
 use crate::tickets::{messages as cards, queries, title_from, NewTicket, Source, Ticket};
 use crate::web::metrics::Metrics;
@@ -168,7 +169,7 @@ fn view_errors(errors: modal::FormErrors) -> Reply {
 
 /// `@platform-desk ...` in a channel: files a ticket and answers in the thread.
 pub async fn on_mention(app: &App, m: Mention) -> Result<(), AppError> {
-    let text = strip_mention(&m.text);
+    let text = plain_from_slack(&strip_mention(&m.text, None));
     let thread = m.thread_ts.clone().unwrap_or_else(|| m.ts.clone());
     let dedupe = dedupe_keys(m.event_id.as_deref(), &m.channel, &m.ts);
     if text.is_empty() {
@@ -207,6 +208,8 @@ pub async fn on_help_message(
     ts: &str,
     text: &str,
 ) -> Result<(), AppError> {
+    // "@platform-desk ..." in a help channel arrives as a message too: same ticket, same text.
+    let text = &plain_from_slack(&strip_mention(text, app.bot_user_id().as_deref()));
     if !app.policy.slack.help_channels.iter().any(|c| c == channel) || is_just_an_ack(text) {
         return Ok(());
     }
@@ -378,14 +381,24 @@ pub fn is_just_an_ack(text: &str) -> bool {
         })
 }
 
-/// The mention text without the leading `<@BOT>` and an optional leading "request".
-fn strip_mention(text: &str) -> String {
+/// Raw Slack text without leading mentions of `bot` (any leading mention when None: an
+/// `app_mention` starts with the bot's) and an optional leading "request".
+fn strip_mention(text: &str, bot: Option<&str>) -> String {
     let mut rest = text.trim();
     while let Some(after) = rest.strip_prefix("<@") {
-        match after.find('>') {
-            Some(end) => rest = after[end + 1..].trim_start(),
-            None => break,
+        let Some(end) = after.find('>') else { break };
+        let id = after[..end].split('|').next().unwrap_or("");
+        if bot.is_some_and(|b| b != id) {
+            break;
         }
+        rest = after[end + 1..].trim_start();
+        if bot.is_none() {
+            continue;
+        }
+    }
+    if bot.is_some() && rest.len() == text.trim().len() {
+        // Not addressed to the bot: keep every word.
+        return text.trim().to_string();
     }
     for word in ["request ", "Request "] {
         if let Some(after) = rest.strip_prefix(word) {
@@ -456,16 +469,26 @@ mod tests {
 
     #[test]
     fn the_bot_mention_and_a_leading_request_word_are_stripped() {
-        assert_eq!(
-            strip_mention("<@U07BOTPLT9> request CI is failing"),
-            "CI is failing"
-        );
-        assert_eq!(
-            strip_mention("<@U07BOTPLT9>   staging is stuck"),
-            "staging is stuck"
-        );
-        assert_eq!(strip_mention("<@U07BOTPLT9>"), "");
-        assert_eq!(strip_mention("<@U07BOT"), "<@U07BOT");
+        let cases = [
+            ("<@U07BOTPLT9> request CI is failing", None, "CI is failing"),
+            ("<@U07BOTPLT9>   staging is stuck", None, "staging is stuck"),
+            ("<@U07BOTPLT9>", None, ""),
+            ("<@U07BOT", None, "<@U07BOT"),
+            // In a help channel only the bot's own mention goes.
+            (
+                "<@U07BOTPLT9> vault is down",
+                Some("U07BOTPLT9"),
+                "vault is down",
+            ),
+            (
+                "<@U01ALICE> request access",
+                Some("U07BOTPLT9"),
+                "<@U01ALICE> request access",
+            ),
+        ];
+        for (text, bot, expected) in cases {
+            assert_eq!(strip_mention(text, bot), expected, "{text}");
+        }
     }
 
     #[test]

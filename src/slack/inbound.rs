@@ -1,6 +1,7 @@
 //! Slack's payloads turned into our own `Input` values, the same for HTTP and Socket Mode,
 //! and the `Reply` the edge sends back (HTTP body or Socket Mode ack payload).
 
+use super::mrkdwn::plain_from_slack;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -153,12 +154,21 @@ pub enum InboundError {
 
 /// A slash command from its form body (HTTP).
 pub fn command_from_form(body: &[u8]) -> Result<Command, InboundError> {
-    serde_urlencoded::from_bytes(body).map_err(|_| InboundError::Malformed("slash command form"))
+    serde_urlencoded::from_bytes(body)
+        .map(plain_command)
+        .map_err(|_| InboundError::Malformed("slash command form"))
 }
 
 /// A slash command from a Socket Mode payload (the same fields as a JSON object).
 pub fn command_from_json(payload: &Value) -> Result<Command, InboundError> {
-    Command::deserialize(payload).map_err(|_| InboundError::Malformed("slash command payload"))
+    Command::deserialize(payload)
+        .map(plain_command)
+        .map_err(|_| InboundError::Malformed("slash command payload"))
+}
+
+fn plain_command(mut cmd: Command) -> Command {
+    cmd.text = plain_from_slack(&cmd.text);
+    cmd
 }
 
 /// An Events API `event_callback` body.
@@ -185,6 +195,7 @@ pub fn event(body: &Value) -> Input {
                 channel,
                 ts,
                 thread_ts: str_at(event, "/thread_ts"),
+                // Raw: intake strips the bot's mention, then makes it plain.
                 text: str_at(event, "/text").unwrap_or_default(),
             })
         }
@@ -248,6 +259,7 @@ fn message(event_id: Option<String>, event: &Value) -> Input {
             if event.get("bot_id").is_some() || event.get("bot_profile").is_some() {
                 MessageKind::Other("bot message")
             } else {
+                // Raw, like mentions: see `intake::on_help_message`.
                 let text = str_at(event, "/text").unwrap_or_default();
                 match str_at(event, "/thread_ts").filter(|t| *t != ts) {
                     Some(thread_ts) if subtype.as_deref() != Some("thread_broadcast") => {
@@ -310,7 +322,7 @@ pub fn interaction(payload: &Value) -> Input {
                 channel,
                 message_ts,
                 message_user: str_at(payload, "/message/user"),
-                text: str_at(payload, "/message/text").unwrap_or_default(),
+                text: plain_from_slack(&str_at(payload, "/message/text").unwrap_or_default()),
             })
         }
         Some("block_actions") => {

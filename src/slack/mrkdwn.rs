@@ -20,6 +20,59 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text as Slack delivers it (entities escaped, mentions and links as `<...>` sequences)
+/// turned into what the person typed, so it can be stored and escaped once when echoed.
+/// User and channel mentions and links become readable text (no ping when echoed);
+/// special mentions (`<!channel>`, `<!here>`, ...) stay as written and are escaped on
+/// output like any other `<`.
+pub fn plain_from_slack(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let inner = &after[..close];
+        let (target, label) = match inner.split_once('|') {
+            Some((t, l)) => (t, Some(l)),
+            None => (inner, None),
+        };
+        match target.chars().next() {
+            Some('@') => {
+                out.push('@');
+                out.push_str(label.unwrap_or(&target[1..]));
+            }
+            Some('#') => {
+                out.push('#');
+                out.push_str(label.unwrap_or(&target[1..]));
+            }
+            Some('!') => {
+                out.push('<');
+                out.push_str(inner);
+                out.push('>');
+            }
+            _ if target.contains("://") || target.starts_with("mailto:") => match label {
+                Some(l) if l != target => out.push_str(&format!("{l} ({target})")),
+                _ => out.push_str(target),
+            },
+            _ => {
+                out.push('<');
+                out.push_str(inner);
+                out.push('>');
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// A user mention for an id we know is a Slack user id (never for free text).
 pub fn user(id: &str) -> String {
     if is_slack_id(id) {
@@ -61,6 +114,32 @@ mod tests {
     #[test]
     fn already_escaped_text_is_escaped_again_not_decoded() {
         assert_eq!(escape("&lt;"), "&amp;lt;");
+    }
+
+    #[test]
+    fn slack_text_becomes_what_was_typed_and_escapes_back_once() {
+        let cases = [
+            (
+                "cc <@U01ALICE> about <#C02PAY|payments>",
+                "cc @U01ALICE about #payments",
+            ),
+            (
+                "see <https://ci.example.com/run/991|run 991> and <https://x.io>",
+                "see run 991 (https://ci.example.com/run/991) and https://x.io",
+            ),
+            ("a &lt; b &amp;&amp; c &gt; d", "a < b && c > d"),
+            ("<!channel> deploy is stuck", "<!channel> deploy is stuck"),
+            ("typed &lt;!here&gt; literally", "typed <!here> literally"),
+            ("unclosed <@U01", "unclosed <@U01"),
+        ];
+        for (slack, plain) in cases {
+            assert_eq!(plain_from_slack(slack), plain, "{slack}");
+        }
+        // Echoed, nothing pings and nothing shows double-escaped.
+        assert_eq!(
+            escape(&plain_from_slack("a &lt; b <!here>")),
+            "a &lt; b &lt;!here&gt;"
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
                     app,
                     t.id,
                     &t.requester,
-                    Change::SourceEdited(text.clone()),
+                    Change::SourceEdited(crate::slack::mrkdwn::plain_from_slack(text)),
                     once.as_deref(),
                 )
                 .await?;
