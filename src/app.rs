@@ -27,6 +27,10 @@ pub struct App {
     pub signing_secret: Option<Secret>,
     pub web_token: Option<Secret>,
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the SLA scheduler when timers were written.
+    pub timer_wake: Arc<Notify>,
+    /// PagerDuty is configured: breaches also page.
+    pub paging_enabled: bool,
     /// The bot's own user id, learned from `auth.test` after start (None until then).
     pub bot_user: std::sync::OnceLock<String>,
 }
@@ -136,6 +140,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
 
     let metrics = Arc::new(Metrics::default());
     let outbox_wake = Arc::new(Notify::new());
+    let timer_wake = Arc::new(Notify::new());
     let (stop_intake, intake_rx) = watch::channel(false);
     let (stop_workers, workers_rx) = watch::channel(false);
     let (filer, filer_task) = TicketFiler::spawn(
@@ -143,12 +148,27 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         policy.clone(),
         clock.clone(),
         outbox_wake.clone(),
+        timer_wake.clone(),
         metrics.clone(),
         workers_rx.clone(),
     )
     .await?;
     let api = WebApi::new(&env.slack_api_url, env.bot_token.clone());
-    let sender = Sender::new(pool.clone(), api.clone(), policy.delivery, metrics.clone());
+    let paging =
+        env.pagerduty_routing_key
+            .clone()
+            .map(|routing_key| crate::slack::outbound::Paging {
+                url: env.pagerduty_events_url.clone(),
+                routing_key,
+            });
+    let paging_enabled = paging.is_some();
+    let sender = Sender::new(
+        pool.clone(),
+        api.clone(),
+        paging,
+        policy.delivery,
+        metrics.clone(),
+    );
     let sender_task = tokio::spawn(sender.run(outbox_wake.clone(), workers_rx.clone()));
     // Rows left pending by an earlier run go out now.
     outbox_wake.notify_one();
@@ -167,8 +187,15 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         signing_secret: env.signing_secret.clone(),
         web_token: env.web_token.clone(),
         outbox_wake,
+        timer_wake: timer_wake.clone(),
+        paging_enabled,
         bot_user: std::sync::OnceLock::new(),
     });
+    let scheduler_task = tokio::spawn(crate::sla::scheduler::run(
+        app.clone(),
+        timer_wake,
+        workers_rx.clone(),
+    ));
     // Who the bot is, for telling its own mentions apart; never blocks the start.
     let who = app.clone();
     tokio::spawn(async move {
@@ -218,7 +245,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         stop_workers,
         server,
         socket,
-        workers: vec![filer_task, sender_task],
+        workers: vec![filer_task, sender_task, scheduler_task],
     })
 }
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 /// Requests becoming tickets.
 pub mod intake;
+pub mod oncall;
 /// Outgoing Slack messages as durable rows.
 pub mod outbox;
 /// The local Slack simulator.

@@ -15,6 +15,8 @@ pub enum SlashCommand {
     Mine,
     /// `queue`: open tickets by SLA urgency (platform team).
     Queue,
+    /// `oncall ...`: who is on call; `oncall set @user [for 3d]`.
+    Oncall,
     /// A command of the contract that this version does not offer yet.
     NotYet(&'static str),
 }
@@ -44,6 +46,7 @@ pub fn parse(text: &str) -> SlashCommand {
         "status" => SlashCommand::Help(Some(text.to_string())),
         "mine" => SlashCommand::Mine,
         "queue" => SlashCommand::Queue,
+        "oncall" | "on-call" => SlashCommand::Oncall,
         other => match LATER.iter().find(|l| **l == other) {
             Some(name) => SlashCommand::NotYet(name),
             None => SlashCommand::Help(Some(text.to_string())),
@@ -74,6 +77,7 @@ mod tests {
             ("status", SlashCommand::Help(Some("status".into()))),
             ("mine", SlashCommand::Mine),
             ("QUEUE", SlashCommand::Queue),
+            ("oncall set <@U1> for 3d", SlashCommand::Oncall),
             ("stats 7d", SlashCommand::NotYet("stats")),
             (
                 "frobnicate now",

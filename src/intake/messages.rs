@@ -13,6 +13,7 @@ pub const USAGE: &str = "*`/platform` — ask the platform team*\n\
 • `/platform status PLAT-42` — a ticket's state and SLA clocks\n\
 • `/platform mine` — your open requests\n\
 • `/platform queue` — open tickets by SLA urgency (platform team)\n\
+• `/platform oncall` — who is on call; `/platform oncall set @someone [for 3d]` (platform team)\n\
 • `/platform help` — this help\n\
 You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a help \
 channel, or add the :ticket: reaction to any message.";

@@ -35,6 +35,16 @@ pub async fn on_command(app: &App, cmd: Command) -> Result<Reply, AppError> {
         SlashCommand::Status(key) => Reply::ephemeral(queries::status(app, &key).await?),
         SlashCommand::Mine => Reply::ephemeral(queries::mine(app, &cmd.user).await?),
         SlashCommand::Queue => Reply::ephemeral(queries::queue(app, &cmd.user).await?),
+        SlashCommand::Oncall => {
+            // The raw text: `set <@U123|name>` must keep the user id.
+            let rest = cmd
+                .raw_text
+                .trim_start()
+                .split_once(char::is_whitespace)
+                .map(|(_, r)| r)
+                .unwrap_or("");
+            Reply::ephemeral(crate::oncall::handler::on_command(app, &cmd.user, rest).await?)
+        }
         SlashCommand::Help(unknown) => Reply::ephemeral(messages::usage(unknown.as_deref())),
         SlashCommand::NotYet(name) => Reply::ephemeral(messages::not_yet(name)),
     })

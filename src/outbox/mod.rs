@@ -15,6 +15,8 @@ pub enum Purpose {
     /// A `chat.update` of a ticket's card: the sender fills in the card's channel and `ts`
     /// when it sends (they are not known before the card itself has been posted).
     CardUpdate,
+    /// A reply in a ticket's card thread: the sender fills in `thread_ts`.
+    CardThread,
 }
 
 impl Purpose {
@@ -23,6 +25,7 @@ impl Purpose {
             Purpose::Notice => "notice",
             Purpose::TicketCard => "ticket_card",
             Purpose::CardUpdate => "card_update",
+            Purpose::CardThread => "card_thread",
         }
     }
 
@@ -30,6 +33,7 @@ impl Purpose {
         match s {
             "ticket_card" => Purpose::TicketCard,
             "card_update" => Purpose::CardUpdate,
+            "card_thread" => Purpose::CardThread,
             _ => Purpose::Notice,
         }
     }

@@ -31,6 +31,9 @@ pub struct Env {
     pub rust_log: String,
     /// `PAGERDUTY_ROUTING_KEY`: when set, escalations also page through PagerDuty.
     pub pagerduty_routing_key: Option<Secret>,
+    /// `PAGERDUTY_EVENTS_URL`: PagerDuty's Events API v2 enqueue endpoint (tests point it at
+    /// a fake).
+    pub pagerduty_events_url: String,
 }
 
 /// `LOG_FORMAT`: `pretty` (the default) or `json`.
@@ -120,6 +123,8 @@ impl Env {
             log_format,
             rust_log: get("RUST_LOG").unwrap_or_else(|| "info".to_string()),
             pagerduty_routing_key: secret("PAGERDUTY_ROUTING_KEY"),
+            pagerduty_events_url: get("PAGERDUTY_EVENTS_URL")
+                .unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string()),
         })
     }
 

@@ -58,6 +58,17 @@ pub struct Clocks {
 /// The clocks of a ticket with `history` (in time order) under `policy`; None if the history
 /// does not start with its creation or names a priority the policy lacks.
 pub fn clocks(policy: &Policy, calendar: &Calendar, history: &[Moment]) -> Option<Clocks> {
+    clocks_at(policy, calendar, history, 1.0)
+}
+
+/// Like [`clocks`], for `fraction` of each target: the instants a warning at `warn_at` is
+/// due.
+pub fn clocks_at(
+    policy: &Policy,
+    calendar: &Calendar,
+    history: &[Moment],
+    fraction: f64,
+) -> Option<Clocks> {
     let first = history.first()?;
     let Happening::Created { priority } = &first.what else {
         return None;
@@ -105,6 +116,7 @@ pub fn clocks(policy: &Policy, calendar: &Calendar, history: &[Moment]) -> Optio
     }
     let target = policy.priority(priority)?;
     let measure = |amount: std::time::Duration| {
+        let amount = amount.mul_f64(fraction.clamp(0.0, 1.0));
         run_down(
             calendar,
             target.business_hours,
@@ -240,6 +252,20 @@ mod tests {
         ]);
         assert_eq!(c.resolution, Clock::Due(at("2026-11-28T08:00:00Z")));
         assert_eq!(c.resolved_at, None);
+    }
+
+    #[test]
+    fn a_warning_at_75_percent_of_a_p1_comes_after_three_quarters_of_each_target() {
+        let p = policy();
+        let c = clocks_at(
+            &p,
+            &super::super::calendar(&p),
+            &[m("2026-11-28T03:00:00Z", created("P1"))],
+            0.75,
+        )
+        .unwrap();
+        assert_eq!(c.first_response, Clock::Due(at("2026-11-28T03:11:15Z")));
+        assert_eq!(c.resolution, Clock::Due(at("2026-11-28T06:00:00Z")));
     }
 
     #[test]

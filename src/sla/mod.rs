@@ -1,7 +1,10 @@
 //! SLA targets: from the policy's priorities and business calendar to a ticket's due times.
 
+pub mod alerts;
 pub mod calendar;
 pub mod deadlines;
+pub mod scheduler;
+pub mod timers;
 
 use crate::settings::Policy;
 use calendar::Calendar;

@@ -33,8 +33,12 @@ pub struct Command {
     pub channel: String,
     #[serde(default)]
     pub command: String,
+    /// What the person typed, with Slack's escaping undone (see `mrkdwn::plain_from_slack`).
     #[serde(default)]
     pub text: String,
+    /// The text exactly as Slack sent it: mentions still `<@U123|name>` sequences.
+    #[serde(skip)]
+    pub raw_text: String,
     #[serde(default)]
     pub trigger_id: Option<String>,
     #[serde(default)]
@@ -167,7 +171,8 @@ pub fn command_from_json(payload: &Value) -> Result<Command, InboundError> {
 }
 
 fn plain_command(mut cmd: Command) -> Command {
-    cmd.text = plain_from_slack(&cmd.text);
+    cmd.raw_text = std::mem::take(&mut cmd.text);
+    cmd.text = plain_from_slack(&cmd.raw_text);
     cmd
 }
 

@@ -50,9 +50,18 @@ impl Bucket {
     }
 }
 
+/// Where pages go: PagerDuty's Events API v2 and the routing key (a secret: added at send
+/// time, never stored in the outbox).
+#[derive(Clone)]
+pub struct Paging {
+    pub url: String,
+    pub routing_key: crate::settings::Secret,
+}
+
 pub struct Sender {
     pool: Pool,
     api: WebApi,
+    paging: Option<Paging>,
     delivery: Delivery,
     metrics: Arc<Metrics>,
     buckets: HashMap<String, Bucket>,
@@ -60,10 +69,17 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new(pool: Pool, api: WebApi, delivery: Delivery, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        pool: Pool,
+        api: WebApi,
+        paging: Option<Paging>,
+        delivery: Delivery,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             pool,
             api,
+            paging,
             delivery,
             metrics,
             buckets: HashMap::new(),
@@ -132,11 +148,20 @@ impl Sender {
             prepared.push((row, payload));
         }
         let api = &self.api;
+        let paging = &self.paging;
         let results: Vec<(PendingRow, Result<Value, CallError>)> = stream::iter(prepared)
             .map(|(row, payload)| async move {
-                let result = match payload {
-                    Ok(payload) => api.call(&row.method, &payload).await,
-                    Err(missing) => Err(missing),
+                let result = match (payload, row.method.as_str(), paging) {
+                    (Ok(mut payload), crate::oncall::paging::METHOD, Some(paging)) => {
+                        payload["routing_key"] =
+                            Value::String(paging.routing_key.expose().to_string());
+                        api.post_json(&paging.url, &payload).await
+                    }
+                    (Ok(_), crate::oncall::paging::METHOD, None) => Err(CallError::Permanent(
+                        "PAGERDUTY_ROUTING_KEY is not set".into(),
+                    )),
+                    (Ok(payload), method, _) => api.call(method, &payload).await,
+                    (Err(missing), _, _) => Err(missing),
                 };
                 let result = benign(&row.method, result);
                 (row, result)
@@ -154,11 +179,18 @@ impl Sender {
     /// The body to send: as stored, with a card update's channel and `ts` filled in.
     async fn prepare(&self, row: &PendingRow) -> anyhow::Result<Result<Value, CallError>> {
         let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
-        if let (Purpose::CardUpdate, Some(ticket)) = (row.purpose, row.ticket_id) {
+        if let (Purpose::CardUpdate | Purpose::CardThread, Some(ticket)) =
+            (row.purpose, row.ticket_id)
+        {
             match tickets::db::card_of(&mut *self.pool.acquire().await?, ticket).await? {
                 Some((channel, ts)) => {
                     payload["channel"] = Value::String(channel);
-                    payload["ts"] = Value::String(ts);
+                    let field = if row.purpose == Purpose::CardUpdate {
+                        "ts"
+                    } else {
+                        "thread_ts"
+                    };
+                    payload[field] = Value::String(ts);
                 }
                 // Rows of a channel go in order, so the card's own post came first: it failed.
                 None => {

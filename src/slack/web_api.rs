@@ -84,6 +84,31 @@ impl WebApi {
         Self::answer(resp).await
     }
 
+    /// POSTs JSON to another service (PagerDuty's Events API): 2xx is success, 429 and 5xx
+    /// are retried, other answers are refusals.
+    pub async fn post_json(&self, url: &str, body: &Value) -> Result<Value, CallError> {
+        let resp = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| CallError::Transient(describe(&e)))?;
+        let status = resp.status();
+        if status.as_u16() == 429 {
+            return Err(CallError::RateLimited(Duration::from_secs(1)));
+        }
+        if status.is_server_error() {
+            return Err(CallError::Transient(format!("HTTP {}", status.as_u16())));
+        }
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(CallError::Permanent(format!("HTTP {}", status.as_u16())))
+        }
+    }
+
     /// POSTs a message to a `response_url` (no token: the URL is the credential).
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), CallError> {
         let resp = self

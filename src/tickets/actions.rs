@@ -15,6 +15,7 @@ pub async fn on_action(app: &App, a: Action) -> Result<(), AppError> {
     let value = a.value.clone().unwrap_or_default();
     let (id, change) = match a.action_id.as_str() {
         ids::ACK => (value.parse().ok(), Change::Acknowledge),
+        ids::ACK_BREACH => (value.parse().ok(), Change::AckBreach),
         ids::WAIT => (value.parse().ok(), Change::Wait),
         ids::REOPEN => (value.parse().ok(), Change::Reopen),
         ids::ASSIGN => (id_from_block(&a.block_id), Change::Assign(value)),

@@ -283,7 +283,8 @@ pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -
     sqlx::query(
         "update tickets set description = ?, priority = ?, status = ?, assignee = ?, \
          first_response_at = ?, resolved_at = ?, first_response_due = ?, resolution_due = ?, \
-         resolution_note = ?, merged_into = ?, source_deleted = ?, updated_at = ? where id = ?",
+         resolution_note = ?, merged_into = ?, source_deleted = ?, first_response_breached = ?, \
+         resolution_breached = ?, breach_acknowledged_at = ?, paged = ?, updated_at = ? where id = ?",
     )
     .bind(&t.description)
     .bind(&t.priority)
@@ -296,6 +297,10 @@ pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -
     .bind(&t.resolution_note)
     .bind(t.merged_into.as_ref().map(|m| m.0))
     .bind(t.source_deleted)
+    .bind(t.first_response_breached)
+    .bind(t.resolution_breached)
+    .bind(t.breach_acknowledged_at.map(db_time))
+    .bind(t.paged)
     .bind(db_time(now))
     .bind(t.id)
     .execute(conn)
@@ -350,5 +355,9 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
         source_deleted: r.try_get("source_deleted")?,
         card_channel: r.try_get("card_channel")?,
         card_ts: r.try_get("card_ts")?,
+        first_response_breached: r.try_get("first_response_breached")?,
+        resolution_breached: r.try_get("resolution_breached")?,
+        breach_acknowledged_at: time("breach_acknowledged_at")?,
+        paged: r.try_get("paged")?,
     })
 }

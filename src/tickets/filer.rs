@@ -5,6 +5,7 @@ use super::{db, NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
 use crate::outbox::{self, OutboxMessage};
 use crate::settings::Policy;
+use crate::sla::deadlines::{Happening, Moment};
 use crate::store::Pool;
 use crate::web::metrics::Metrics;
 use crate::{sla, triage};
@@ -62,6 +63,7 @@ impl TicketFiler {
         policy: Arc<Policy>,
         clock: Arc<dyn Clock>,
         outbox_wake: Arc<Notify>,
+        timer_wake: Arc<Notify>,
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<(Self, JoinHandle<()>)> {
@@ -72,6 +74,7 @@ impl TicketFiler {
             policy,
             clock,
             outbox_wake,
+            timer_wake,
             metrics,
             next_id,
         };
@@ -95,6 +98,7 @@ struct Writer {
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
     outbox_wake: Arc<Notify>,
+    timer_wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     next_id: i64,
 }
@@ -148,6 +152,7 @@ impl Writer {
             }
         }
         self.outbox_wake.notify_one();
+        self.timer_wake.notify_one();
     }
 
     /// One transaction for all of `reqs`.
@@ -197,6 +202,21 @@ impl Writer {
             tickets.push(ticket);
         }
         db::insert_all(&mut tx, &tickets).await?;
+        let timers: Vec<_> = tickets
+            .iter()
+            .flat_map(|t| {
+                let history = [Moment {
+                    at: t.created_at,
+                    what: Happening::Created {
+                        priority: t.priority.clone(),
+                    },
+                }];
+                sla::timers::plan(&self.policy, t, &history)
+                    .into_iter()
+                    .map(move |p| (t.id, p, 0))
+            })
+            .collect();
+        sla::timers::insert_all(&mut tx, &timers).await?;
         outbox::db::insert_all(&mut tx, &messages, &now_text).await?;
         tx.commit().await?;
         self.next_id = next;
@@ -236,6 +256,10 @@ impl Writer {
             source_deleted: false,
             card_channel: None,
             card_ts: None,
+            first_response_breached: false,
+            resolution_breached: false,
+            breach_acknowledged_at: None,
+            paged: false,
         }
     }
 }

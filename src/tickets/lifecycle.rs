@@ -22,6 +22,9 @@ pub enum Change {
     Merge {
         into: i64,
     },
+    /// The Acknowledge button on a breach ping: stops escalation (and acknowledges the
+    /// ticket if nobody had).
+    AckBreach,
     /// A reply in the card's or the source message's thread.
     Reply {
         text: String,
@@ -122,6 +125,36 @@ pub async fn apply(
             }
             t.priority = p.clone();
             events.push(("priority_changed", Some(p.clone())));
+        }
+        Change::AckBreach => {
+            if !t.is_open() {
+                return Ok(Outcome::Unchanged(format!(
+                    "{} is already {}",
+                    t.key, t.status
+                )));
+            }
+            if t.breach_acknowledged_at.is_some() && t.status != "open" {
+                return Ok(Outcome::Unchanged(format!(
+                    "the breach of {} was already acknowledged",
+                    t.key
+                )));
+            }
+            t.breach_acknowledged_at = Some(now);
+            events.push(("breach_acknowledged", None));
+            if t.status == "open" {
+                t.status = "acknowledged".into();
+                if t.assignee.is_none() {
+                    t.assignee = Some(actor.to_string());
+                    events.push(("assigned", Some(actor.to_string())));
+                }
+                events.push(("acknowledged", None));
+                first_response(&t, &mut events);
+                out.push(requester_notice(
+                    &t,
+                    messages::acknowledged_notice(&t, actor),
+                ));
+                out.extend(reaction(&t, "reactions.add", "eyes"));
+            }
         }
         Change::Wait => {
             if !matches!(t.status.as_str(), "open" | "acknowledged") {
@@ -224,13 +257,22 @@ pub async fn apply(
     for (kind, detail) in &events {
         db::add_event(&mut tx, t.id, kind, Some(actor), now, detail.as_deref()).await?;
     }
-    recompute(app, &mut tx, &mut t).await?;
+    let history = recompute(app, &mut tx, &mut t).await?;
+    sla::timers::replace(&mut tx, t.id, &sla::timers::plan(&app.policy, &t, &history)).await?;
+    if !t.is_open() || t.breach_acknowledged_at == Some(now) {
+        sla::timers::cancel_escalations(&mut tx, t.id).await?;
+    }
+    if t.paged && !t.is_open() {
+        out.extend(crate::oncall::paging::resolve(&t));
+        t.paged = false;
+    }
     db::save(&mut tx, &t, now).await?;
     out.extend(card_update(app, &t, now));
     let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
     outbox::db::insert_all(&mut tx, &rows, &crate::clock::db_time(now)).await?;
     tx.commit().await?;
     app.outbox_wake.notify_one();
+    app.timer_wake.notify_one();
     Ok(Outcome::Done(Box::new(t)))
 }
 
@@ -239,7 +281,7 @@ async fn recompute(
     app: &App,
     conn: &mut sqlx::SqliteConnection,
     t: &mut Ticket,
-) -> Result<(), AppError> {
+) -> Result<Vec<sla::deadlines::Moment>, AppError> {
     let history = db::history(conn, t.id).await?;
     if let Some(clocks) = sla::deadlines::clocks(&app.policy, &sla::calendar(&app.policy), &history)
     {
@@ -248,7 +290,7 @@ async fn recompute(
         t.first_response_at = clocks.first_response_at;
         t.resolved_at = clocks.resolved_at;
     }
-    Ok(())
+    Ok(history)
 }
 
 /// The card, re-rendered, as a `chat.update` (the sender fills in the card's ts).

@@ -11,6 +11,8 @@ use slack_morphism::prelude::*;
 /// The action ids of the card's controls; the value of each is the ticket id.
 pub mod actions {
     pub const ACK: &str = "ticket_ack";
+    /// On breach and escalation pings.
+    pub const ACK_BREACH: &str = "breach_ack";
     pub const ASSIGN: &str = "ticket_assign";
     pub const PRIORITY: &str = "ticket_priority";
     pub const WAIT: &str = "ticket_wait";

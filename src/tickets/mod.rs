@@ -101,6 +101,12 @@ pub struct Ticket {
     pub source_deleted: bool,
     pub card_channel: Option<String>,
     pub card_ts: Option<String>,
+    pub first_response_breached: bool,
+    pub resolution_breached: bool,
+    /// When someone last acknowledged a breach ping (escalation stops).
+    pub breach_acknowledged_at: Option<DateTime<Utc>>,
+    /// Whether PagerDuty was triggered for it (and must be resolved with it).
+    pub paged: bool,
 }
 
 impl Ticket {
@@ -181,6 +187,10 @@ pub(crate) mod tests {
             source_deleted: false,
             card_channel: None,
             card_ts: None,
+            first_response_breached: false,
+            resolution_breached: false,
+            breach_acknowledged_at: None,
+            paged: false,
         }
     }
 

@@ -16,7 +16,7 @@ pub fn check(
     let team = policy.is_platform_team(actor);
     let requester = actor == ticket.requester;
     let (allowed, what) = match change {
-        Change::Acknowledge => (team, "acknowledge tickets"),
+        Change::Acknowledge | Change::AckBreach => (team, "acknowledge tickets"),
         Change::Assign(_) => (team, "assign tickets"),
         Change::Priority(_) => (team, "change a ticket's priority"),
         Change::Wait => (team, "mark a ticket as waiting on its requester"),

@@ -45,6 +45,10 @@ pub struct Options {
     pub socket_mode: bool,
     pub clock: Arc<dyn Clock>,
     pub secret: String,
+    /// More environment variables (e.g. PagerDuty's).
+    pub env: Vec<(String, String)>,
+    /// A fake Slack started beforehand (to know its address up front).
+    pub fake: Option<FakeSlack>,
 }
 
 impl Default for Options {
@@ -54,6 +58,8 @@ impl Default for Options {
             socket_mode: false,
             clock: Arc::new(SystemClock),
             secret: SECRET.into(),
+            env: Vec::new(),
+            fake: None,
         }
     }
 }
@@ -62,7 +68,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(Options::default()).await
 }
 
-pub async fn spawn_with(opts: Options) -> TestApp {
+pub async fn spawn_with(mut opts: Options) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         platform_desk::telemetry::init(
             platform_desk::settings::LogFormat::Pretty,
@@ -70,7 +76,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         );
     }
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let fake = FakeSlack::start().await;
+    let fake = match opts.fake.take() {
+        Some(fake) => fake,
+        None => FakeSlack::start().await,
+    };
     start(opts, dir, fake).await
 }
 
@@ -87,6 +96,9 @@ async fn start(opts: Options, dir: Arc<tempfile::TempDir>, fake: FakeSlack) -> T
     vars.insert("LISTEN_ADDR".into(), "127.0.0.1:0".into());
     if opts.socket_mode {
         vars.insert("SLACK_APP_TOKEN".into(), APP_TOKEN.into());
+    }
+    for (k, v) in &opts.env {
+        vars.insert(k.clone(), v.clone());
     }
     let env = Env::from_lookup(|k| vars.get(k).cloned()).expect("test env is valid");
     let policy = Policy::parse(&opts.policy).expect("test policy is valid");
@@ -109,6 +121,14 @@ async fn start(opts: Options, dir: Arc<tempfile::TempDir>, fake: FakeSlack) -> T
 }
 
 impl TestApp {
+    /// Runs the SLA scheduler once at the app's current (manual) time.
+    pub async fn step(&self) -> usize {
+        let app = &self.running.as_ref().expect("running").app;
+        platform_desk::sla::scheduler::step(app)
+            .await
+            .expect("scheduler step")
+    }
+
     /// Stops the app gracefully and starts it again on the same database and fake Slack.
     pub async fn restart(mut self, opts: Options) -> TestApp {
         self.stop().await;

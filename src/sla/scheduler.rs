@@ -1,0 +1,385 @@
+//! The SLA scheduler: one task that sleeps until the earliest pending timer (or on-call
+//! handoff), is woken when new timers are written, and fires each due timer in one
+//! transaction that marks it fired and writes its outbox messages. It runs on the injected
+//! clock: tests move time and call [`step`].
+
+use super::alerts;
+use super::timers::{self, Due, Kind};
+use crate::app::{App, AppError};
+use crate::clock::db_time;
+use crate::oncall;
+use crate::outbox::{self, OutboxMessage, Purpose};
+use crate::tickets::{self, db as tdb, Ticket};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+
+/// A timer that fires this long after its due time was missed (the process was down).
+const LATE_AFTER_SECS: i64 = 60;
+/// Timers read per pass.
+const BATCH: i64 = 500;
+/// The longest sleep: a safety net, not a poll.
+const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Runs until `stop` turns true.
+pub async fn run(app: Arc<App>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(err) = step(&app).await {
+            tracing::error!(error = %err, "SLA scheduler step failed");
+        }
+        let wait = match next_wake(&app).await {
+            Ok(Some(at)) => (at - app.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(MAX_SLEEP),
+            Ok(None) => MAX_SLEEP,
+            Err(_) => std::time::Duration::from_secs(1),
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = crate::app::stopped(&mut stop) => break,
+        }
+    }
+}
+
+/// When the next timer or handoff is due.
+async fn next_wake(app: &App) -> Result<Option<DateTime<Utc>>, AppError> {
+    let timer = timers::next_due(&mut *app.pool.acquire().await?).await?;
+    let handoff =
+        app.policy.oncall.as_ref().and_then(|p| {
+            oncall::rotation::next_handoff(p, app.policy.sla.timezone, app.clock.now())
+        });
+    Ok([timer, handoff].into_iter().flatten().min())
+}
+
+/// Fires everything due now; returns how many timers fired.
+pub async fn step(app: &App) -> Result<usize, AppError> {
+    let now = app.clock.now();
+    let mut fired = 0;
+    loop {
+        let due = timers::due(&mut *app.pool.acquire().await?, now, BATCH).await?;
+        let count = due.len();
+        let (warnings, others): (Vec<Due>, Vec<Due>) =
+            due.into_iter().partition(|d| d.kind.is_warning());
+        for d in others {
+            fired += fire(app, d, now).await? as usize;
+        }
+        fired += fire_warnings(app, warnings, now).await?;
+        if (count as i64) < BATCH {
+            break;
+        }
+    }
+    handoff(app, now).await?;
+    if fired > 0 {
+        app.outbox_wake.notify_one();
+    }
+    Ok(fired)
+}
+
+fn is_late(d: &Due, now: DateTime<Utc>) -> bool {
+    now - d.due_at > Duration::seconds(LATE_AFTER_SECS)
+}
+
+/// A breach or an escalation round.
+async fn fire(app: &App, d: Due, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let late = is_late(&d, now);
+    let mut tx = app.pool.begin_with("begin immediate").await?;
+    if !timers::mark_fired(&mut tx, d.id, now, late).await? {
+        return Ok(false);
+    }
+    let Some(mut t) = tdb::by_id(&mut tx, d.ticket_id).await? else {
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let mut out: Vec<OutboxMessage> = Vec::new();
+    let team_channel = app.policy.slack.team_channel.clone();
+    match d.kind {
+        Kind::BreachFirstResponse | Kind::BreachResolution => {
+            let still_due = t.status != "waiting"
+                && t.is_open()
+                && match d.kind {
+                    Kind::BreachFirstResponse => t.first_response_at.is_none(),
+                    _ => true,
+                };
+            if !still_due {
+                tx.commit().await?;
+                return Ok(false);
+            }
+            let target = d.kind.target();
+            if d.kind == Kind::BreachFirstResponse {
+                t.first_response_breached = true;
+            } else {
+                t.resolution_breached = true;
+            }
+            t.breach_acknowledged_at = None;
+            tdb::add_event(&mut tx, t.id, "breached", None, now, Some(target)).await?;
+            let on_call = oncall::current::user(app, &mut tx, now).await?;
+            let mut people: Vec<String> = on_call.into_iter().chain(t.assignee.clone()).collect();
+            people.dedup();
+            for person in &people {
+                out.push(OutboxMessage::post(
+                    person,
+                    alerts::breach_ping(person, &t, target, d.due_at, late),
+                ));
+            }
+            if let Some(channel) = &team_channel {
+                out.push(OutboxMessage::post(
+                    channel,
+                    alerts::breach_ping(channel, &t, target, d.due_at, late),
+                ));
+            }
+            if let Some(channel) = t
+                .card_channel
+                .clone()
+                .or_else(|| app.policy.slack.intake_channel.clone())
+            {
+                out.push(OutboxMessage {
+                    method: "chat.postMessage",
+                    channel,
+                    payload: alerts::breach_thread_note(&t, target, d.due_at),
+                    purpose: Purpose::CardThread,
+                });
+            }
+            if let Some(policy) = &app.policy.oncall {
+                if !policy.escalate_to.is_empty() {
+                    timers::cancel_escalations(&mut tx, t.id).await?;
+                    let first = timers::Planned {
+                        kind: Kind::Escalate,
+                        due_at: now + Duration::from_std(policy.escalate_after).unwrap_or_default(),
+                    };
+                    timers::insert_all(&mut tx, &[(t.id, first, 1)]).await?;
+                }
+            }
+            if app.paging_enabled {
+                out.push(oncall::paging::trigger(
+                    &t,
+                    &format!("{} breached its {target} SLA: {}", t.key, t.title),
+                ));
+                t.paged = true;
+            }
+        }
+        Kind::Escalate => {
+            let (Some(policy), true) = (
+                &app.policy.oncall,
+                t.is_open() && t.breach_acknowledged_at.is_none(),
+            ) else {
+                tx.commit().await?;
+                return Ok(false);
+            };
+            let breached_at = d.due_at
+                - Duration::from_std(policy.escalate_after).unwrap_or_default() * d.round as i32;
+            tdb::add_event(
+                &mut tx,
+                t.id,
+                "escalated",
+                None,
+                now,
+                Some(&d.round.to_string()),
+            )
+            .await?;
+            for person in &policy.escalate_to {
+                out.push(OutboxMessage::post(
+                    person,
+                    alerts::escalation(person, &t, d.round, policy.max_rounds, breached_at),
+                ));
+            }
+            if let Some(channel) = &team_channel {
+                out.push(OutboxMessage::post(
+                    channel,
+                    alerts::escalation(channel, &t, d.round, policy.max_rounds, breached_at),
+                ));
+            }
+            if d.round < policy.max_rounds as i64 {
+                let next = timers::Planned {
+                    kind: Kind::Escalate,
+                    due_at: d.due_at
+                        + Duration::from_std(policy.escalate_after).unwrap_or_default(),
+                };
+                timers::insert_all(&mut tx, &[(t.id, next, d.round + 1)]).await?;
+            }
+        }
+        Kind::WarnFirstResponse | Kind::WarnResolution => unreachable_warning(),
+    }
+    if let Some(update) = tickets::lifecycle::card_update(app, &t, now) {
+        out.push(update);
+    }
+    tdb::save(&mut tx, &t, now).await?;
+    let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
+    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Warnings are fired by [`fire_warnings`]; `step` never hands one to [`fire`].
+fn unreachable_warning() {
+    tracing::error!("a warning timer reached the breach path; ignored");
+}
+
+/// Every due warning, rolled up: one DM per person, in one transaction. Warnings for
+/// business-hours priorities are held outside business hours until the next opening.
+async fn fire_warnings(
+    app: &App,
+    warnings: Vec<Due>,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    if warnings.is_empty() {
+        return Ok(0);
+    }
+    let calendar = super::calendar(&app.policy);
+    let mut tx = app.pool.begin_with("begin immediate").await?;
+    let mut per_person: BTreeMap<String, (Vec<String>, bool, Vec<i64>)> = BTreeMap::new();
+    let mut fired = 0;
+    for d in warnings {
+        let Some(t) = tdb::by_id(&mut tx, d.ticket_id).await? else {
+            continue;
+        };
+        let business = app
+            .policy
+            .priority(&t.priority)
+            .is_some_and(|p| p.business_hours);
+        if business && !calendar.is_working_time(now) {
+            timers::postpone(
+                &mut tx,
+                d.id,
+                calendar.add_working_time(now, Duration::zero()),
+            )
+            .await?;
+            continue;
+        }
+        let late = is_late(&d, now);
+        if !timers::mark_fired(&mut tx, d.id, now, late).await? {
+            continue;
+        }
+        let (target, due) = match d.kind {
+            Kind::WarnFirstResponse if t.first_response_at.is_none() => {
+                ("first response", t.first_response_due)
+            }
+            Kind::WarnResolution => ("resolution", t.resolution_due),
+            _ => continue,
+        };
+        let (Some(due), true) = (due, t.is_open() && t.status != "waiting") else {
+            continue;
+        };
+        let recipient = match &t.assignee {
+            Some(a) => Some(a.clone()),
+            None => oncall::current::user(app, &mut tx, now).await?,
+        };
+        let Some(recipient) = recipient.or_else(|| app.policy.slack.team_channel.clone()) else {
+            continue;
+        };
+        let entry = per_person.entry(recipient).or_default();
+        entry.0.push(alerts::warning_line(&t, target, due));
+        entry.1 |= late;
+        entry.2.push(t.id);
+        tdb::add_event(&mut tx, t.id, "warned", None, now, Some(target)).await?;
+        fired += 1;
+    }
+    let mut rows = Vec::new();
+    for (person, (lines, late, tickets)) in per_person {
+        let ticket = (tickets.len() == 1).then(|| tickets[0]);
+        rows.push((
+            ticket,
+            OutboxMessage::post(&person, alerts::warning_dm(&person, &lines, late)),
+        ));
+    }
+    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
+    tx.commit().await?;
+    Ok(fired)
+}
+
+/// At each on-call handoff: the incoming person gets the open tickets and the ones at risk,
+/// and the team channel is told. Once per handoff (job_runs), the latest one if several
+/// were missed, none older than a day.
+async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
+    let Some(policy) = &app.policy.oncall else {
+        return Ok(());
+    };
+    let tz = app.policy.sla.timezone;
+    let Some(at) = oncall::rotation::handoffs_between(policy, tz, now - Duration::days(1), now)
+        .last()
+        .copied()
+    else {
+        return Ok(());
+    };
+    let mut tx = app.pool.begin_with("begin immediate").await?;
+    let late = now - at > Duration::seconds(LATE_AFTER_SECS);
+    let fresh = sqlx::query("insert into job_runs (name, scheduled_at, ran_at, late) values ('oncall_handoff', ?, ?, ?) on conflict do nothing")
+        .bind(db_time(at))
+        .bind(db_time(now))
+        .bind(late)
+        .execute(&mut *tx)
+        .await?;
+    if fresh.rows_affected() == 0 {
+        return Ok(());
+    }
+    let Some((incoming, next)) = oncall::current::now_and_next(app, &mut tx, at).await? else {
+        return Ok(());
+    };
+    let queue = tdb::queue(&mut tx, 20).await?;
+    let soon = now + Duration::hours(24);
+    let at_risk: Vec<&Ticket> = queue
+        .iter()
+        .filter(|t| {
+            t.first_response_breached
+                || t.resolution_breached
+                || [
+                    t.first_response_due
+                        .filter(|_| t.first_response_at.is_none()),
+                    t.resolution_due,
+                ]
+                .into_iter()
+                .flatten()
+                .any(|d| d <= soon)
+        })
+        .collect();
+    let list = |ts: &[&Ticket]| {
+        ts.iter()
+            .map(|t| {
+                format!(
+                    "• *{}* {} ({})",
+                    t.key,
+                    crate::slack::mrkdwn::escape(&t.title),
+                    t.priority
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let until = if incoming.until == oncall::rotation::NEVER {
+        String::new()
+    } else {
+        format!(" until {}", tickets::messages::when(incoming.until))
+    };
+    let dm = format!(
+        ":pager: You are on call now{until}. {} open ticket(s){}{}",
+        queue.len(),
+        if at_risk.is_empty() {
+            ". None at risk.".to_string()
+        } else {
+            format!("; at risk of breaching within a day:\n{}", list(&at_risk))
+        },
+        next.map(|n| format!("\nNext on call: {}", crate::slack::mrkdwn::user(&n.user)))
+            .unwrap_or_default()
+    );
+    let mut out = vec![OutboxMessage::post(
+        &incoming.user,
+        serde_json::json!({ "channel": incoming.user, "text": dm }),
+    )];
+    if let Some(channel) = &app.policy.slack.team_channel {
+        let text = format!(
+            ":pager: On-call handoff: {} is on call now{until}.",
+            crate::slack::mrkdwn::user(&incoming.user)
+        );
+        out.push(OutboxMessage::post(
+            channel,
+            serde_json::json!({ "channel": channel, "text": text }),
+        ));
+    }
+    let rows: Vec<_> = out.into_iter().map(|m| (None, m)).collect();
+    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
+    tx.commit().await?;
+    app.outbox_wake.notify_one();
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! SLA timers as rows: what a ticket's coming warnings and breaches are (a pure plan from
+//! its history), and the SQL that replaces, finds and fires them.
+
+use super::deadlines::{clocks_at, Clock, Moment};
+use crate::clock::{db_time, parse_db_time};
+use crate::settings::Policy;
+use crate::tickets::Ticket;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    WarnFirstResponse,
+    WarnResolution,
+    BreachFirstResponse,
+    BreachResolution,
+    Escalate,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::WarnFirstResponse => "warn_first_response",
+            Kind::WarnResolution => "warn_resolution",
+            Kind::BreachFirstResponse => "breach_first_response",
+            Kind::BreachResolution => "breach_resolution",
+            Kind::Escalate => "escalate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "warn_first_response" => Kind::WarnFirstResponse,
+            "warn_resolution" => Kind::WarnResolution,
+            "breach_first_response" => Kind::BreachFirstResponse,
+            "breach_resolution" => Kind::BreachResolution,
+            "escalate" => Kind::Escalate,
+            _ => return None,
+        })
+    }
+
+    pub fn is_warning(self) -> bool {
+        matches!(self, Kind::WarnFirstResponse | Kind::WarnResolution)
+    }
+
+    /// "first response" or "resolution".
+    pub fn target(self) -> &'static str {
+        match self {
+            Kind::WarnFirstResponse | Kind::BreachFirstResponse => "first response",
+            Kind::WarnResolution | Kind::BreachResolution | Kind::Escalate => "resolution",
+        }
+    }
+}
+
+/// A timer to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    pub kind: Kind,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The warnings and breaches still ahead of a ticket: none while it waits on its requester
+/// or is resolved; none for a target already met or already breached.
+pub fn plan(policy: &Policy, t: &Ticket, history: &[Moment]) -> Vec<Planned> {
+    if !matches!(t.status.as_str(), "open" | "acknowledged") {
+        return Vec::new();
+    }
+    let calendar = super::calendar(policy);
+    let (Some(full), Some(warn)) = (
+        clocks_at(policy, &calendar, history, 1.0),
+        clocks_at(policy, &calendar, history, policy.sla.warn_at),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(4);
+    let mut add = |done: bool,
+                   breached: bool,
+                   warn_clock: Clock,
+                   due_clock: Clock,
+                   warn_kind: Kind,
+                   breach_kind: Kind| {
+        if done || breached {
+            return;
+        }
+        if let Clock::Due(due) = due_clock {
+            if let Clock::Due(w) = warn_clock {
+                if w < due {
+                    out.push(Planned {
+                        kind: warn_kind,
+                        due_at: w,
+                    });
+                }
+            }
+            out.push(Planned {
+                kind: breach_kind,
+                due_at: due,
+            });
+        }
+    };
+    add(
+        t.first_response_at.is_some(),
+        t.first_response_breached,
+        warn.first_response,
+        full.first_response,
+        Kind::WarnFirstResponse,
+        Kind::BreachFirstResponse,
+    );
+    add(
+        false,
+        t.resolution_breached,
+        warn.resolution,
+        full.resolution,
+        Kind::WarnResolution,
+        Kind::BreachResolution,
+    );
+    out
+}
+
+/// A pending timer as the scheduler sees it.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: Kind,
+    pub due_at: DateTime<Utc>,
+    pub round: i64,
+}
+
+/// Inserts timers for many tickets in one statement per 1000.
+pub async fn insert_all(
+    conn: &mut SqliteConnection,
+    rows: &[(i64, Planned, i64)],
+) -> sqlx::Result<()> {
+    for chunk in rows.chunks(1000) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("insert into timers (ticket_id, kind, due_at, round) ");
+        q.push_values(chunk, |mut row, (ticket, p, round)| {
+            row.push_bind(*ticket)
+                .push_bind(p.kind.as_str())
+                .push_bind(db_time(p.due_at))
+                .push_bind(*round);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Replaces a ticket's pending warnings and breaches with `plan` (escalations stay).
+pub async fn replace(
+    conn: &mut SqliteConnection,
+    ticket_id: i64,
+    plan: &[Planned],
+) -> sqlx::Result<()> {
+    sqlx::query("update timers set status = 'cancelled' where ticket_id = ? and status = 'pending' and kind != 'escalate'")
+        .bind(ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    let rows: Vec<_> = plan.iter().map(|p| (ticket_id, *p, 0)).collect();
+    insert_all(conn, &rows).await
+}
+
+/// Stops a ticket's escalation.
+pub async fn cancel_escalations(conn: &mut SqliteConnection, ticket_id: i64) -> sqlx::Result<()> {
+    sqlx::query("update timers set status = 'cancelled' where ticket_id = ? and status = 'pending' and kind = 'escalate'")
+        .bind(ticket_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The earliest pending timer's due time.
+pub async fn next_due(conn: &mut SqliteConnection) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let next: Option<String> = sqlx::query_scalar(
+        "select due_at from timers where status = 'pending' order by due_at limit 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(next.as_deref().and_then(parse_db_time))
+}
+
+/// Pending timers due at or before `now`, earliest first.
+pub async fn due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<Due>> {
+    let rows = sqlx::query(
+        "select id, ticket_id, kind, due_at, round from timers where status = 'pending' and due_at <= ? \
+         order by due_at, id limit ?",
+    )
+    .bind(db_time(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some(Due {
+                id: r.try_get("id").ok()?,
+                ticket_id: r.try_get("ticket_id").ok()?,
+                kind: Kind::parse(r.try_get::<&str, _>("kind").ok()?)?,
+                due_at: parse_db_time(r.try_get::<&str, _>("due_at").ok()?)?,
+                round: r.try_get("round").ok()?,
+            })
+        })
+        .collect())
+}
+
+/// Marks a timer fired; false if it was no longer pending (fired or cancelled elsewhere).
+pub async fn mark_fired(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    late: bool,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("update timers set status = 'fired', fired_at = ?, late = ? where id = ? and status = 'pending'")
+        .bind(db_time(now))
+        .bind(late)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Moves a pending timer (a warning held for quiet hours).
+pub async fn postpone(conn: &mut SqliteConnection, id: i64, to: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("update timers set due_at = ? where id = ? and status = 'pending'")
+        .bind(db_time(to))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sla::deadlines::Happening;
+    use crate::tickets::tests::sample;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn p1_history() -> Vec<Moment> {
+        vec![Moment {
+            at: at("2026-11-28T03:00:00Z"),
+            what: Happening::Created {
+                priority: "P1".into(),
+            },
+        }]
+    }
+
+    #[test]
+    fn an_open_p1_gets_a_warning_and_a_breach_for_each_target() {
+        let mut t = sample();
+        t.priority = "P1".into();
+        let plan = plan(&Policy::builtin(), &t, &p1_history());
+        let got: Vec<(Kind, DateTime<Utc>)> = plan.iter().map(|p| (p.kind, p.due_at)).collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::WarnFirstResponse, at("2026-11-28T03:11:15Z")),
+                (Kind::BreachFirstResponse, at("2026-11-28T03:15:00Z")),
+                (Kind::WarnResolution, at("2026-11-28T06:00:00Z")),
+                (Kind::BreachResolution, at("2026-11-28T07:00:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn met_or_breached_targets_and_paused_or_resolved_tickets_have_no_timers() {
+        let policy = Policy::builtin();
+        let mut t = sample();
+        t.first_response_at = Some(at("2026-11-28T03:05:00Z"));
+        let kinds: Vec<Kind> = plan(&policy, &t, &p1_history())
+            .iter()
+            .map(|p| p.kind)
+            .collect();
+        assert_eq!(kinds, [Kind::WarnResolution, Kind::BreachResolution]);
+        t.resolution_breached = true;
+        assert!(plan(&policy, &t, &p1_history()).is_empty());
+        for status in ["waiting", "resolved", "closed"] {
+            let mut t = sample();
+            t.status = status.into();
+            assert!(plan(&policy, &t, &p1_history()).is_empty(), "{status}");
+        }
+    }
+}
