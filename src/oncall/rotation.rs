@@ -273,8 +273,8 @@ fn plain_day(tz: Tz, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> 
         .then(|| (start.with_timezone(&Utc), end.with_timezone(&Utc)))
 }
 
-/// How far back in UTC a wall-clock time can lie behind an earlier one: the largest
-/// backward clock change of any zone (one hour almost everywhere), with room to spare.
+/// How much earlier in UTC an instant cron gives can be than one it gave before: the largest
+/// backward clock change of any zone (an hour almost everywhere), with room to spare.
 const DISORDER: Duration = Duration::hours(3);
 
 /// Cron knows the years 1970 to 2100: no handoff lies outside this span (with a day to spare
@@ -574,12 +574,8 @@ mod tests {
             "2026-04-01T00:00:00Z",
             "2026-03-20T00:00:00Z",
         );
-        let got = on_call(
-            &weekly(),
-            BERLIN,
-            &[carol.clone()],
-            utc("2026-03-30T09:00:00Z"),
-        );
+        let overrides = [carol];
+        let got = on_call(&weekly(), BERLIN, &overrides, utc("2026-03-30T09:00:00Z"));
         assert_eq!(
             got,
             OnCall {
@@ -589,7 +585,7 @@ mod tests {
             }
         );
         // Afterwards the rotation is where it would have been: Bob since 30 March.
-        let after = on_call(&weekly(), BERLIN, &[carol], utc("2026-04-01T00:00:00Z"));
+        let after = on_call(&weekly(), BERLIN, &overrides, utc("2026-04-01T00:00:00Z"));
         assert_eq!((after.user.as_str(), after.by_override), ("UBOB", false));
     }
 

@@ -63,9 +63,7 @@ pub async fn step(app: &App) -> Result<usize, AppError> {
         let count = due.len();
         let (warnings, others): (Vec<Due>, Vec<Due>) =
             due.into_iter().partition(|d| d.kind.is_warning());
-        for d in others {
-            fired += fire(app, d, now).await? as usize;
-        }
+        fired += fire_batch(app, others, now).await?;
         fired += fire_warnings(app, warnings, now).await?;
         if (count as i64) < BATCH {
             break;
@@ -82,29 +80,122 @@ fn is_late(d: &Due, now: DateTime<Utc>) -> bool {
     now - d.due_at > Duration::seconds(LATE_AFTER_SECS)
 }
 
-/// A breach or an escalation round.
-async fn fire(app: &App, d: Due, now: DateTime<Utc>) -> Result<bool, AppError> {
-    let late = is_late(&d, now);
+/// Pings for one person or channel, gathered over a batch.
+#[derive(Default)]
+struct Pings(BTreeMap<String, Vec<serde_json::Value>>);
+
+impl Pings {
+    fn add(&mut self, to: &str, body: serde_json::Value) {
+        self.0.entry(to.to_string()).or_default().push(body);
+    }
+
+    /// One message per recipient: the ping itself, or a roll-up when there are several.
+    fn messages(self) -> Vec<OutboxMessage> {
+        self.0
+            .into_iter()
+            .map(|(to, mut bodies)| {
+                if bodies.len() == 1 {
+                    return OutboxMessage::post(&to, bodies.remove(0));
+                }
+                let lines: Vec<String> = bodies
+                    .iter()
+                    .take(20)
+                    .map(|b| format!("• {}", b["text"].as_str().unwrap_or("")))
+                    .collect();
+                let more = bodies.len().saturating_sub(20);
+                let text = format!(
+                    ":rotating_light: {} SLA alerts at once:\n{}{}",
+                    bodies.len(),
+                    lines.join("\n"),
+                    if more > 0 {
+                        format!("\n…and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+                OutboxMessage::post(
+                    &to,
+                    serde_json::json!({ "channel": to, "text": text, "unfurl_links": false }),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Breaches and escalation rounds, many per transaction: each firing marks its timer and
+/// writes its messages in the same commit, and one fsync serves the whole batch (thousands
+/// of deadlines can fall in the same second). If the batch fails, each is retried alone.
+async fn fire_batch(app: &App, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usize, AppError> {
+    if dues.is_empty() {
+        return Ok(0);
+    }
+    match fire_together(app, &dues, now).await {
+        Ok(n) => Ok(n),
+        Err(err) if dues.len() > 1 => {
+            tracing::warn!(error = %err, "a batch of SLA timers failed; firing one by one");
+            let mut n = 0;
+            for d in dues {
+                n += fire_together(app, std::slice::from_ref(&d), now).await?;
+            }
+            Ok(n)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+async fn fire_together(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<usize, AppError> {
     let mut tx = app.pool.begin_with("begin immediate").await?;
-    if !timers::mark_fired(&mut tx, d.id, now, late).await? {
+    // Who is on call is the same for every timer of this instant: ask once.
+    let on_call = oncall::current::user(app, &mut tx, now).await?;
+    let mut pings = Pings::default();
+    let mut rows: Vec<(Option<i64>, OutboxMessage)> = Vec::new();
+    let mut fired = 0;
+    for d in dues {
+        if fire_one(
+            app,
+            &mut tx,
+            d,
+            now,
+            on_call.as_deref(),
+            &mut pings,
+            &mut rows,
+        )
+        .await?
+        {
+            fired += 1;
+        }
+    }
+    rows.extend(pings.messages().into_iter().map(|m| (None, m)));
+    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
+    tx.commit().await?;
+    Ok(fired)
+}
+
+/// One breach or escalation round, inside the batch's transaction.
+async fn fire_one(
+    app: &App,
+    tx: &mut sqlx::SqliteConnection,
+    d: &Due,
+    now: DateTime<Utc>,
+    on_call: Option<&str>,
+    pings: &mut Pings,
+    rows: &mut Vec<(Option<i64>, OutboxMessage)>,
+) -> Result<bool, AppError> {
+    let late = is_late(d, now);
+    if !timers::mark_fired(tx, d.id, now, late).await? {
         return Ok(false);
     }
-    let Some(mut t) = tdb::by_id(&mut tx, d.ticket_id).await? else {
-        tx.commit().await?;
+    let Some(mut t) = tdb::by_id(tx, d.ticket_id).await? else {
         return Ok(false);
     };
-    let mut out: Vec<OutboxMessage> = Vec::new();
     let team_channel = app.policy.slack.team_channel.clone();
+    let mut out: Vec<OutboxMessage> = Vec::new();
     match d.kind {
         Kind::BreachFirstResponse | Kind::BreachResolution => {
             let still_due = t.status != "waiting"
                 && t.is_open()
-                && match d.kind {
-                    Kind::BreachFirstResponse => t.first_response_at.is_none(),
-                    _ => true,
-                };
+                && (d.kind != Kind::BreachFirstResponse || t.first_response_at.is_none());
             if !still_due {
-                tx.commit().await?;
                 return Ok(false);
             }
             let target = d.kind.target();
@@ -114,21 +205,24 @@ async fn fire(app: &App, d: Due, now: DateTime<Utc>) -> Result<bool, AppError> {
                 t.resolution_breached = true;
             }
             t.breach_acknowledged_at = None;
-            tdb::add_event(&mut tx, t.id, "breached", None, now, Some(target)).await?;
-            let on_call = oncall::current::user(app, &mut tx, now).await?;
-            let mut people: Vec<String> = on_call.into_iter().chain(t.assignee.clone()).collect();
+            tdb::add_event(tx, t.id, "breached", None, now, Some(target)).await?;
+            let mut people: Vec<String> = on_call
+                .map(str::to_string)
+                .into_iter()
+                .chain(t.assignee.clone())
+                .collect();
             people.dedup();
             for person in &people {
-                out.push(OutboxMessage::post(
+                pings.add(
                     person,
                     alerts::breach_ping(person, &t, target, d.due_at, late),
-                ));
+                );
             }
             if let Some(channel) = &team_channel {
-                out.push(OutboxMessage::post(
+                pings.add(
                     channel,
                     alerts::breach_ping(channel, &t, target, d.due_at, late),
-                ));
+                );
             }
             if let Some(channel) = t
                 .card_channel
@@ -144,12 +238,12 @@ async fn fire(app: &App, d: Due, now: DateTime<Utc>) -> Result<bool, AppError> {
             }
             if let Some(policy) = &app.policy.oncall {
                 if !policy.escalate_to.is_empty() {
-                    timers::cancel_escalations(&mut tx, t.id).await?;
+                    timers::cancel_escalations(tx, t.id).await?;
                     let first = timers::Planned {
                         kind: Kind::Escalate,
                         due_at: now + Duration::from_std(policy.escalate_after).unwrap_or_default(),
                     };
-                    timers::insert_all(&mut tx, &[(t.id, first, 1)]).await?;
+                    timers::insert_all(tx, &[(t.id, first, 1)]).await?;
                 }
             }
             if app.paging_enabled {
@@ -165,56 +259,40 @@ async fn fire(app: &App, d: Due, now: DateTime<Utc>) -> Result<bool, AppError> {
                 &app.policy.oncall,
                 t.is_open() && t.breach_acknowledged_at.is_none(),
             ) else {
-                tx.commit().await?;
                 return Ok(false);
             };
-            let breached_at = d.due_at
-                - Duration::from_std(policy.escalate_after).unwrap_or_default() * d.round as i32;
-            tdb::add_event(
-                &mut tx,
-                t.id,
-                "escalated",
-                None,
-                now,
-                Some(&d.round.to_string()),
-            )
-            .await?;
+            let step = Duration::from_std(policy.escalate_after).unwrap_or_default();
+            let breached_at = d.due_at - step * d.round as i32;
+            tdb::add_event(tx, t.id, "escalated", None, now, Some(&d.round.to_string())).await?;
             for person in &policy.escalate_to {
-                out.push(OutboxMessage::post(
+                pings.add(
                     person,
                     alerts::escalation(person, &t, d.round, policy.max_rounds, breached_at),
-                ));
+                );
             }
             if let Some(channel) = &team_channel {
-                out.push(OutboxMessage::post(
+                pings.add(
                     channel,
                     alerts::escalation(channel, &t, d.round, policy.max_rounds, breached_at),
-                ));
+                );
             }
             if d.round < policy.max_rounds as i64 {
                 let next = timers::Planned {
                     kind: Kind::Escalate,
-                    due_at: d.due_at
-                        + Duration::from_std(policy.escalate_after).unwrap_or_default(),
+                    due_at: d.due_at + step,
                 };
-                timers::insert_all(&mut tx, &[(t.id, next, d.round + 1)]).await?;
+                timers::insert_all(tx, &[(t.id, next, d.round + 1)]).await?;
             }
         }
-        Kind::WarnFirstResponse | Kind::WarnResolution => unreachable_warning(),
+        // `step` hands warnings to `fire_warnings`.
+        Kind::WarnFirstResponse | Kind::WarnResolution => return Ok(false),
     }
     if let Some(update) = tickets::lifecycle::card_update(app, &t, now) {
         out.push(update);
     }
-    tdb::save(&mut tx, &t, now).await?;
-    let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
-    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
-    tx.commit().await?;
+    tdb::save(tx, &t, now).await?;
+    rows.extend(out.into_iter().map(|m| (Some(t.id), m)));
     Ok(true)
-}
-
-/// Warnings are fired by [`fire_warnings`]; `step` never hands one to [`fire`].
-fn unreachable_warning() {
-    tracing::error!("a warning timer reached the breach path; ignored");
 }
 
 /// Every due warning, rolled up: one DM per person, in one transaction. Warnings for
