@@ -473,3 +473,46 @@ async fn a_breach_pages_pagerduty_and_resolving_resolves_it() {
     assert_eq!(pages[1].body["event_action"], "resolve");
     assert_eq!(pages[1].body["dedup_key"], "PLAT-1");
 }
+
+#[tokio::test]
+async fn a_business_hours_warning_due_outside_business_hours_waits_for_the_next_opening() {
+    // warn_at 0.5: a P4 (1 working day = 24 h of working time) filed Monday 09:00 Berlin is
+    // warned after 12 working hours: Tuesday 12:30 Berlin. The bot sees it only at 19:00.
+    let policy = test_policy_text().replace("warn_at = 0.75", "warn_at = 0.5");
+    let clock = ManualClock::new(at("2026-11-30T08:00:00Z"));
+    let app = spawn_with(Options {
+        policy,
+        clock: Arc::new(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    app.command_json(
+        ALICE,
+        "C1",
+        "request please rotate the staging TLS certificate",
+    )
+    .await;
+    app.click(TEAM, INTAKE, "ticket_priority", "b", json!("1:P4"))
+        .await;
+    app.click(TEAM, INTAKE, "ticket_assign", "ticket-1-1", json!("U01BOB"))
+        .await;
+    clock.set(at("2026-12-01T18:00:00Z")); // Tuesday 19:00 Berlin: closed
+    app.step().await;
+    assert!(
+        to(&app, "U01BOB").await.is_empty(),
+        "held outside business hours"
+    );
+    assert_eq!(
+        app.text(
+            "select due_at from timers where kind = 'warn_first_response' and status = 'pending'"
+        )
+        .await
+        .unwrap(),
+        "2026-12-02T08:00:00.000000Z"
+    );
+    clock.set(at("2026-12-02T08:00:00Z")); // Wednesday 09:00 Berlin: open
+    app.step().await;
+    let dms = to(&app, "U01BOB").await;
+    assert_eq!(dms.len(), 1, "{dms:?}");
+    assert!(dms[0].contains("SLA warning"));
+}

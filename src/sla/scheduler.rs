@@ -331,10 +331,13 @@ async fn fire_warnings(
             continue;
         }
         let (target, due) = match d.kind {
-            Kind::WarnFirstResponse if t.first_response_at.is_none() => {
+            // A warning for a target already met or breached says nothing new.
+            Kind::WarnFirstResponse
+                if t.first_response_at.is_none() && !t.first_response_breached =>
+            {
                 ("first response", t.first_response_due)
             }
-            Kind::WarnResolution => ("resolution", t.resolution_due),
+            Kind::WarnResolution if !t.resolution_breached => ("resolution", t.resolution_due),
             _ => continue,
         };
         let (Some(due), true) = (due, t.is_open() && t.status != "waiting") else {
