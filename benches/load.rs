@@ -194,6 +194,8 @@ struct Phase {
     latencies_us: Vec<u32>,
     server_cpu: Option<Duration>,
     generator_cpu: Option<Duration>,
+    /// CPU 0 time not used by the server during the load (only when pinned).
+    others_on_cpu0: Option<Duration>,
     commits: Option<(u64, u64)>,
     shutdown: Duration,
     checks: Vec<Check>,
@@ -297,6 +299,7 @@ async fn run_phase(
     println!("  {conns} connections for {} s", secs.as_secs());
     let server_cpu0 = procfs::cpu_ticks(Some(pid));
     let generator_cpu0 = procfs::cpu_ticks(None);
+    let cpu0_busy0 = procfs::cpu_busy_ticks(0);
     let start = Instant::now();
     let deadline = start + secs;
     let workers: Vec<_> = open
@@ -317,6 +320,11 @@ async fn run_phase(
     };
     let server_cpu = ticks(server_cpu0, procfs::cpu_ticks(Some(pid)));
     let generator_cpu = ticks(generator_cpu0, procfs::cpu_ticks(None));
+    // What else ran on the server's CPU meanwhile (other people's builds): noise.
+    let others_on_cpu0 = match (ticks(cpu0_busy0, procfs::cpu_busy_ticks(0)), server_cpu) {
+        (Some(busy), Some(server)) if taskset.is_some() => Some(busy.saturating_sub(server)),
+        _ => None,
+    };
     let metrics_after = commit_metrics(addr).await;
     let peak_rss_kib = procfs::status_kib(pid, "VmHWM");
     latencies_us.sort_unstable();
@@ -363,6 +371,7 @@ async fn run_phase(
         latencies_us,
         server_cpu,
         generator_cpu,
+        others_on_cpu0,
         commits,
         shutdown,
         checks,
@@ -772,6 +781,11 @@ fn report(phases: &[Phase]) -> bool {
             "generator CPU busy",
             Box::new(move |p| cell(share(p.generator_cpu, p.wall), None)),
             "of its core",
+        ),
+        (
+            "others on server's CPU",
+            Box::new(move |p| cell(share(p.others_on_cpu0, p.wall), None)),
+            "noise: other processes",
         ),
         (
             "commits/s (avg batch)",
