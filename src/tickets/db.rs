@@ -187,28 +187,42 @@ pub async fn queue(conn: &mut SqliteConnection, limit: i64) -> sqlx::Result<Vec<
     rows.iter().map(from_row).collect()
 }
 
-/// Recent open tickets from the same requester or channel: the duplicate candidates.
+/// Recent open tickets from the same requester or channel: the duplicate candidates. Two
+/// index range reads of the newest `per_side` rows each, so the cost does not grow with how
+/// many tickets a requester or channel has.
 pub async fn open_candidates(
     conn: &mut SqliteConnection,
     requester: &str,
     channel: Option<&str>,
     since: DateTime<Utc>,
-    limit: i64,
+    per_side: i64,
 ) -> sqlx::Result<Vec<(i64, String, String)>> {
-    let rows = sqlx::query(
-        "select id, key, title || ' ' || description as text from tickets \
-         where (requester = ? or channel = ?) and status in ('open', 'acknowledged', 'waiting') \
-           and created_at >= ? order by id desc limit ?",
-    )
-    .bind(requester)
-    .bind(channel)
-    .bind(db_time(since))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("key")?, r.try_get("text")?)))
-        .collect()
+    let since = db_time(since);
+    let mut out: Vec<(i64, String, String)> = Vec::new();
+    let sides: [(&str, Option<&str>); 2] = [
+        ("select id, key, title || ' ' || description as text, status, created_at from tickets where requester = ? order by id desc limit ?", Some(requester)),
+        ("select id, key, title || ' ' || description as text, status, created_at from tickets where channel = ? order by id desc limit ?", channel),
+    ];
+    for (sql, value) in sides {
+        let Some(value) = value else { continue };
+        let rows = sqlx::query(sql)
+            .bind(value)
+            .bind(per_side)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in &rows {
+            let status: &str = r.try_get("status")?;
+            let created: &str = r.try_get("created_at")?;
+            let id: i64 = r.try_get("id")?;
+            if matches!(status, "open" | "acknowledged" | "waiting")
+                && created >= since.as_str()
+                && !out.iter().any(|c| c.0 == id)
+            {
+                out.push((id, r.try_get("key")?, r.try_get("text")?));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Appends to a ticket's event log.

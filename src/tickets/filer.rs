@@ -266,7 +266,7 @@ impl Writer {
 
 /// How far back, and how many, open tickets a new request is compared with.
 const DUPLICATE_WINDOW_DAYS: i64 = 14;
-const DUPLICATE_CANDIDATES: i64 = 50;
+const DUPLICATE_CANDIDATES: i64 = 20;
 
 /// The recent open ticket from the same requester or channel that `new` most resembles.
 async fn find_duplicate(
