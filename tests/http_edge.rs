@@ -262,14 +262,6 @@ async fn health_and_readiness_answer() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("platform_desk_outbox_failed_total 0"));
 }

@@ -63,15 +63,7 @@ async fn rate_limits_then_server_errors_then_recovery_deliver_each_message_exact
             .await,
         5
     );
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("platform_desk_outbox_rate_limited_total 1\n"),
         "{metrics}"
@@ -114,15 +106,7 @@ async fn a_message_that_keeps_failing_is_marked_failed_logged_and_counted_never_
         "internal_error"
     );
     assert_eq!(app.fake.calls_to("chat.postMessage").len(), 5);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("platform_desk_outbox_failed_total 1\n"),
         "{metrics}"

@@ -76,7 +76,7 @@ pub async fn apply(
     }
     let team = app.policy.is_platform_team(actor);
     let mut out: Vec<OutboxMessage> = Vec::new();
-    let mut events: Vec<(&str, Option<String>)> = Vec::new();
+    let mut events: Vec<(&'static str, Option<String>)> = Vec::new();
     let first_response = |t: &Ticket, events: &mut Vec<(&str, Option<String>)>| {
         if t.first_response_at.is_none() {
             events.push(("first_response", None));
@@ -90,18 +90,7 @@ pub async fn apply(
                     t.key, t.status
                 )));
             }
-            t.status = "acknowledged".into();
-            if t.assignee.is_none() {
-                t.assignee = Some(actor.to_string());
-                events.push(("assigned", Some(actor.to_string())));
-            }
-            events.push(("acknowledged", None));
-            first_response(&t, &mut events);
-            out.push(requester_notice(
-                &t,
-                messages::acknowledged_notice(&t, actor),
-            ));
-            out.extend(reaction(&t, "reactions.add", "eyes"));
+            acknowledge(&mut t, actor, now, &mut events, &mut out);
         }
         Change::Assign(user) => {
             if !t.is_open() {
@@ -142,18 +131,7 @@ pub async fn apply(
             t.breach_acknowledged_at = Some(now);
             events.push(("breach_acknowledged", None));
             if t.status == "open" {
-                t.status = "acknowledged".into();
-                if t.assignee.is_none() {
-                    t.assignee = Some(actor.to_string());
-                    events.push(("assigned", Some(actor.to_string())));
-                }
-                events.push(("acknowledged", None));
-                first_response(&t, &mut events);
-                out.push(requester_notice(
-                    &t,
-                    messages::acknowledged_notice(&t, actor),
-                ));
-                out.extend(reaction(&t, "reactions.add", "eyes"));
+                acknowledge(&mut t, actor, now, &mut events, &mut out);
             }
         }
         Change::Wait => {
@@ -274,6 +252,32 @@ pub async fn apply(
     app.outbox_wake.notify_one();
     app.timer_wake.notify_one();
     Ok(Outcome::Done(Box::new(t)))
+}
+
+/// An open ticket becomes acknowledged by `actor`: assigned to them if nobody was, the first
+/// response recorded, the requester told, the source message marked, and any breach
+/// counted as seen (escalation stops).
+fn acknowledge(
+    t: &mut Ticket,
+    actor: &str,
+    now: DateTime<Utc>,
+    events: &mut Vec<(&'static str, Option<String>)>,
+    out: &mut Vec<OutboxMessage>,
+) {
+    t.status = "acknowledged".into();
+    if t.assignee.is_none() {
+        t.assignee = Some(actor.to_string());
+        events.push(("assigned", Some(actor.to_string())));
+    }
+    if t.first_response_breached || t.resolution_breached {
+        t.breach_acknowledged_at = Some(now);
+    }
+    events.push(("acknowledged", None));
+    if t.first_response_at.is_none() {
+        events.push(("first_response", None));
+    }
+    out.push(requester_notice(t, messages::acknowledged_notice(t, actor)));
+    out.extend(reaction(t, "reactions.add", "eyes"));
 }
 
 /// Deadlines and response/resolution times from the ticket's whole history.

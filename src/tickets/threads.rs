@@ -41,33 +41,27 @@ pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
             Ok(())
         }
         MessageKind::Edited { ts, text } => {
-            let ticket = db::by_source(&mut *app.pool.acquire().await?, &m.channel, ts).await?;
-            if let Some(t) = ticket {
-                lifecycle::apply(
-                    app,
-                    t.id,
-                    &t.requester,
-                    Change::SourceEdited(crate::slack::mrkdwn::plain_from_slack(text)),
-                    once.as_deref(),
-                )
-                .await?;
-            }
-            Ok(())
+            let change = Change::SourceEdited(crate::slack::mrkdwn::plain_from_slack(text));
+            on_source(app, &m.channel, ts, change, once.as_deref()).await
         }
         MessageKind::Deleted { ts } => {
-            let ticket = db::by_source(&mut *app.pool.acquire().await?, &m.channel, ts).await?;
-            if let Some(t) = ticket {
-                lifecycle::apply(
-                    app,
-                    t.id,
-                    &t.requester,
-                    Change::SourceDeleted,
-                    once.as_deref(),
-                )
-                .await?;
-            }
-            Ok(())
+            on_source(app, &m.channel, ts, Change::SourceDeleted, once.as_deref()).await
         }
         MessageKind::Other(_) => Ok(()),
     }
+}
+
+/// A change to the message a ticket was filed from, recorded as its requester's.
+async fn on_source(
+    app: &App,
+    channel: &str,
+    ts: &str,
+    change: Change,
+    once: Option<&str>,
+) -> Result<(), AppError> {
+    let ticket = db::by_source(&mut *app.pool.acquire().await?, channel, ts).await?;
+    if let Some(t) = ticket {
+        lifecycle::apply(app, t.id, &t.requester, change, once).await?;
+    }
+    Ok(())
 }

@@ -383,6 +383,22 @@ impl TestApp {
             .next_back()
     }
 
+    /// The app's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await
+    }
+
+    /// The body of a GET.
+    pub async fn get(&self, path: &str) -> String {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET reaches the app");
+        resp.text().await.expect("a text body")
+    }
+
     /// Waits until the outbox has nothing pending (or 10 s pass).
     pub async fn drain(&self) {
         for _ in 0..1000 {
