@@ -516,3 +516,48 @@ async fn a_business_hours_warning_due_outside_business_hours_waits_for_the_next_
     assert_eq!(dms.len(), 1, "{dms:?}");
     assert!(dms[0].contains("SLA warning"));
 }
+
+#[tokio::test]
+async fn a_reprioritised_tickets_old_timers_never_fire() {
+    let (app, clock) = app_at("2026-11-28T03:00:00Z").await; // Saturday: P3 is business hours
+    app.command_json(ALICE, "C1", "request a new dashboard for the search team")
+        .await;
+    assert_eq!(
+        app.scalar("select count(*) from timers where status = 'pending'")
+            .await,
+        4
+    );
+    app.click(TEAM, INTAKE, "ticket_priority", "b", json!("1:P1"))
+        .await;
+    assert_eq!(
+        app.scalar("select count(*) from timers where status = 'cancelled'")
+            .await,
+        4,
+        "the P3 timers are withdrawn"
+    );
+    assert_eq!(
+        app.text(
+            "select due_at from timers where status = 'pending' and kind = 'breach_first_response'"
+        )
+        .await
+        .unwrap(),
+        "2026-11-28T03:15:00.000000Z",
+        "P1 from creation"
+    );
+    clock.set(at("2026-12-05T00:00:00Z"));
+    app.step().await;
+    assert_eq!(
+        app.scalar(
+            "select count(*) from timers where status = 'fired' and kind = 'breach_first_response'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(
+            "select count(*) from timers where status = 'cancelled' and fired_at is not null"
+        )
+        .await,
+        0
+    );
+}
