@@ -38,6 +38,29 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Export data from the database
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every ticket, one record each
+    Tickets {
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        /// Only tickets created in the last N days
+        #[arg(long)]
+        days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +125,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 wait_for_signal().await;
                 tracing::info!("shutting down");
                 running.shutdown().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Export {
+            what: ExportCommand::Tickets { format, days },
+        } => {
+            let env = Env::from_env().map_err(user_err)?;
+            runtime()?.block_on(async {
+                let pool = store::connect(&env.database_url).await?;
+                store::migrate(&pool).await?;
+                let now = chrono::Utc::now();
+                let records =
+                    crate::tickets::export::records(&mut *pool.acquire().await?, days, now).await?;
+                store::close(&pool).await;
+                let out = match format {
+                    ExportFormat::Json => serde_json::to_string_pretty(&records)? + "\n",
+                    ExportFormat::Csv => crate::tickets::export::to_csv(&records),
+                };
+                use std::io::Write;
+                std::io::stdout().write_all(out.as_bytes())?;
                 Ok(ExitCode::SUCCESS)
             })
         }

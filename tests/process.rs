@@ -267,3 +267,73 @@ fn migrate_creates_the_schema_and_is_repeatable() {
     }
     assert!(dir.path().join("m.db").exists());
 }
+
+#[tokio::test]
+async fn export_gives_every_ticket_as_json_and_csv_with_the_contract_fields() {
+    let app = spawn_app().await;
+    app.command_json(ALICE, "C04PLATENG", "request first, with a comma")
+        .await;
+    app.command_json(ALICE, "C04PLATENG", "request prod down: second")
+        .await;
+    let url = format!("sqlite://{}", app.db_path.display());
+    let json = bin()
+        .args(["export", "tickets", "--format", "json"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(
+        json.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let records: Vec<Value> = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(records.len(), 2);
+    let fields = [
+        "key",
+        "title",
+        "description",
+        "requester",
+        "channel",
+        "source",
+        "category",
+        "priority",
+        "status",
+        "assignee",
+        "created_at",
+        "first_response_at",
+        "resolved_at",
+        "first_response_due",
+        "resolution_due",
+        "first_response_breached",
+        "resolution_breached",
+        "csat",
+    ];
+    let keys: Vec<&String> = records[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), fields.len());
+    for f in fields {
+        assert!(records[0].get(f).is_some(), "{f}");
+    }
+    assert_eq!(records[1]["priority"], "P1");
+    assert!(records[0]["assignee"].is_null() && records[0]["csat"].is_null());
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(records[0]["created_at"].as_str().unwrap()).is_ok()
+    );
+
+    let csv = bin()
+        .args(["export", "tickets", "--format", "csv", "--days", "7"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], fields.join(","));
+    assert!(
+        lines[1].starts_with("PLAT-1,\"first, with a comma\","),
+        "{}",
+        lines[1]
+    );
+}

@@ -157,6 +157,20 @@ async fn one(
     row.map(|r| from_row(&r)).transpose()
 }
 
+/// Every ticket created at or after `since` (all when None), oldest first.
+pub async fn all_since(
+    conn: &mut SqliteConnection,
+    since: Option<DateTime<Utc>>,
+) -> sqlx::Result<Vec<Ticket>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where t.created_at >= ? order by t.id"
+    )))
+    .bind(since.map(db_time).unwrap_or_default())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// A requester's open tickets, newest first.
 pub async fn open_for(
     conn: &mut SqliteConnection,

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod db;
+pub mod export;
 pub mod filer;
 pub mod lifecycle;
 pub mod messages;
