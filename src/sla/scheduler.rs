@@ -145,83 +145,124 @@ async fn fire_batch(app: &App, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usi
 
 async fn fire_together(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<usize, AppError> {
     let mut tx = app.pool.begin_with("begin immediate").await?;
+    let ids: Vec<i64> = dues.iter().map(|d| d.id).collect();
+    let late_before = now - Duration::seconds(LATE_AFTER_SECS);
+    let fired: std::collections::HashSet<i64> =
+        timers::mark_fired_many(&mut tx, &ids, now, late_before)
+            .await?
+            .into_iter()
+            .collect();
+    let ticket_ids: Vec<i64> = dues
+        .iter()
+        .filter(|d| fired.contains(&d.id))
+        .map(|d| d.ticket_id)
+        .collect();
+    let mut tickets: std::collections::HashMap<i64, Ticket> = tdb::by_ids(&mut tx, &ticket_ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
     // Who is on call is the same for every timer of this instant: ask once.
     let on_call = oncall::current::user(app, &mut tx, now).await?;
-    let mut pings = Pings::default();
-    let mut rows: Vec<(Option<i64>, OutboxMessage)> = Vec::new();
-    let mut fired = 0;
-    for d in dues {
-        if fire_one(
-            app,
-            &mut tx,
-            d,
-            now,
-            on_call.as_deref(),
-            &mut pings,
-            &mut rows,
-        )
-        .await?
-        {
-            fired += 1;
+    let mut batch = Batch::default();
+    for d in dues.iter().filter(|d| fired.contains(&d.id)) {
+        if let Some(t) = tickets.get_mut(&d.ticket_id) {
+            fire_one(app, t, d, now, on_call.as_deref(), &mut batch);
         }
     }
-    rows.extend(pings.messages().into_iter().map(|m| (None, m)));
-    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
+    let count = batch.fired;
+    batch.write(app, &mut tx, now).await?;
     tx.commit().await?;
-    Ok(fired)
+    Ok(count)
 }
 
-/// One breach or escalation round, inside the batch's transaction.
-async fn fire_one(
+/// What a batch of firings writes, gathered so each kind of write is one statement.
+#[derive(Default)]
+struct Batch {
+    fired: usize,
+    events: Vec<(i64, &'static str, Option<String>)>,
+    breached_first: Vec<i64>,
+    breached_resolution: Vec<i64>,
+    restart_escalation: Vec<i64>,
+    new_timers: Vec<(i64, timers::Planned, i64)>,
+    pings: Pings,
+    rows: Vec<(Option<i64>, OutboxMessage)>,
+}
+
+impl Batch {
+    async fn write(
+        self,
+        app: &App,
+        tx: &mut sqlx::SqliteConnection,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        tdb::add_events(tx, &self.events, now).await?;
+        tdb::mark_breached(
+            tx,
+            &self.breached_first,
+            "first response",
+            app.paging_enabled,
+            now,
+        )
+        .await?;
+        tdb::mark_breached(
+            tx,
+            &self.breached_resolution,
+            "resolution",
+            app.paging_enabled,
+            now,
+        )
+        .await?;
+        timers::cancel_escalations_many(tx, &self.restart_escalation).await?;
+        timers::insert_all(tx, &self.new_timers).await?;
+        let mut rows = self.rows;
+        rows.extend(self.pings.messages().into_iter().map(|m| (None, m)));
+        outbox::db::insert_all(tx, &rows, &db_time(now)).await?;
+        Ok(())
+    }
+}
+
+/// One breach or escalation round of a batch: decides, and gathers its writes and messages.
+fn fire_one(
     app: &App,
-    tx: &mut sqlx::SqliteConnection,
+    t: &mut Ticket,
     d: &Due,
     now: DateTime<Utc>,
     on_call: Option<&str>,
-    pings: &mut Pings,
-    rows: &mut Vec<(Option<i64>, OutboxMessage)>,
-) -> Result<bool, AppError> {
+    b: &mut Batch,
+) {
     let late = is_late(d, now);
-    if !timers::mark_fired(tx, d.id, now, late).await? {
-        return Ok(false);
-    }
-    let Some(mut t) = tdb::by_id(tx, d.ticket_id).await? else {
-        return Ok(false);
-    };
-    let team_channel = app.policy.slack.team_channel.clone();
-    let mut out: Vec<OutboxMessage> = Vec::new();
+    let team_channel = app.policy.slack.team_channel.as_deref();
     match d.kind {
         Kind::BreachFirstResponse | Kind::BreachResolution => {
             let still_due = t.status != "waiting"
                 && t.is_open()
                 && (d.kind != Kind::BreachFirstResponse || t.first_response_at.is_none());
             if !still_due {
-                return Ok(false);
+                return;
             }
             let target = d.kind.target();
             if d.kind == Kind::BreachFirstResponse {
                 t.first_response_breached = true;
+                b.breached_first.push(t.id);
             } else {
                 t.resolution_breached = true;
+                b.breached_resolution.push(t.id);
             }
             t.breach_acknowledged_at = None;
-            tdb::add_event(tx, t.id, "breached", None, now, Some(target)).await?;
-            let mut people: Vec<String> = on_call
-                .map(str::to_string)
-                .into_iter()
-                .chain(t.assignee.clone())
-                .collect();
+            b.events.push((t.id, "breached", Some(target.to_string())));
+            let mut people: Vec<&str> = on_call.into_iter().chain(t.assignee.as_deref()).collect();
             people.dedup();
-            for person in &people {
-                pings.add(
+            for person in people {
+                b.pings.add(
                     person,
-                    alerts::breach_ping(person, &t, target, d.due_at, late),
+                    alerts::breach_ping(person, t, target, d.due_at, late),
                 );
             }
-            if let Some(channel) = &team_channel {
-                pings.add(
+            if let Some(channel) = team_channel {
+                b.pings.add(
                     channel,
-                    alerts::breach_ping(channel, &t, target, d.due_at, late),
+                    alerts::breach_ping(channel, t, target, d.due_at, late),
                 );
             }
             if let Some(channel) = t
@@ -229,27 +270,34 @@ async fn fire_one(
                 .clone()
                 .or_else(|| app.policy.slack.intake_channel.clone())
             {
-                out.push(OutboxMessage {
+                let note = OutboxMessage {
                     method: "chat.postMessage",
                     channel,
-                    payload: alerts::breach_thread_note(&t, target, d.due_at),
+                    payload: alerts::breach_thread_note(t, target, d.due_at),
                     purpose: Purpose::CardThread,
-                });
+                };
+                b.rows.push((Some(t.id), note));
             }
-            if let Some(policy) = &app.policy.oncall {
-                if !policy.escalate_to.is_empty() {
-                    timers::cancel_escalations(tx, t.id).await?;
-                    let first = timers::Planned {
-                        kind: Kind::Escalate,
-                        due_at: now + Duration::from_std(policy.escalate_after).unwrap_or_default(),
-                    };
-                    timers::insert_all(tx, &[(t.id, first, 1)]).await?;
-                }
+            if let Some(policy) = app
+                .policy
+                .oncall
+                .as_ref()
+                .filter(|p| !p.escalate_to.is_empty())
+            {
+                b.restart_escalation.push(t.id);
+                let first = timers::Planned {
+                    kind: Kind::Escalate,
+                    due_at: now + Duration::from_std(policy.escalate_after).unwrap_or_default(),
+                };
+                b.new_timers.push((t.id, first, 1));
             }
             if app.paging_enabled {
-                out.push(oncall::paging::trigger(
-                    &t,
-                    &format!("{} breached its {target} SLA: {}", t.key, t.title),
+                b.rows.push((
+                    Some(t.id),
+                    oncall::paging::trigger(
+                        t,
+                        &format!("{} breached its {target} SLA: {}", t.key, t.title),
+                    ),
                 ));
                 t.paged = true;
             }
@@ -259,40 +307,42 @@ async fn fire_one(
                 &app.policy.oncall,
                 t.is_open() && t.breach_acknowledged_at.is_none(),
             ) else {
-                return Ok(false);
+                return;
             };
             let step = Duration::from_std(policy.escalate_after).unwrap_or_default();
             let breached_at = d.due_at - step * d.round as i32;
-            tdb::add_event(tx, t.id, "escalated", None, now, Some(&d.round.to_string())).await?;
+            b.events
+                .push((t.id, "escalated", Some(d.round.to_string())));
             for person in &policy.escalate_to {
-                pings.add(
+                b.pings.add(
                     person,
-                    alerts::escalation(person, &t, d.round, policy.max_rounds, breached_at),
+                    alerts::escalation(person, t, d.round, policy.max_rounds, breached_at),
                 );
             }
-            if let Some(channel) = &team_channel {
-                pings.add(
+            if let Some(channel) = team_channel {
+                b.pings.add(
                     channel,
-                    alerts::escalation(channel, &t, d.round, policy.max_rounds, breached_at),
+                    alerts::escalation(channel, t, d.round, policy.max_rounds, breached_at),
                 );
             }
             if d.round < policy.max_rounds as i64 {
-                let next = timers::Planned {
-                    kind: Kind::Escalate,
-                    due_at: d.due_at + step,
-                };
-                timers::insert_all(tx, &[(t.id, next, d.round + 1)]).await?;
+                b.new_timers.push((
+                    t.id,
+                    timers::Planned {
+                        kind: Kind::Escalate,
+                        due_at: d.due_at + step,
+                    },
+                    d.round + 1,
+                ));
             }
         }
         // `step` hands warnings to `fire_warnings`.
-        Kind::WarnFirstResponse | Kind::WarnResolution => return Ok(false),
+        Kind::WarnFirstResponse | Kind::WarnResolution => return,
     }
-    if let Some(update) = tickets::lifecycle::card_update(app, &t, now) {
-        out.push(update);
+    if let Some(update) = tickets::lifecycle::card_update(app, t, now) {
+        b.rows.push((Some(t.id), update));
     }
-    tdb::save(tx, &t, now).await?;
-    rows.extend(out.into_iter().map(|m| (Some(t.id), m)));
-    Ok(true)
+    b.fired += 1;
 }
 
 /// Every due warning, rolled up: one DM per person, in one transaction. Warnings for

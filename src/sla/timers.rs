@@ -222,6 +222,52 @@ pub async fn mark_fired(
     Ok(r.rows_affected() == 1)
 }
 
+/// Marks many timers fired at once; returns the ids that were still pending (the others
+/// were fired or cancelled elsewhere). Those due before `late_before` are marked late.
+pub async fn mark_fired_many(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+    late_before: DateTime<Utc>,
+) -> sqlx::Result<Vec<i64>> {
+    let mut fired = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(900) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("update timers set status = 'fired', fired_at = ");
+        q.push_bind(db_time(now))
+            .push(", late = (due_at < ")
+            .push_bind(db_time(late_before))
+            .push(") where status = 'pending' and id in (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(") returning id");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            fired.push(row.try_get("id")?);
+        }
+    }
+    Ok(fired)
+}
+
+/// Stops the escalation of many tickets.
+pub async fn cancel_escalations_many(
+    conn: &mut SqliteConnection,
+    ticket_ids: &[i64],
+) -> sqlx::Result<()> {
+    for chunk in ticket_ids.chunks(900) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("update timers set status = 'cancelled' where status = 'pending' and kind = 'escalate' and ticket_id in (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Moves a pending timer (a warning held for quiet hours).
 pub async fn postpone(conn: &mut SqliteConnection, id: i64, to: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query("update timers set due_at = ? where id = ? and status = 'pending'")

@@ -112,6 +112,78 @@ pub async fn by_id(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<
     row.map(|r| from_row(&r)).transpose()
 }
 
+/// Many tickets by id, in one read.
+pub async fn by_ids(conn: &mut SqliteConnection, ids: &[i64]) -> sqlx::Result<Vec<Ticket>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(900) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(SELECT);
+        q.push(" where t.id in (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Appends many events at once: (ticket, kind, detail), all by the bot at `at`.
+pub async fn add_events(
+    conn: &mut SqliteConnection,
+    rows: &[(i64, &str, Option<String>)],
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let at = db_time(at);
+    for chunk in rows.chunks(1000) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("insert into ticket_events (ticket_id, kind, actor, at, detail) ");
+        q.push_values(chunk, |mut row, (id, kind, detail)| {
+            row.push_bind(*id)
+                .push_bind(*kind)
+                .push_bind(None::<String>)
+                .push_bind(at.clone())
+                .push_bind(detail.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Marks tickets breached on one target (`first_response` or `resolution`): the breach
+/// needs a fresh acknowledgement; `paged` when PagerDuty was triggered.
+pub async fn mark_breached(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    target: &str,
+    paged: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let column = if target == "first response" {
+        "first_response_breached"
+    } else {
+        "resolution_breached"
+    };
+    for chunk in ids.chunks(900) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "update tickets set {column} = 1, breach_acknowledged_at = null, paged = paged or "
+        ));
+        q.push_bind(paged)
+            .push(", updated_at = ")
+            .push_bind(db_time(now))
+            .push(" where id in (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The ticket whose card or source message starts the thread `thread_ts` in `channel`.
 pub async fn by_thread(
     conn: &mut SqliteConnection,
