@@ -443,10 +443,12 @@ async fn file(
     let effects = Box::new(move |t: &Ticket| {
         let mut out = Vec::with_capacity(2);
         if let Some(channel) = &intake {
-            out.push(
-                OutboxMessage::post(channel, cards::card(t, &policy, channel, t.created_at))
-                    .with_purpose(Purpose::TicketCard),
-            );
+            out.push(OutboxMessage {
+                method: "chat.postMessage",
+                channel: channel.clone(),
+                payload: cards::card_json(t, &policy, channel, t.created_at),
+                purpose: Purpose::TicketCard,
+            });
         }
         out.extend(notices(t));
         out

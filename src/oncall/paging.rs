@@ -14,7 +14,7 @@ fn event(body: serde_json::Value) -> OutboxMessage {
     OutboxMessage {
         method: METHOD,
         channel: "pagerduty".into(),
-        payload: body,
+        payload: body.to_string(),
         purpose: Purpose::Notice,
     }
 }

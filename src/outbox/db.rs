@@ -16,7 +16,7 @@ pub async fn insert_all(
         q.push_values(chunk, |mut row, (ticket_id, m)| {
             row.push_bind(m.method)
                 .push_bind(m.channel.clone())
-                .push_bind(m.payload.to_string())
+                .push_bind(m.payload.as_str())
                 .push_bind(m.purpose.as_str())
                 .push_bind(*ticket_id)
                 .push_bind(now.to_string());

@@ -46,7 +46,8 @@ pub struct OutboxMessage {
     pub method: &'static str,
     /// The channel (or user, for DMs) it goes to: the pacing key.
     pub channel: String,
-    pub payload: Value,
+    /// The JSON body, already serialized: written as is in the hot paths.
+    pub payload: String,
     pub purpose: Purpose,
 }
 
@@ -56,7 +57,7 @@ impl OutboxMessage {
         Self {
             method: "chat.postMessage",
             channel: channel.to_string(),
-            payload,
+            payload: payload.to_string(),
             purpose: Purpose::Notice,
         }
     }
@@ -66,7 +67,8 @@ impl OutboxMessage {
         Self {
             method: "chat.postEphemeral",
             channel: channel.to_string(),
-            payload: serde_json::json!({ "channel": channel, "user": user, "text": text }),
+            payload: serde_json::json!({ "channel": channel, "user": user, "text": text })
+                .to_string(),
             purpose: Purpose::Notice,
         }
     }

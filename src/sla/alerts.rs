@@ -70,6 +70,16 @@ fn with_ack_button(text: String, t: &Ticket) -> Value {
     ])
 }
 
+/// One line of a rolled-up breach alert.
+pub fn breach_line(t: &Ticket, target: &str, due: DateTime<Utc>) -> String {
+    format!(
+        "{} breached its {target} (due {}): {}",
+        key_with_link(t),
+        when(due),
+        escape(&t.title)
+    )
+}
+
 /// The breach ping (DM to on-call and assignee, and the team channel).
 pub fn breach_ping(
     channel: &str,

@@ -80,43 +80,45 @@ fn is_late(d: &Due, now: DateTime<Utc>) -> bool {
     now - d.due_at > Duration::seconds(LATE_AFTER_SECS)
 }
 
-/// Pings for one person or channel, gathered over a batch.
+/// Pings for one person or channel, gathered over a batch. Only the first ping to each
+/// recipient is rendered whole (it is sent alone if it stays alone); the rest are lines of
+/// a roll-up.
 #[derive(Default)]
-struct Pings(BTreeMap<String, Vec<serde_json::Value>>);
+struct Pings(BTreeMap<String, (Option<serde_json::Value>, Vec<String>)>);
 
 impl Pings {
-    fn add(&mut self, to: &str, body: serde_json::Value) {
-        self.0.entry(to.to_string()).or_default().push(body);
+    fn add(&mut self, to: &str, line: String, render: impl FnOnce() -> serde_json::Value) {
+        let entry = self.0.entry(to.to_string()).or_default();
+        if entry.1.is_empty() {
+            entry.0 = Some(render());
+        }
+        entry.1.push(line);
     }
 
     /// One message per recipient: the ping itself, or a roll-up when there are several.
     fn messages(self) -> Vec<OutboxMessage> {
         self.0
             .into_iter()
-            .map(|(to, mut bodies)| {
-                if bodies.len() == 1 {
-                    return OutboxMessage::post(&to, bodies.remove(0));
+            .filter_map(|(to, (first, lines))| {
+                if lines.len() == 1 {
+                    return first.map(|body| OutboxMessage::post(&to, body));
                 }
-                let lines: Vec<String> = bodies
-                    .iter()
-                    .take(20)
-                    .map(|b| format!("• {}", b["text"].as_str().unwrap_or("")))
-                    .collect();
-                let more = bodies.len().saturating_sub(20);
+                let shown: Vec<String> = lines.iter().take(20).map(|l| format!("• {l}")).collect();
+                let more = lines.len().saturating_sub(20);
                 let text = format!(
                     ":rotating_light: {} SLA alerts at once:\n{}{}",
-                    bodies.len(),
-                    lines.join("\n"),
+                    lines.len(),
+                    shown.join("\n"),
                     if more > 0 {
                         format!("\n…and {more} more")
                     } else {
                         String::new()
                     }
                 );
-                OutboxMessage::post(
+                Some(OutboxMessage::post(
                     &to,
                     serde_json::json!({ "channel": to, "text": text, "unfurl_links": false }),
-                )
+                ))
             })
             .collect()
     }
@@ -251,19 +253,18 @@ fn fire_one(
             }
             t.breach_acknowledged_at = None;
             b.events.push((t.id, "breached", Some(target.to_string())));
-            let mut people: Vec<&str> = on_call.into_iter().chain(t.assignee.as_deref()).collect();
+            let mut people: Vec<String> = on_call
+                .map(str::to_string)
+                .into_iter()
+                .chain(t.assignee.clone())
+                .collect();
             people.dedup();
-            for person in people {
-                b.pings.add(
-                    person,
-                    alerts::breach_ping(person, t, target, d.due_at, late),
-                );
-            }
-            if let Some(channel) = team_channel {
-                b.pings.add(
-                    channel,
-                    alerts::breach_ping(channel, t, target, d.due_at, late),
-                );
+            let line = alerts::breach_line(t, target, d.due_at);
+            let ticket: &Ticket = t;
+            for person in people.iter().map(String::as_str).chain(team_channel) {
+                b.pings.add(person, line.clone(), || {
+                    alerts::breach_ping(person, ticket, target, d.due_at, late)
+                });
             }
             if let Some(channel) = t
                 .card_channel
@@ -273,7 +274,7 @@ fn fire_one(
                 let note = OutboxMessage {
                     method: "chat.postMessage",
                     channel,
-                    payload: alerts::breach_thread_note(t, target, d.due_at),
+                    payload: alerts::breach_thread_note(t, target, d.due_at).to_string(),
                     purpose: Purpose::CardThread,
                 };
                 b.rows.push((Some(t.id), note));
@@ -313,17 +314,22 @@ fn fire_one(
             let breached_at = d.due_at - step * d.round as i32;
             b.events
                 .push((t.id, "escalated", Some(d.round.to_string())));
-            for person in &policy.escalate_to {
-                b.pings.add(
-                    person,
-                    alerts::escalation(person, t, d.round, policy.max_rounds, breached_at),
-                );
-            }
-            if let Some(channel) = team_channel {
-                b.pings.add(
-                    channel,
-                    alerts::escalation(channel, t, d.round, policy.max_rounds, breached_at),
-                );
+            let line = format!(
+                "escalation {}/{}: {}",
+                d.round,
+                policy.max_rounds,
+                alerts::breach_line(t, "SLA", breached_at)
+            );
+            let ticket: &Ticket = t;
+            for person in policy
+                .escalate_to
+                .iter()
+                .map(String::as_str)
+                .chain(team_channel)
+            {
+                b.pings.add(person, line.clone(), || {
+                    alerts::escalation(person, ticket, d.round, policy.max_rounds, breached_at)
+                });
             }
             if d.round < policy.max_rounds as i64 {
                 b.new_timers.push((

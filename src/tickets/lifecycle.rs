@@ -306,7 +306,7 @@ pub fn card_update(app: &App, t: &Ticket, now: DateTime<Utc>) -> Option<OutboxMe
     Some(OutboxMessage {
         method: "chat.update",
         channel: channel.clone(),
-        payload: messages::card(t, &app.policy, &channel, now),
+        payload: messages::card_json(t, &app.policy, &channel, now),
         purpose: Purpose::CardUpdate,
     })
 }
@@ -325,7 +325,7 @@ fn reaction(t: &Ticket, method: &'static str, name: &str) -> Option<OutboxMessag
     Some(OutboxMessage {
         method,
         channel: channel.clone(),
-        payload: json!({ "channel": channel, "timestamp": ts, "name": name }),
+        payload: json!({ "channel": channel, "timestamp": ts, "name": name }).to_string(),
         purpose: Purpose::Notice,
     })
 }

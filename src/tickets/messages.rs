@@ -79,6 +79,21 @@ fn status_label(t: &Ticket) -> String {
 /// The intake-channel card: `chat.postMessage` body for `channel`, or with `ts` set, the
 /// `chat.update` body.
 pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> Value {
+    serde_json::from_str(&card_json(t, policy, channel, now)).unwrap_or(Value::Null)
+}
+
+/// A message body, serialized straight to text (no intermediate JSON tree: the card is
+/// rendered on every ticket change and every breach).
+#[derive(serde::Serialize)]
+struct CardBody<'a> {
+    channel: &'a str,
+    text: String,
+    blocks: Vec<SlackBlock>,
+    unfurl_links: bool,
+}
+
+/// [`card`] as JSON text, the form the outbox stores.
+pub fn card_json(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> String {
     let fallback = format!(
         "{} filed by {}: {}",
         t.key,
@@ -179,7 +194,13 @@ pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> V
         );
     }
     blocks.push(controls(t, policy, revision));
-    json!({ "channel": channel, "text": fallback, "blocks": blocks, "unfurl_links": false })
+    let body = CardBody {
+        channel,
+        text: fallback,
+        blocks,
+        unfurl_links: false,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 fn button(

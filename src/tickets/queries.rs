@@ -153,7 +153,7 @@ pub async fn publish_home(app: &App, user: &str) -> Result<(), AppError> {
     let msg = OutboxMessage {
         method: "views.publish",
         channel: format!("home:{user}"),
-        payload: body,
+        payload: body.to_string(),
         purpose: crate::outbox::Purpose::Notice,
     };
     app.say_once(Vec::new(), vec![msg]).await?;
