@@ -166,6 +166,10 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         pool.clone(),
         api.clone(),
         paging,
+        crate::slack::outbound::CardRenderer {
+            policy: policy.clone(),
+            clock: clock.clone(),
+        },
         policy.delivery,
         metrics.clone(),
     );

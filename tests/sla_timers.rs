@@ -125,7 +125,7 @@ async fn a_p1_ticket_is_warned_and_breached_at_the_right_instants_and_never_twic
         .pop()
         .expect("card updated");
     assert!(
-        update.body.to_string().contains("overdue")
+        update.body.to_string().contains("breached, was due")
             || update.body.to_string().contains(":red_circle:")
     );
 }

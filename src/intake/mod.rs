@@ -11,7 +11,7 @@ use crate::outbox::{OutboxMessage, Purpose};
 use crate::slack::inbound::{Command, Mention, Reaction, Reply, Shortcut, Submission};
 use crate::slack::mrkdwn::plain_from_slack;
 use crate::tickets::filer::{FileRequest, Filed};
-use crate::tickets::{messages as cards, queries, title_from, NewTicket, Source, Ticket};
+use crate::tickets::{queries, title_from, NewTicket, Source, Ticket};
 use crate::web::metrics::Metrics;
 use command::SlashCommand;
 use serde_json::{json, Value};
@@ -439,14 +439,14 @@ async fn file(
     notices: impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static,
 ) -> Result<Filed, AppError> {
     let intake = app.policy.slack.intake_channel.clone();
-    let policy = app.policy.clone();
     let effects = Box::new(move |t: &Ticket| {
         let mut out = Vec::with_capacity(2);
         if let Some(channel) = &intake {
             out.push(OutboxMessage {
                 method: "chat.postMessage",
                 channel: channel.clone(),
-                payload: cards::card_json(t, &policy, channel, t.created_at),
+                // Rendered by the sender when it posts it.
+                payload: String::new(),
                 purpose: Purpose::TicketCard,
             });
         }

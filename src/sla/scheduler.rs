@@ -345,7 +345,7 @@ fn fire_one(
         // `step` hands warnings to `fire_warnings`.
         Kind::WarnFirstResponse | Kind::WarnResolution => return,
     }
-    if let Some(update) = tickets::lifecycle::card_update(app, t, now) {
+    if let Some(update) = tickets::lifecycle::card_update(app, t) {
         b.rows.push((Some(t.id), update));
     }
     b.fired += 1;

@@ -58,10 +58,19 @@ pub struct Paging {
     pub routing_key: crate::settings::Secret,
 }
 
+/// What the sender needs to render a ticket's card when it sends it: the card shows the
+/// ticket as it is then, and no request or timer path pays for rendering it.
+#[derive(Clone)]
+pub struct CardRenderer {
+    pub policy: Arc<crate::settings::Policy>,
+    pub clock: Arc<dyn crate::clock::Clock>,
+}
+
 pub struct Sender {
     pool: Pool,
     api: WebApi,
     paging: Option<Paging>,
+    cards: CardRenderer,
     delivery: Delivery,
     metrics: Arc<Metrics>,
     buckets: HashMap<String, Bucket>,
@@ -73,6 +82,7 @@ impl Sender {
         pool: Pool,
         api: WebApi,
         paging: Option<Paging>,
+        cards: CardRenderer,
         delivery: Delivery,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -80,6 +90,7 @@ impl Sender {
             pool,
             api,
             paging,
+            cards,
             delivery,
             metrics,
             buckets: HashMap::new(),
@@ -179,6 +190,19 @@ impl Sender {
     /// The body to send: as stored, with a card update's channel and `ts` filled in.
     async fn prepare(&self, row: &PendingRow) -> anyhow::Result<Result<Value, CallError>> {
         let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+        if let (Purpose::TicketCard | Purpose::CardUpdate, Some(id)) = (row.purpose, row.ticket_id)
+        {
+            let ticket = tickets::db::by_id(&mut *self.pool.acquire().await?, id).await?;
+            let Some(ticket) = ticket else {
+                return Ok(Err(CallError::Permanent("the ticket is gone".into())));
+            };
+            payload = tickets::messages::card(
+                &ticket,
+                &self.cards.policy,
+                &row.channel,
+                self.cards.clock.now(),
+            );
+        }
         if let (Purpose::CardUpdate | Purpose::CardThread, Some(ticket)) =
             (row.purpose, row.ticket_id)
         {

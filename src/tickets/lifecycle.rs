@@ -245,7 +245,7 @@ pub async fn apply(
         t.paged = false;
     }
     db::save(&mut tx, &t, now).await?;
-    out.extend(card_update(app, &t, now));
+    out.extend(card_update(app, &t));
     let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
     outbox::db::insert_all(&mut tx, &rows, &crate::clock::db_time(now)).await?;
     tx.commit().await?;
@@ -298,7 +298,7 @@ async fn recompute(
 }
 
 /// The card, re-rendered, as a `chat.update` (the sender fills in the card's ts).
-pub fn card_update(app: &App, t: &Ticket, now: DateTime<Utc>) -> Option<OutboxMessage> {
+pub fn card_update(app: &App, t: &Ticket) -> Option<OutboxMessage> {
     let channel = t
         .card_channel
         .clone()
@@ -306,7 +306,8 @@ pub fn card_update(app: &App, t: &Ticket, now: DateTime<Utc>) -> Option<OutboxMe
     Some(OutboxMessage {
         method: "chat.update",
         channel: channel.clone(),
-        payload: messages::card_json(t, &app.policy, &channel, now),
+        // Rendered by the sender when it sends: the card as the ticket is then.
+        payload: String::new(),
         purpose: Purpose::CardUpdate,
     })
 }

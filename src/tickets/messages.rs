@@ -50,9 +50,13 @@ fn clock(
     due: Option<DateTime<Utc>>,
     done: Option<DateTime<Utc>>,
     paused: bool,
+    breached: bool,
     now: DateTime<Utc>,
 ) -> String {
     let state = match (done, due) {
+        (None, Some(due)) if breached => {
+            format!(":rotating_light: breached, was due {}", when(due))
+        }
         (Some(done), Some(due)) if done > due => {
             format!(":red_circle: done {} (due {})", when(done), when(due))
         }
@@ -78,22 +82,10 @@ fn status_label(t: &Ticket) -> String {
 
 /// The intake-channel card: `chat.postMessage` body for `channel`, or with `ts` set, the
 /// `chat.update` body.
+///
+/// The sender renders it when it posts or updates the card, so it always shows the ticket
+/// as it is at that moment.
 pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> Value {
-    serde_json::from_str(&card_json(t, policy, channel, now)).unwrap_or(Value::Null)
-}
-
-/// A message body, serialized straight to text (no intermediate JSON tree: the card is
-/// rendered on every ticket change and every breach).
-#[derive(serde::Serialize)]
-struct CardBody<'a> {
-    channel: &'a str,
-    text: String,
-    blocks: Vec<SlackBlock>,
-    unfurl_links: bool,
-}
-
-/// [`card`] as JSON text, the form the outbox stores.
-pub fn card_json(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> String {
     let fallback = format!(
         "{} filed by {}: {}",
         t.key,
@@ -121,12 +113,20 @@ pub fn card_json(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>)
                 t.first_response_due,
                 t.first_response_at,
                 paused && t.first_response_at.is_none(),
+                t.first_response_breached,
                 now
             )
         ),
         md!(
             "{}",
-            clock("Resolution", t.resolution_due, t.resolved_at, paused, now)
+            clock(
+                "Resolution",
+                t.resolution_due,
+                t.resolved_at,
+                paused,
+                t.resolution_breached,
+                now
+            )
         ),
     ];
     let mut blocks: Vec<SlackBlock> = vec![
@@ -194,13 +194,7 @@ pub fn card_json(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>)
         );
     }
     blocks.push(controls(t, policy, revision));
-    let body = CardBody {
-        channel,
-        text: fallback,
-        blocks,
-        unfurl_links: false,
-    };
-    serde_json::to_string(&body).unwrap_or_default()
+    json!({ "channel": channel, "text": fallback, "blocks": blocks, "unfurl_links": false })
 }
 
 fn button(
