@@ -77,6 +77,7 @@ impl TicketFiler {
             timer_wake,
             metrics,
             next_id,
+            recent: Default::default(),
         };
         let handle = tokio::spawn(writer.run(rx, shutdown));
         Ok((Self { tx }, handle))
@@ -101,6 +102,7 @@ struct Writer {
     timer_wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     next_id: i64,
+    recent: super::recent::Recent,
 }
 
 impl Writer {
@@ -194,7 +196,17 @@ impl Writer {
                 continue;
             }
             next += 1;
-            let duplicate = find_duplicate(&mut tx, &req.new, now).await?;
+            let new = &req.new;
+            let duplicate = self
+                .recent
+                .duplicate_of(
+                    &mut tx,
+                    &new.requester,
+                    new.channel.as_deref(),
+                    &new.description,
+                    now,
+                )
+                .await?;
             let mut ticket = self.build(next, &req.new, now);
             ticket.duplicate_of = duplicate;
             messages.extend((req.effects)(&ticket).into_iter().map(|m| (Some(next), m)));
@@ -220,6 +232,16 @@ impl Writer {
         outbox::db::insert_all(&mut tx, &messages, &now_text).await?;
         tx.commit().await?;
         self.next_id = next;
+        for t in &tickets {
+            self.recent.remember(
+                t.id,
+                &t.key,
+                &t.requester,
+                t.channel.as_deref(),
+                &t.description,
+                t.created_at,
+            );
+        }
         Ok(results)
     }
 
@@ -262,38 +284,4 @@ impl Writer {
             paged: false,
         }
     }
-}
-
-/// How far back, and how many, open tickets a new request is compared with.
-const DUPLICATE_WINDOW_DAYS: i64 = 14;
-const DUPLICATE_CANDIDATES: i64 = 20;
-
-/// The recent open ticket from the same requester or channel that `new` most resembles.
-async fn find_duplicate(
-    conn: &mut sqlx::SqliteConnection,
-    new: &NewTicket,
-    now: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<Option<(i64, String)>> {
-    let since = now - chrono::Duration::days(DUPLICATE_WINDOW_DAYS);
-    let candidates = db::open_candidates(
-        conn,
-        &new.requester,
-        new.channel.as_deref(),
-        since,
-        DUPLICATE_CANDIDATES,
-    )
-    .await?;
-    let found = triage::similar::best_match(
-        &new.description,
-        candidates
-            .iter()
-            .map(|(_, key, text)| (key.as_str(), text.as_str())),
-        triage::similar::DUPLICATE_THRESHOLD,
-    );
-    Ok(found.and_then(|(key, _)| {
-        candidates
-            .iter()
-            .find(|(_, k, _)| k == key)
-            .map(|(id, key, _)| (*id, key.clone()))
-    }))
 }

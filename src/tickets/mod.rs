@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod messages;
 pub mod permissions;
 pub mod queries;
+pub mod recent;
 pub mod threads;
 
 use chrono::{DateTime, Utc};
