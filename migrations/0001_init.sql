@@ -31,7 +31,8 @@ create table tickets (
     card_ts text
 );
 
-create index tickets_requester on tickets (requester, status);
+-- a requester's newest tickets (mine, duplicate candidates)
+create index tickets_requester on tickets (requester, id);
 create index tickets_status on tickets (status);
 
 -- Every state change of a ticket, with who and when.

@@ -25,7 +25,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Pool> {
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(4)
         .min_connections(1)
         .connect_with(options)
         .await
