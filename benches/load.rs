@@ -3,14 +3,17 @@
 //!
 //!     cargo bench --bench load
 //!     BENCH_SECS=5 BENCH_CONNECTIONS=50 cargo bench --bench load    # a quick run
+//!     BENCH_SERVER=/path/to/platform-desk cargo bench --bench load  # another build
 //!
 //! For each number of connections (default 10, then 50) it starts a fresh
 //! `platform-desk serve` (temporary SQLite file, a fake Slack in this process), measures the
 //! time to the first answer and the idle RSS, then keeps that many keep-alive HTTP/1.1
 //! connections busy for `BENCH_SECS` (default 30) seconds, and reports requests/s, latency
-//! p50/p99/max, server CPU time per request and peak RSS. After a SIGTERM it opens the
-//! database and checks that every 2xx answer has exactly one stored ticket and one outbox
-//! row. It exits 1 if a consistency check fails; missed speed targets are only reported.
+//! p50/p99/max, server CPU time per request and peak RSS. Every request is distinct: random
+//! words, one in 50 repeating the one before (a likely duplicate), one in 8 a `sev1`
+//! incident. After a SIGTERM it opens the database and checks that every 2xx answer has
+//! exactly one stored ticket and one outbox row. It exits 1 if a consistency check fails;
+//! missed speed targets are only reported.
 //!
 //! `cargo test --all-targets` runs this binary without `--bench`: it then does nothing.
 
@@ -42,19 +45,68 @@ const TARGET_IDLE_RSS_MIB: f64 = 15.0;
 const TARGET_PEAK_RSS_MIB: f64 = 40.0;
 const TARGET_FIRST_ANSWER_MS: f64 = 50.0;
 
-/// Request texts, rotated: plain ones and one the default policy triages as an incident.
-const TEXTS: [&str; 4] = [
-    "the staging deploy is stuck\nIt has been waiting on the canary for an hour.",
-    "please create a Postgres database for the billing service",
-    "prod down: checkout answers 502 since 10:05, sev1",
-    "access to the payments folder in Grafana\nfor the new people in the squad",
+/// The words request texts are drawn from: two random requests share a word or two, far
+/// from what the duplicate detector calls a duplicate.
+#[rustfmt::skip]
+const WORDS: &[&str] = &[
+    "deploy", "staging", "canary", "pipeline", "runner", "kubernetes", "cluster", "namespace",
+    "ingress", "certificate", "vault", "secret", "token", "database", "postgres", "replica",
+    "backup", "migration", "terraform", "module", "bucket", "permission", "grafana",
+    "dashboard", "alert", "prometheus", "metric", "logging", "kafka", "topic", "consumer",
+    "redis", "cache", "latency", "timeout", "memory", "quota", "node", "autoscaler", "helm",
+    "chart", "registry", "image", "docker", "build", "artifact", "release", "rollback",
+    "feature", "flag", "network", "firewall", "dns", "record", "domain", "balancer", "service",
+    "mesh", "sidecar", "cron", "job", "queue", "worker", "storage", "volume", "snapshot",
+    "billing", "payment", "checkout", "search", "analytics", "warehouse", "airflow", "spark",
+    "notebook", "sandbox", "preview", "environment", "access", "onboarding", "laptop", "vpn",
+    "sso", "okta", "github", "action", "repository", "branch", "review", "linter", "flaky",
+    "coverage", "sonar", "upgrade", "version", "deprecation",
 ];
+
+/// How often a request repeats the words of the one before it (a likely duplicate, which
+/// the server confirms against the database), and how often it is an incident (`sev1`,
+/// triaged P1 by the default policy).
+const DUPLICATE_EVERY: u64 = 50;
+const INCIDENT_EVERY: u64 = 8;
+
+/// The text of the `seq`-th request of connection `conn`: a title line and a details line
+/// of words drawn at random (deterministically), tagged with `#conn-seq`.
+fn request_text(conn: usize, seq: u64) -> String {
+    let words_of = if seq > 1 && seq.is_multiple_of(DUPLICATE_EVERY) {
+        seq - 1
+    } else {
+        seq
+    };
+    // splitmix64 seeded by (conn, seq), then xorshift.
+    let mut x = (conn as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(words_of.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        | 1;
+    let mut pick = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        WORDS[(x % WORDS.len() as u64) as usize]
+    };
+    let title: Vec<&str> = (0..5).map(|_| pick()).collect();
+    let details: Vec<&str> = (0..10).map(|_| pick()).collect();
+    let incident = if seq.is_multiple_of(INCIDENT_EVERY) {
+        "sev1 "
+    } else {
+        ""
+    };
+    format!(
+        "request {incident}{} #{conn}-{seq}\n{}",
+        title.join(" "),
+        details.join(" ")
+    )
+}
 
 fn main() -> ExitCode {
     if !std::env::args().skip(1).any(|a| a == "--bench") {
         println!(
             "load benchmark: skipped; run it with `cargo bench --bench load` \
-             (BENCH_SECS=30 and BENCH_CONNECTIONS=10,50 adjust it)"
+             (BENCH_SECS=30, BENCH_CONNECTIONS=10,50 and BENCH_SERVER=<binary> adjust it)"
         );
         return ExitCode::SUCCESS;
     }
@@ -159,8 +211,19 @@ fn run() -> anyhow::Result<bool> {
 }
 
 /// The server binary cargo built for this benchmark with the same (optimised) profile; a
-/// release build of it when this benchmark itself was built without optimisations.
+/// release build of it when this benchmark itself was built without optimisations; or the
+/// one `BENCH_SERVER` names.
 fn server_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("BENCH_SERVER") {
+        // Another build of the server, e.g. with other profile settings, to compare.
+        let path = PathBuf::from(path);
+        ensure!(
+            path.is_file(),
+            "BENCH_SERVER: {} is not a file",
+            path.display()
+        );
+        return Ok(path);
+    }
     let built = PathBuf::from(env!("CARGO_BIN_EXE_platform-desk"));
     if !cfg!(debug_assertions) {
         return Ok(built);
@@ -198,6 +261,8 @@ struct Phase {
     others_on_cpu0: Option<Duration>,
     commits: Option<(u64, u64)>,
     shutdown: Duration,
+    /// Tickets the server flagged as likely duplicates.
+    duplicates: Option<i64>,
     checks: Vec<Check>,
     server_log: Vec<String>,
 }
@@ -354,7 +419,8 @@ async fn run_phase(
             Err(e) => e.clone(),
         },
     }];
-    checks.extend(check_database(&db_url, &answers).await?);
+    let (db_checks, duplicates) = check_database(&db_url, &answers).await?;
+    checks.extend(db_checks);
 
     let commits = metrics_before
         .zip(metrics_after)
@@ -374,6 +440,7 @@ async fn run_phase(
         others_on_cpu0,
         commits,
         shutdown,
+        duplicates,
         checks,
         server_log: read_log(&log_path),
     })
@@ -403,10 +470,7 @@ fn unix_now() -> u64 {
 /// signature). Each body is distinct.
 fn signed_command(conn: usize, seq: u64, response_url: &str) -> (String, String, String) {
     let user = format!("U0LOAD{conn:04}");
-    let text = format!(
-        "request load test {conn}-{seq}: {}",
-        TEXTS[(conn + seq as usize) % TEXTS.len()]
-    );
+    let text = request_text(conn, seq);
     let trigger = format!("{seq}.{conn}.0a1b2c3d4e5f");
     let body = serde_urlencoded::to_string([
         ("token", "deprecated"),
@@ -580,7 +644,7 @@ async fn commit_metrics(addr: SocketAddr) -> Option<(u64, u64)> {
 }
 
 /// Every 2xx answer has exactly one stored ticket, and every ticket one outbox row.
-async fn check_database(url: &str, answers: &Outcome) -> anyhow::Result<Vec<Check>> {
+async fn check_database(url: &str, answers: &Outcome) -> anyhow::Result<(Vec<Check>, Option<i64>)> {
     let pool = platform_desk::store::connect(url).await?;
     let tickets: i64 = sqlx::query_scalar("select count(*) from tickets")
         .fetch_one(&pool)
@@ -605,6 +669,12 @@ async fn check_database(url: &str, answers: &Outcome) -> anyhow::Result<Vec<Chec
         .iter()
         .filter(|id| rows_of.get(id).copied().unwrap_or(0) != 1)
         .count();
+    // Informative only, and only where the schema has the column.
+    let duplicates: Option<i64> =
+        sqlx::query_scalar("select count(*) from tickets where duplicate_of is not null")
+            .fetch_one(&pool)
+            .await
+            .ok();
     let stored: Vec<String> = sqlx::query_scalar("select key from tickets")
         .fetch_all(&pool)
         .await?;
@@ -617,7 +687,7 @@ async fn check_database(url: &str, answers: &Outcome) -> anyhow::Result<Vec<Chec
     let answered: HashSet<u64> = answers.keys.iter().copied().collect();
     let missing = answered.iter().filter(|k| !stored.contains(k)).count();
     let ok_2xx = answers.filed + answers.no_key;
-    Ok(vec![
+    let checks = vec![
         Check {
             name: "every answer is a 2xx with a ticket key",
             pass: answers.errors() == 0,
@@ -648,7 +718,8 @@ async fn check_database(url: &str, answers: &Outcome) -> anyhow::Result<Vec<Chec
             pass: missing == 0,
             detail: format!("{missing} missing"),
         },
-    ])
+    ];
+    Ok((checks, duplicates))
 }
 
 fn error_summary(o: &Outcome) -> String {
@@ -837,6 +908,11 @@ fn report(phases: &[Phase]) -> bool {
             "< 40 MiB",
         ),
         ("tickets filed", Box::new(|p| thousands(p.load.filed)), ""),
+        (
+            "flagged as duplicates",
+            Box::new(|p| cell(p.duplicates.map(|d| thousands(d as u64)), None)),
+            "about 1 in 50 expected",
+        ),
         ("errors", Box::new(|p| thousands(p.load.errors())), ""),
         (
             "SIGTERM to exit",

@@ -23,7 +23,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Pool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Multi-row inserts open a statement journal: keep it in memory, not a temp file.
+        .pragma("temp_store", "memory");
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .min_connections(1)
