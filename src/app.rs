@@ -28,7 +28,7 @@ pub struct App {
     pub web_token: Option<Secret>,
     pub outbox_wake: Arc<Notify>,
     /// Wakes the SLA scheduler when timers were written.
-    pub timer_wake: Arc<Notify>,
+    pub timer_wake: Arc<crate::sla::wake::TimerWake>,
     /// PagerDuty is configured: breaches also page.
     pub paging_enabled: bool,
     /// The bot's own user id, learned from `auth.test` after start (None until then).
@@ -140,7 +140,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
 
     let metrics = Arc::new(Metrics::default());
     let outbox_wake = Arc::new(Notify::new());
-    let timer_wake = Arc::new(Notify::new());
+    let timer_wake = Arc::new(crate::sla::wake::TimerWake::default());
     let (stop_intake, intake_rx) = watch::channel(false);
     let (stop_workers, workers_rx) = watch::channel(false);
     let (filer, filer_task) = TicketFiler::spawn(

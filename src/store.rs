@@ -17,6 +17,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// after a crash. The cost of one fsync per commit is paid once per *batch* of requests by
 /// the ticket writer's group commit.
 pub async fn connect(url: &str) -> anyhow::Result<Pool> {
+    // The ticket writer opens the same file on a connection of its own (`tickets::filer_db`),
+    // and durability is the point of the store: an in-memory database fits neither.
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        anyhow::bail!("DATABASE_URL must name a database file, not an in-memory database: {url}");
+    }
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("DATABASE_URL is not a SQLite URL: {url}"))?
         .create_if_missing(true)

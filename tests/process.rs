@@ -108,8 +108,22 @@ async fn pending_outbox_rows_survive_a_kill_and_are_delivered_once_after_restart
             "{answer}"
         );
     }
+    // The bot has met the rate limit (so it holds the cards back) before it is killed.
+    let started = std::time::Instant::now();
+    while fake.calls_to("chat.postMessage").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the bot never tried to post"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     child.kill().unwrap(); // SIGKILL: no goodbye
     child.wait().unwrap();
+    assert_eq!(
+        fake.calls_to("chat.postMessage").len(),
+        1,
+        "one attempt, rate limited"
+    );
     assert_eq!(
         fake.successful_calls_to("chat.postMessage").len(),
         0,

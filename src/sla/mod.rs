@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod deadlines;
 pub mod scheduler;
 pub mod timers;
+pub mod wake;
 
 use crate::settings::Policy;
 use calendar::Calendar;

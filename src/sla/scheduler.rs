@@ -5,6 +5,7 @@
 
 use super::alerts;
 use super::timers::{self, Due, Kind};
+use super::wake::TimerWake;
 use crate::app::{App, AppError};
 use crate::clock::db_time;
 use crate::oncall;
@@ -13,7 +14,7 @@ use crate::tickets::{self, db as tdb, Ticket};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// A timer that fires this long after its due time was missed (the process was down).
 const LATE_AFTER_SECS: i64 = 60;
@@ -23,19 +24,19 @@ const BATCH: i64 = 500;
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Runs until `stop` turns true.
-pub async fn run(app: Arc<App>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn run(app: Arc<App>, wake: Arc<TimerWake>, mut stop: watch::Receiver<bool>) {
     loop {
+        wake.awake();
         if let Err(err) = step(&app).await {
             tracing::error!(error = %err, "SLA scheduler step failed");
         }
+        let now = app.clock.now();
         let wait = match next_wake(&app).await {
-            Ok(Some(at)) => (at - app.clock.now())
-                .to_std()
-                .unwrap_or_default()
-                .min(MAX_SLEEP),
+            Ok(Some(at)) => (at - now).to_std().unwrap_or_default().min(MAX_SLEEP),
             Ok(None) => MAX_SLEEP,
             Err(_) => std::time::Duration::from_secs(1),
         };
+        wake.sleeping_until(now + Duration::from_std(wait).unwrap_or(Duration::zero()));
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}

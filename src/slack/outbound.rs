@@ -27,6 +27,9 @@ const MAX_IN_FLIGHT: usize = 16;
 const HEADS_PER_PASS: i64 = 256;
 /// Wake up at least this often even if nothing said so (a safety net, not a poll).
 const IDLE_WAKE: Duration = Duration::from_secs(60);
+/// The shortest time between two passes started by wakes (a pass due by its own deadline
+/// runs on time).
+const MIN_PASS_GAP: Duration = Duration::from_millis(20);
 
 /// Per-channel token bucket: `burst` messages at once, then one per `interval`.
 #[derive(Debug)]
@@ -108,9 +111,18 @@ impl Sender {
                     Some(Instant::now() + Duration::from_secs(1))
                 }
             };
-            let deadline = next.unwrap_or_else(|| Instant::now() + IDLE_WAKE);
+            let passed = Instant::now();
+            let deadline = next.unwrap_or_else(|| passed + IDLE_WAKE);
             tokio::select! {
-                _ = wake.notified() => {}
+                _ = wake.notified() => {
+                    // Under load every commit wakes the sender: pass at most every
+                    // `MIN_PASS_GAP`, letting the wakes of a burst fold into one pass.
+                    let earliest = (passed + MIN_PASS_GAP).min(deadline);
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(earliest) => {}
+                        _ = crate::app::stopped(&mut shutdown) => break,
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => {}
                 _ = crate::app::stopped(&mut shutdown) => break,
             }

@@ -7,65 +7,6 @@ use crate::sla::deadlines::{Happening, Moment};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-/// The highest ticket number in use (0 when there are none).
-pub async fn max_id(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select coalesce(max(id), 0) from tickets")
-        .fetch_one(conn)
-        .await
-}
-
-/// Inserts tickets (numbers already assigned) and a `created` event for each, in two
-/// statements however many there are: the group commit's cost per ticket stays small.
-pub async fn insert_all(conn: &mut SqliteConnection, tickets: &[Ticket]) -> sqlx::Result<()> {
-    // 22 columns: SQLite allows 32766 variables, so 1000 tickets per statement is safe.
-    for chunk in tickets.chunks(1000) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "insert into tickets (id, key, title, description, requester, channel, source, \
-             source_ts, category, priority, status, assignee, urgency, link, created_at, \
-             updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
-             duplicate_of, filed_by) ",
-        );
-        q.push_values(chunk, |mut row, t| {
-            let created = db_time(t.created_at);
-            row.push_bind(t.id)
-                .push_bind(t.key.clone())
-                .push_bind(t.title.clone())
-                .push_bind(t.description.clone())
-                .push_bind(t.requester.clone())
-                .push_bind(t.channel.clone())
-                .push_bind(t.source.as_str())
-                .push_bind(t.source_ts.clone())
-                .push_bind(t.category.clone())
-                .push_bind(t.priority.clone())
-                .push_bind(t.status.clone())
-                .push_bind(t.assignee.clone())
-                .push_bind(t.urgency.clone())
-                .push_bind(t.link.clone())
-                .push_bind(created.clone())
-                .push_bind(created)
-                .push_bind(t.first_response_due.map(db_time))
-                .push_bind(t.resolution_due.map(db_time))
-                .push_bind(t.triage_rule.clone())
-                .push_bind(t.triage_reason.clone())
-                .push_bind(t.duplicate_of.as_ref().map(|d| d.0))
-                .push_bind(t.filed_by.clone());
-        });
-        q.build().execute(&mut *conn).await?;
-
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("insert into ticket_events (ticket_id, kind, actor, at, detail) ");
-        q.push_values(chunk, |mut row, t| {
-            row.push_bind(t.id)
-                .push_bind("created")
-                .push_bind(t.filed_by.clone().unwrap_or_else(|| t.requester.clone()))
-                .push_bind(db_time(t.created_at))
-                .push_bind(t.priority.clone());
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 /// Records where a ticket's card was posted, so later changes can update it in place.
 pub async fn set_card(
     conn: &mut SqliteConnection,
@@ -271,44 +212,6 @@ pub async fn queue(conn: &mut SqliteConnection, limit: i64) -> sqlx::Result<Vec<
     .fetch_all(conn)
     .await?;
     rows.iter().map(from_row).collect()
-}
-
-/// Recent open tickets from the same requester or channel: the duplicate candidates. Two
-/// index range reads of the newest `per_side` rows each, so the cost does not grow with how
-/// many tickets a requester or channel has.
-pub async fn open_candidates(
-    conn: &mut SqliteConnection,
-    requester: &str,
-    channel: Option<&str>,
-    since: DateTime<Utc>,
-    per_side: i64,
-) -> sqlx::Result<Vec<(i64, String, String)>> {
-    let since = db_time(since);
-    let mut out: Vec<(i64, String, String)> = Vec::new();
-    let sides: [(&str, Option<&str>); 2] = [
-        ("select id, key, title || ' ' || description as text, status, created_at from tickets where requester = ? order by id desc limit ?", Some(requester)),
-        ("select id, key, title || ' ' || description as text, status, created_at from tickets where channel = ? order by id desc limit ?", channel),
-    ];
-    for (sql, value) in sides {
-        let Some(value) = value else { continue };
-        let rows = sqlx::query(sql)
-            .bind(value)
-            .bind(per_side)
-            .fetch_all(&mut *conn)
-            .await?;
-        for r in &rows {
-            let status: &str = r.try_get("status")?;
-            let created: &str = r.try_get("created_at")?;
-            let id: i64 = r.try_get("id")?;
-            if matches!(status, "open" | "acknowledged" | "waiting")
-                && created >= since.as_str()
-                && !out.iter().any(|c| c.0 == id)
-            {
-                out.push((id, r.try_get("key")?, r.try_get("text")?));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Appends to a ticket's event log.

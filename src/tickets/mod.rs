@@ -4,6 +4,7 @@ pub mod actions;
 pub mod db;
 pub mod export;
 pub mod filer;
+pub mod filer_db;
 pub mod lifecycle;
 pub mod messages;
 pub mod permissions;

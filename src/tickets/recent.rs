@@ -1,13 +1,13 @@
 //! The ticket writer's memory of recent tickets per requester and per channel, with their
-//! words already tokenized: duplicate detection on the request path costs set comparisons,
-//! not database reads and re-tokenizing. Filled from the database the first time a requester
+//! words already tokenized and hashed: duplicate detection on the request path costs merges
+//! of short integer lists, not database reads and re-tokenizing. Filled from the database the first time a requester
 //! or channel is seen; a match is confirmed still open before it is suggested.
 
-use super::db;
+use super::filer_db;
 use crate::triage::similar;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::SqliteConnection;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use rusqlite::Connection;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// Tickets remembered per requester and per channel.
@@ -21,7 +21,7 @@ struct Entry {
     id: i64,
     key: String,
     created_at: DateTime<Utc>,
-    tokens: Arc<BTreeSet<String>>,
+    tokens: Arc<[u64]>,
 }
 
 #[derive(Default)]
@@ -39,15 +39,16 @@ fn channel_key(c: &str) -> String {
 }
 
 impl Recent {
-    /// The open ticket `text` most resembles, from the same requester or channel.
-    pub async fn duplicate_of(
+    /// The open ticket a text most resembles, from the same requester or channel; `wanted`
+    /// is the text's [`similar::token_hashes`].
+    pub fn duplicate_of(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &Connection,
         requester: &str,
         channel: Option<&str>,
-        text: &str,
+        wanted: &[u64],
         now: DateTime<Utc>,
-    ) -> sqlx::Result<Option<(i64, String)>> {
+    ) -> rusqlite::Result<Option<(i64, String)>> {
         let keys: Vec<String> = std::iter::once(requester_key(requester))
             .chain(channel.map(channel_key))
             .collect();
@@ -59,21 +60,18 @@ impl Recent {
                     requester,
                     value.filter(|_| k.starts_with("c:")),
                     now,
-                )
-                .await?;
+                )?;
             }
         }
-        let wanted = similar::tokens(text);
         let since = now - Duration::days(WINDOW_DAYS);
         let mut best: Option<(&Entry, f64)> = None;
         for entry in keys.iter().filter_map(|k| self.by.get(k)).flatten() {
-            if entry.created_at < since
-                || wanted.intersection(&entry.tokens).count() < similar::MIN_SHARED_TOKENS
-            {
+            if entry.created_at < since {
                 continue;
             }
-            let score = similar::similarity(&wanted, &entry.tokens);
-            if score >= similar::DUPLICATE_THRESHOLD
+            let (shared, score) = similar::hashes_overlap(wanted, &entry.tokens);
+            if shared >= similar::MIN_SHARED_TOKENS
+                && score >= similar::DUPLICATE_THRESHOLD
                 && best.is_none_or(|(b, s)| score > s || (score == s && entry.id > b.id))
             {
                 best = Some((entry, score));
@@ -84,32 +82,30 @@ impl Recent {
         };
         let (id, key) = (entry.id, entry.key.clone());
         // It may have been resolved or merged since: only an open ticket is a duplicate.
-        match db::by_id(conn, id).await? {
-            Some(t) if t.is_open() => Ok(Some((id, key))),
-            _ => {
-                for list in self.by.values_mut() {
-                    list.retain(|e| e.id != id);
-                }
-                Ok(None)
+        if filer_db::is_open(conn, id)? {
+            Ok(Some((id, key)))
+        } else {
+            for list in self.by.values_mut() {
+                list.retain(|e| e.id != id);
             }
+            Ok(None)
         }
     }
 
-    /// Remembers a ticket just filed.
+    /// Remembers a ticket just filed, with its text's [`similar::token_hashes`].
     pub fn remember(
         &mut self,
         id: i64,
         key: &str,
         requester: &str,
         channel: Option<&str>,
-        text: &str,
+        tokens: Arc<[u64]>,
         at: DateTime<Utc>,
     ) {
         if self.by.len() > MAX_KEYS {
             self.by.clear();
             self.loaded.clear();
         }
-        let tokens = Arc::new(similar::tokens(text));
         for k in std::iter::once(requester_key(requester)).chain(channel.map(channel_key)) {
             if !self.loaded.contains(&k) {
                 // Not loaded yet: the next request from it reads the database, this one too.
@@ -126,28 +122,28 @@ impl Recent {
         }
     }
 
-    async fn load(
+    fn load(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &Connection,
         k: &str,
         requester: &str,
         channel: Option<&str>,
         now: DateTime<Utc>,
-    ) -> sqlx::Result<()> {
+    ) -> rusqlite::Result<()> {
         let since = now - Duration::days(WINDOW_DAYS);
         let (who, ch) = if k.starts_with("u:") {
-            (requester, None)
+            (Some(requester), None)
         } else {
-            ("", channel)
+            (None, channel)
         };
-        let rows = db::open_candidates(conn, who, ch, since, PER_KEY as i64).await?;
+        let rows = filer_db::open_candidates(conn, who, ch, since, PER_KEY)?;
         let list: VecDeque<Entry> = rows
             .into_iter()
             .map(|(id, key, text)| Entry {
                 id,
                 key,
                 created_at: now,
-                tokens: Arc::new(similar::tokens(&text)),
+                tokens: similar::token_hashes(&text).into(),
             })
             .collect();
         self.by.insert(k.to_string(), list);

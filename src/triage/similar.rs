@@ -31,12 +31,16 @@ const STOP_WORDS: &[&str] = &[
 /// The significant words of `text`: lowercase, at least 3 characters, neither a stop word nor
 /// only digits, with a plural's `s` (or `ies`) taken off so "deploys" meets "deploy".
 pub fn tokens(text: &str) -> BTreeSet<String> {
+    significant(text).collect()
+}
+
+/// The words [`tokens`] keeps, in text order, repeats included.
+fn significant(text: &str) -> impl Iterator<Item = String> + '_ {
     words(text)
         .filter(|word| word.chars().count() >= 3)
         .filter(|word| !word.chars().all(char::is_numeric))
         .filter(|word| STOP_WORDS.binary_search(&word.as_str()).is_err())
         .map(singular)
-        .collect()
 }
 
 /// A crude singular, the same for both texts compared: `policies` → `policy`,
@@ -59,6 +63,42 @@ pub fn similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
         return 0.0;
     }
     a.intersection(b).count() as f64 / smaller as f64
+}
+
+/// The tokens of `text` as sorted, distinct 64-bit hashes: what the ticket writer keeps
+/// of recent tickets, compared by a merge of two short integer lists instead of string
+/// sets. Two different words share a hash with odds of about 1 in 2^64.
+pub fn token_hashes(text: &str) -> Vec<u64> {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let mut out: Vec<u64> = significant(text).map(|t| hasher.hash_one(t)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// How many hashes two sorted, distinct lists share, and their overlap coefficient (as
+/// [`similarity`] computes it for token sets).
+pub fn hashes_overlap(a: &[u64], b: &[u64]) -> (usize, f64) {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let smaller = a.len().min(b.len());
+    let score = if smaller == 0 {
+        0.0
+    } else {
+        shared as f64 / smaller as f64
+    };
+    (shared, score)
 }
 
 /// The candidate most similar to `text`, with its similarity, when that is at least
@@ -128,6 +168,28 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(tokens(text), set(expected), "tokens of {text:?}");
+        }
+    }
+
+    #[test]
+    fn hashed_tokens_overlap_exactly_as_the_token_sets_do() {
+        let pairs = [
+            (
+                "staging deploy is stuck",
+                "Staging deploys are stuck since this morning",
+            ),
+            (
+                "vault token expired for payments",
+                "kafka consumer lag on billing",
+            ),
+            ("", "anything at all"),
+            ("IAM policies for the new bus", "new IAM policy for the bus"),
+        ];
+        for (a, b) in pairs {
+            let (ta, tb) = (tokens(a), tokens(b));
+            let (shared, score) = hashes_overlap(&token_hashes(a), &token_hashes(b));
+            assert_eq!(shared, ta.intersection(&tb).count(), "{a:?} vs {b:?}");
+            assert_eq!(score, similarity(&ta, &tb), "{a:?} vs {b:?}");
         }
     }
 

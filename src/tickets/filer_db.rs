@@ -1,0 +1,215 @@
+//! The ticket writer's own SQLite connection: the statements of filing, prepared once and
+//! run on the writer's thread. Everything else uses the sqlx pool; this one connection
+//! exists because filing is the hot path, and a prepared statement stepped in place costs a
+//! fraction of a statement sent to sqlx's connection thread and back.
+
+use super::Ticket;
+use crate::clock::db_time;
+use crate::outbox::OutboxMessage;
+use crate::sla::timers::Planned;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OpenFlags, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct FilerDb {
+    conn: Connection,
+}
+
+/// The connection settings of `store::connect`, so a commit here is as durable as there.
+///
+/// One difference: CHECK constraints are not evaluated on this connection. SQLite compiles
+/// a check like `status in ('open', 'acknowledged', ...)` into a temporary table built on
+/// every insert, which was a tenth of the cost of filing a ticket; every value this writer
+/// stores in a checked column comes from a Rust enum or a literal, and every other
+/// connection still enforces them.
+const PRAGMAS: &str = "pragma journal_mode = wal;
+    pragma synchronous = full;
+    pragma foreign_keys = on;
+    pragma temp_store = memory;
+    pragma ignore_check_constraints = on;";
+
+impl FilerDb {
+    /// Opens the database file the pool uses (migrations already applied).
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.execute_batch(PRAGMAS)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(Self { conn })
+    }
+
+    /// The highest ticket number in use (0 when there are none).
+    pub fn max_id(&self) -> rusqlite::Result<i64> {
+        self.conn
+            .query_row("select coalesce(max(id), 0) from tickets", [], |r| r.get(0))
+    }
+
+    /// A write transaction that takes the write lock at once: the writer reads (the inbox,
+    /// duplicate candidates) before it writes, and a deferred one could not upgrade then.
+    pub fn begin(&mut self) -> rusqlite::Result<Filing<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Filing { tx })
+    }
+}
+
+/// One shared commit in progress.
+pub struct Filing<'c> {
+    tx: Transaction<'c>,
+}
+
+impl Filing<'_> {
+    /// Records an inbox key; false when it was there already (a redelivery).
+    pub fn first_sighting(&self, key: &str, now: &str) -> rusqlite::Result<bool> {
+        let mut stmt = self.tx.prepare_cached(
+            "insert into inbox (key, received_at) values (?, ?) on conflict do nothing",
+        )?;
+        Ok(stmt.execute(params![key, now])? == 1)
+    }
+
+    /// Inserts a new ticket (its number already assigned) and its `created` event.
+    pub fn insert_ticket(&self, t: &Ticket, created: &str) -> rusqlite::Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "insert into tickets (id, key, title, description, requester, channel, source, \
+             source_ts, category, priority, status, assignee, urgency, link, created_at, \
+             updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
+             duplicate_of, filed_by) \
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )?;
+        stmt.execute(params![
+            t.id,
+            t.key,
+            t.title,
+            t.description,
+            t.requester,
+            t.channel,
+            t.source.as_str(),
+            t.source_ts,
+            t.category,
+            t.priority,
+            t.status,
+            t.assignee,
+            t.urgency,
+            t.link,
+            created,
+            created,
+            t.first_response_due.map(db_time),
+            t.resolution_due.map(db_time),
+            t.triage_rule,
+            t.triage_reason,
+            t.duplicate_of.as_ref().map(|d| d.0),
+            t.filed_by,
+        ])?;
+        let mut stmt = self.tx.prepare_cached(
+            "insert into ticket_events (ticket_id, kind, actor, at, detail) \
+             values (?, 'created', ?, ?, ?)",
+        )?;
+        stmt.execute(params![
+            t.id,
+            t.filed_by.as_deref().unwrap_or(&t.requester),
+            created,
+            t.priority,
+        ])?;
+        Ok(())
+    }
+
+    /// Inserts a pending timer of a new ticket.
+    pub fn insert_timer(&self, ticket_id: i64, p: &Planned) -> rusqlite::Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "insert into timers (ticket_id, kind, due_at, round) values (?, ?, ?, 0)",
+        )?;
+        stmt.execute(params![ticket_id, p.kind.as_str(), db_time(p.due_at)])?;
+        Ok(())
+    }
+
+    /// Inserts an outbox row.
+    pub fn insert_outbox(
+        &self,
+        ticket_id: Option<i64>,
+        m: &OutboxMessage,
+        now: &str,
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.tx.prepare_cached(
+            "insert into outbox (method, channel, payload, purpose, ticket_id, created_at) \
+             values (?, ?, ?, ?, ?, ?)",
+        )?;
+        stmt.execute(params![
+            m.method,
+            m.channel,
+            m.payload,
+            m.purpose.as_str(),
+            ticket_id,
+            now
+        ])?;
+        Ok(())
+    }
+
+    /// Makes everything of this commit durable (`synchronous=FULL`: fsync'd).
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+}
+
+impl std::ops::Deref for Filing<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+/// Recent open tickets of a requester (or, with `channel`, of a channel) since `since`:
+/// `(id, key, title and description)`, newest first. An index range read of the newest
+/// `limit` rows, so the cost does not grow with how many tickets there are.
+pub fn open_candidates(
+    conn: &Connection,
+    requester: Option<&str>,
+    channel: Option<&str>,
+    since: DateTime<Utc>,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, String, String)>> {
+    let (sql, value) = match (requester, channel) {
+        (Some(r), _) => ("select id, key, title || ' ' || description, status, created_at from tickets where requester = ? order by id desc limit ?", r),
+        (None, Some(c)) => ("select id, key, title || ' ' || description, status, created_at from tickets where channel = ? order by id desc limit ?", c),
+        (None, None) => return Ok(Vec::new()),
+    };
+    let since = db_time(since);
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![value, limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, key, text, status, created) = row?;
+        if matches!(status.as_str(), "open" | "acknowledged" | "waiting")
+            && created.as_str() >= since.as_str()
+        {
+            out.push((id, key, text));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether ticket `id` is open (it may have been resolved or merged since the
+/// writer remembered it).
+pub fn is_open(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached("select status from tickets where id = ?")?;
+    let mut rows = stmt.query([id])?;
+    Ok(match rows.next()? {
+        Some(row) => matches!(
+            row.get_ref(0)?.as_str().unwrap_or(""),
+            "open" | "acknowledged" | "waiting"
+        ),
+        None => false,
+    })
+}
