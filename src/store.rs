@@ -65,3 +65,14 @@ pub async fn close(pool: &Pool) {
         .await;
     pool.close().await;
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn an_in_memory_database_is_refused_with_a_clear_error() {
+        for url in ["sqlite::memory:", "sqlite://desk.db?mode=memory"] {
+            let err = super::connect(url).await.unwrap_err().to_string();
+            assert!(err.contains("must name a database file"), "{url}: {err}");
+        }
+    }
+}

@@ -364,3 +364,47 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
         paged: r.try_get("paged")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SELECT;
+    use sqlx::Row;
+
+    async fn plan(sql: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let pool = crate::store::connect(&url).await.unwrap();
+        crate::store::migrate(&pool).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("explain query plan {sql}")))
+            .bind("C1")
+            .bind("1700000000.000100")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.get::<String, _>("detail"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn thread_lookups_use_the_partial_card_and_source_indexes() {
+        let by_thread = plan(&format!(
+            "{SELECT} where (t.card_channel = ?1 and t.card_ts = ?2) or (t.channel = ?1 and t.source_ts = ?2)"
+        ))
+        .await;
+        assert!(
+            by_thread.contains("USING INDEX tickets_card"),
+            "{by_thread}"
+        );
+        assert!(
+            by_thread.contains("USING INDEX tickets_source"),
+            "{by_thread}"
+        );
+        let by_source = plan(&format!("{SELECT} where t.channel = ? and t.source_ts = ?")).await;
+        assert!(
+            by_source.contains("USING INDEX tickets_source"),
+            "{by_source}"
+        );
+    }
+}
