@@ -22,7 +22,31 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_platform-desk"))
 }
 
-fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Child {
+/// A `serve` process that is killed if the test ends (or fails) while it still runs.
+struct Server(Child);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Both are no-ops for a child already waited for.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Server {
     let policy = dir.join("policy.toml");
     std::fs::write(&policy, test_policy_text()).unwrap();
     bin()
@@ -39,8 +63,10 @@ fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Child {
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // Not read by anyone: a pipe would block a chatty server once its buffer filled.
+        .stderr(Stdio::null())
         .spawn()
+        .map(Server)
         .expect("the binary starts")
 }
 
@@ -172,7 +198,7 @@ async fn pending_outbox_rows_survive_a_kill_and_are_delivered_once_after_restart
     stop(&mut child);
 }
 
-fn stop(child: &mut Child) {
+fn stop(child: &mut Server) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let status = child.wait().unwrap();
