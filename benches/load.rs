@@ -19,6 +19,9 @@
 
 #[path = "load/client.rs"]
 mod client;
+#[path = "load/harness.rs"]
+mod harness;
+use harness::Check;
 #[path = "load/procfs.rs"]
 mod procfs;
 
@@ -29,7 +32,7 @@ use platform_desk::slack::signature;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const SECRET: &str = "bench-signing-secret-4f1c9a7e2b";
@@ -155,29 +158,7 @@ fn run() -> anyhow::Result<bool> {
     let config = Config::from_env()?;
     let server = server_binary()?;
     let cpus = procfs::cpus_online();
-    let taskset = procfs::find_program("taskset");
-    let pinning = match (&taskset, cpus >= 2) {
-        (Some(taskset), true) => {
-            // Before the runtime exists, so every thread of this process inherits it.
-            let me = std::process::id().to_string();
-            let pinned = std::process::Command::new(taskset)
-                .args(["-a", "-p", "-c", "1", &me])
-                .stdout(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            ensure!(pinned, "taskset could not pin the load generator to CPU 1");
-            Some(taskset.clone())
-        }
-        (None, _) => {
-            println!("warning: taskset (util-linux) not found: server and generator run unpinned");
-            None
-        }
-        (Some(_), false) => {
-            println!("warning: only {cpus} CPU online: server and generator run unpinned");
-            None
-        }
-    };
+    let pinning = harness::pin_to_cpu1("load generator")?;
     println!("load benchmark: {}", server.display());
     println!(
         "  {cpus} CPUs, {}; {} s per phase, connections {:?}; load average {} at start",
@@ -229,13 +210,7 @@ fn server_binary() -> anyhow::Result<PathBuf> {
         return Ok(built);
     }
     println!("this benchmark was built without optimisations: building the release binary");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "--release", "--bin", "platform-desk"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .context("running cargo build --release")?;
-    ensure!(status.success(), "cargo build --release failed");
+    harness::cargo_build_release()?;
     let release = built
         .parent()
         .and_then(Path::parent)
@@ -265,12 +240,6 @@ struct Phase {
     duplicates: Option<i64>,
     checks: Vec<Check>,
     server_log: Vec<String>,
-}
-
-struct Check {
-    name: &'static str,
-    pass: bool,
-    detail: String,
 }
 
 /// The answers one connection (or all of them) got.
@@ -315,29 +284,18 @@ async fn run_phase(
     println!("\n[{conns} connections] starting the server");
     let dir = tempfile::tempdir()?;
     let fake = FakeSlack::start().await;
-    let addr = free_addr()?;
+    let addr = harness::free_addr()?;
     let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let log_path = dir.path().join("server.log");
-    let mut cmd = match taskset {
-        Some(taskset) => {
-            let mut cmd = tokio::process::Command::new(taskset);
-            cmd.args(["-c", "0"]).arg(server);
-            cmd
-        }
-        None => tokio::process::Command::new(server),
-    };
-    cmd.arg("serve")
-        .env_clear()
-        .env("SLACK_BOT_TOKEN", "xoxb-bench")
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_API_URL", fake.api_url())
-        .env("DATABASE_URL", &db_url)
-        .env("LISTEN_ADDR", addr.to_string())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path)?)
-        .kill_on_drop(true);
+    let mut cmd = harness::serve_command(
+        server,
+        taskset,
+        &fake.api_url(),
+        SECRET,
+        &db_url,
+        addr,
+        &log_path,
+    )?;
     let started = Instant::now();
     let mut child = cmd.spawn().context("starting the server")?;
     let pid = child.id().context("the server has no pid")?;
@@ -346,7 +304,7 @@ async fn run_phase(
 
     let (first_answer, key) = first_answer(addr, started, &response_url)
         .await
-        .with_context(|| format!("server log: {}", read_log(&log_path).join(" | ")))?;
+        .with_context(|| format!("server log: {}", harness::read_log(&log_path).join(" | ")))?;
     answers.filed += 1;
     answers.keys.push(key);
     println!(
@@ -395,30 +353,9 @@ async fn run_phase(
     latencies_us.sort_unstable();
 
     // A graceful stop, then the database as an operator would find it.
-    let stopping = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .context("sending SIGTERM")?;
-    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
-    let shutdown = stopping.elapsed();
-    let clean_exit = match exit {
-        Ok(Ok(status)) => Ok(status),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err("still running 60 s after SIGTERM; killed".into())
-        }
-    };
+    let (exit_check, shutdown) = harness::stop_gracefully(&mut child, pid).await?;
     fake.shutdown().await;
-    let mut checks = vec![Check {
-        name: "server exits cleanly on SIGTERM",
-        pass: matches!(&clean_exit, Ok(s) if s.success()),
-        detail: match &clean_exit {
-            Ok(s) => format!("{s} after {} ms", shutdown.as_millis()),
-            Err(e) => e.clone(),
-        },
-    }];
+    let mut checks = vec![exit_check];
     let (db_checks, duplicates) = check_database(&db_url, &answers).await?;
     checks.extend(db_checks);
 
@@ -442,21 +379,8 @@ async fn run_phase(
         shutdown,
         duplicates,
         checks,
-        server_log: read_log(&log_path),
+        server_log: harness::read_log(&log_path),
     })
-}
-
-fn free_addr() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
-}
-
-fn read_log(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 fn unix_now() -> u64 {
@@ -751,18 +675,6 @@ fn percentile(sorted: &[u32], p: f64) -> Option<f64> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1e3)
 }
 
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn mib(kib: Option<u64>) -> Option<f64> {
     kib.map(|k| k as f64 / 1024.0)
 }
@@ -796,7 +708,10 @@ fn report(phases: &[Phase]) -> bool {
             "requests/s",
             Box::new(move |p| {
                 let r = rps(p);
-                cell(Some(thousands(r.round() as u64)), Some(r >= TARGET_RPS))
+                cell(
+                    Some(harness::thousands(r.round() as u64)),
+                    Some(r >= TARGET_RPS),
+                )
             }),
             ">= 10,000",
         ),
@@ -907,13 +822,21 @@ fn report(phases: &[Phase]) -> bool {
             }),
             "< 40 MiB",
         ),
-        ("tickets filed", Box::new(|p| thousands(p.load.filed)), ""),
+        (
+            "tickets filed",
+            Box::new(|p| harness::thousands(p.load.filed)),
+            "",
+        ),
         (
             "flagged as duplicates",
-            Box::new(|p| cell(p.duplicates.map(|d| thousands(d as u64)), None)),
+            Box::new(|p| cell(p.duplicates.map(|d| harness::thousands(d as u64)), None)),
             "about 1 in 50 expected",
         ),
-        ("errors", Box::new(|p| thousands(p.load.errors())), ""),
+        (
+            "errors",
+            Box::new(|p| harness::thousands(p.load.errors())),
+            "",
+        ),
         (
             "SIGTERM to exit",
             Box::new(|p| format!("{} ms", p.shutdown.as_millis())),

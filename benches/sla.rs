@@ -34,6 +34,9 @@
 //!
 //! `cargo test --all-targets` runs this binary without `--bench`: it then does nothing.
 
+#[path = "load/harness.rs"]
+mod harness;
+use harness::Check;
 #[path = "load/procfs.rs"]
 mod procfs;
 
@@ -133,29 +136,7 @@ fn run() -> anyhow::Result<bool> {
     // Built before this process is pinned, so the build may use every core.
     let server = server_binary()?;
     let cpus = procfs::cpus_online();
-    let taskset = procfs::find_program("taskset");
-    let pinning = match (&taskset, cpus >= 2) {
-        (Some(taskset), true) => {
-            // Before the runtime exists, so every thread of this process inherits it.
-            let me = std::process::id().to_string();
-            let pinned = std::process::Command::new(taskset)
-                .args(["-a", "-p", "-c", "1", &me])
-                .stdout(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            ensure!(pinned, "taskset could not pin the benchmark to CPU 1");
-            Some(taskset.clone())
-        }
-        (None, _) => {
-            println!("warning: taskset (util-linux) not found: server and benchmark run unpinned");
-            None
-        }
-        (Some(_), false) => {
-            println!("warning: only {cpus} CPU online: server and benchmark run unpinned");
-            None
-        }
-    };
+    let pinning = harness::pin_to_cpu1("benchmark")?;
     println!("sla benchmark: {}", server.display());
     println!(
         "  {cpus} CPUs, {}; {} tickets, a cluster of {} breaches within 1 s, {} s after the \
@@ -165,8 +146,8 @@ fn run() -> anyhow::Result<bool> {
         } else {
             "unpinned"
         },
-        thousands(config.tickets as u64),
-        thousands(config.cluster as u64),
+        harness::thousands(config.tickets as u64),
+        harness::thousands(config.cluster as u64),
         config.cluster_at,
         procfs::load_average(),
     );
@@ -197,13 +178,7 @@ fn server_binary() -> anyhow::Result<PathBuf> {
         .context("no target directory")?;
     if std::env::var_os("BENCH_SKIP_BUILD").is_none() {
         println!("building the release binary (BENCH_SKIP_BUILD=1 skips this)");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--release", "--bin", "platform-desk"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .context("running cargo build --release")?;
-        ensure!(status.success(), "cargo build --release failed");
+        harness::cargo_build_release()?;
     }
     ensure!(release.is_file(), "{} is missing", release.display());
     Ok(release)
@@ -367,12 +342,6 @@ struct Outcome {
     server_log: Vec<String>,
 }
 
-struct Check {
-    name: &'static str,
-    pass: bool,
-    detail: String,
-}
-
 /// A tiny deterministic generator (splitmix64), so every run seeds the same spread.
 struct Rng(u64);
 
@@ -444,28 +413,17 @@ async fn bench(server: &Path, taskset: Option<&Path>, config: &Config) -> anyhow
     let last_due = cluster.iter().map(|c| c.due).max().unwrap_or(first_due);
 
     let fake = FakeSlack::start().await;
-    let addr = free_addr()?;
+    let addr = harness::free_addr()?;
     let log_path = dir.path().join("server.log");
-    let mut cmd = match taskset {
-        Some(taskset) => {
-            let mut cmd = tokio::process::Command::new(taskset);
-            cmd.args(["-c", "0"]).arg(server);
-            cmd
-        }
-        None => tokio::process::Command::new(server),
-    };
-    cmd.arg("serve")
-        .env_clear()
-        .env("SLACK_BOT_TOKEN", "xoxb-bench")
-        .env("SLACK_SIGNING_SECRET", "x")
-        .env("SLACK_API_URL", fake.api_url())
-        .env("DATABASE_URL", &db_url)
-        .env("LISTEN_ADDR", addr.to_string())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path)?)
-        .kill_on_drop(true);
+    let mut cmd = harness::serve_command(
+        server,
+        taskset,
+        &fake.api_url(),
+        "x",
+        &db_url,
+        addr,
+        &log_path,
+    )?;
     let spawned_wall = Utc::now();
     let started = Instant::now();
     let mut child = cmd.spawn().context("starting the server")?;
@@ -478,7 +436,7 @@ async fn bench(server: &Path, taskset: Option<&Path>, config: &Config) -> anyhow
 
     let ready = wait_ready(addr, started)
         .await
-        .with_context(|| format!("server log: {}", read_log(&log_path).join(" | ")))?;
+        .with_context(|| format!("server log: {}", harness::read_log(&log_path).join(" | ")))?;
     let ready_rss_kib = procfs::status_kib(pid, "VmRSS");
     println!("  ready after {:.1} ms", ready.as_secs_f64() * 1e3);
 
@@ -577,30 +535,9 @@ async fn bench(server: &Path, taskset: Option<&Path>, config: &Config) -> anyhow
     visible_ms.sort_by(f64::total_cmp);
 
     // A graceful stop, then the database as an operator would find it.
-    let stopping = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .context("sending SIGTERM")?;
-    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait()).await;
-    let shutdown = stopping.elapsed();
-    let clean_exit = match exit {
-        Ok(Ok(status)) => Ok(status),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err("still running 60 s after SIGTERM; killed".into())
-        }
-    };
+    let (exit_check, shutdown) = harness::stop_gracefully(&mut child, pid).await?;
     fake.shutdown().await;
-    let mut checks = vec![Check {
-        name: "server exits cleanly on SIGTERM",
-        pass: matches!(&clean_exit, Ok(s) if s.success()),
-        detail: match &clean_exit {
-            Ok(s) => format!("{s} after {} ms", shutdown.as_millis()),
-            Err(e) => e.clone(),
-        },
-    }];
+    let mut checks = vec![exit_check];
     let db = check_database(&options, config, &cluster, spawned_wall, &seen).await?;
     checks.extend(db.checks);
 
@@ -623,7 +560,7 @@ async fn bench(server: &Path, taskset: Option<&Path>, config: &Config) -> anyhow
         ping_rows: db.ping_rows,
         shutdown,
         checks,
-        server_log: read_log(&log_path),
+        server_log: harness::read_log(&log_path),
     })
 }
 
@@ -783,19 +720,6 @@ async fn set_cluster_deadlines(url: &str, cluster: &[ClusterTimer]) -> anyhow::R
     );
     platform_desk::store::close(&pool).await;
     Ok(())
-}
-
-fn free_addr() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
-}
-
-fn read_log(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 /// The status code of `GET path`, on a fresh connection.
@@ -1086,18 +1010,6 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn mib(kib: Option<u64>) -> String {
     kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
 }
@@ -1268,8 +1180,8 @@ fn report(config: &Config, o: &Outcome) -> bool {
     let value_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(20) + 2;
     println!(
         "\n{} tickets, cluster of {} within 1 s:\n",
-        thousands(config.tickets as u64),
-        thousands(n as u64)
+        harness::thousands(config.tickets as u64),
+        harness::thousands(n as u64)
     );
     let header = format!(
         "{:label_w$}{:value_w$}{:18}result",
