@@ -40,6 +40,17 @@ pub async fn connect(url: &str) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Appends `(?, ?, …)` binding `ids`: the list of an `in` clause. Callers keep `ids` under
+/// SQLite's variable limit (chunks of 900).
+pub fn push_id_list(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, ids: &[i64]) {
+    q.push("(");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+}
+
 /// Applies every pending migration.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     MIGRATOR

@@ -237,12 +237,9 @@ pub async fn mark_fired_many(
         q.push_bind(db_time(now))
             .push(", late = (due_at < ")
             .push_bind(db_time(late_before))
-            .push(") where status = 'pending' and id in (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(") returning id");
+            .push(") where status = 'pending' and id in ");
+        crate::store::push_id_list(&mut q, chunk);
+        q.push(" returning id");
         for row in q.build().fetch_all(&mut *conn).await? {
             fired.push(row.try_get("id")?);
         }
@@ -257,12 +254,8 @@ pub async fn cancel_escalations_many(
 ) -> sqlx::Result<()> {
     for chunk in ticket_ids.chunks(900) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("update timers set status = 'cancelled' where status = 'pending' and kind = 'escalate' and ticket_id in (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(")");
+            QueryBuilder::new("update timers set status = 'cancelled' where status = 'pending' and kind = 'escalate' and ticket_id in ");
+        crate::store::push_id_list(&mut q, chunk);
         q.build().execute(&mut *conn).await?;
     }
     Ok(())

@@ -58,12 +58,8 @@ pub async fn by_ids(conn: &mut SqliteConnection, ids: &[i64]) -> sqlx::Result<Ve
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(900) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(SELECT);
-        q.push(" where t.id in (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(")");
+        q.push(" where t.id in ");
+        crate::store::push_id_list(&mut q, chunk);
         for row in q.build().fetch_all(&mut *conn).await? {
             out.push(from_row(&row)?);
         }
@@ -114,12 +110,8 @@ pub async fn mark_breached(
         q.push_bind(paged)
             .push(", updated_at = ")
             .push_bind(db_time(now))
-            .push(" where id in (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(")");
+            .push(" where id in ");
+        crate::store::push_id_list(&mut q, chunk);
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
