@@ -191,9 +191,7 @@ pub fn open_candidates(
     let mut out = Vec::new();
     for row in rows {
         let (id, key, text, status, created) = row?;
-        if matches!(status.as_str(), "open" | "acknowledged" | "waiting")
-            && created.as_str() >= since.as_str()
-        {
+        if super::is_open_status(&status) && created.as_str() >= since.as_str() {
             out.push((id, key, text));
         }
     }
@@ -206,10 +204,7 @@ pub fn is_open(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare_cached("select status from tickets where id = ?")?;
     let mut rows = stmt.query([id])?;
     Ok(match rows.next()? {
-        Some(row) => matches!(
-            row.get_ref(0)?.as_str().unwrap_or(""),
-            "open" | "acknowledged" | "waiting"
-        ),
+        Some(row) => super::is_open_status(row.get_ref(0)?.as_str().unwrap_or("")),
         None => false,
     })
 }

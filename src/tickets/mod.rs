@@ -112,10 +112,15 @@ pub struct Ticket {
     pub paged: bool,
 }
 
+/// Open, acknowledged or waiting: someone still owes the requester something.
+pub fn is_open_status(status: &str) -> bool {
+    matches!(status, "open" | "acknowledged" | "waiting")
+}
+
 impl Ticket {
-    /// Open, acknowledged or waiting: someone still owes the requester something.
+    /// See [`is_open_status`].
     pub fn is_open(&self) -> bool {
-        matches!(self.status.as_str(), "open" | "acknowledged" | "waiting")
+        is_open_status(&self.status)
     }
 
     /// Where the requester hears about their ticket: the source message's thread, or a DM
