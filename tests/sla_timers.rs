@@ -518,31 +518,84 @@ async fn a_business_hours_warning_due_outside_business_hours_waits_for_the_next_
 }
 
 #[tokio::test]
+async fn a_plan_filed_as_one_row_fires_each_timer_once_even_when_several_fall_due_together() {
+    let (app, clock) = app_at("2026-11-28T03:00:00Z").await;
+    app.command_json(ALICE, "C1", "request prod down: the API answers 500")
+        .await;
+    let oncall = on_call(&app).await;
+    app.drain().await;
+    // The warning (03:11:15) and the breach (03:15) of the first response were both missed.
+    clock.set(at("2026-11-28T03:20:00Z"));
+    app.step().await;
+    assert_eq!(breaches(&app).await, 1);
+    let dms = to(&app, &oncall).await;
+    assert_eq!(dms.len(), 1, "the breach alone, no stale warning: {dms:?}");
+    assert!(
+        dms[0].contains("breached its first response SLA"),
+        "{}",
+        dms[0]
+    );
+    // Escalations of the breach are timers of their own, not of the plan.
+    let kinds = |rows: Vec<(String, String)>| {
+        rows.into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| k != "escalate")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(app.timers("pending").await),
+        ["warn_resolution", "breach_resolution"],
+        "the rest of the plan is still ahead"
+    );
+    assert_eq!(
+        app.scalar("select count(*) from timers where status = 'pending' and kind != 'escalate'")
+            .await,
+        1,
+        "and still one row"
+    );
+    // The resolution's warning and breach, each at its time, each once.
+    clock.set(at("2026-11-28T06:00:00Z"));
+    app.step().await;
+    app.step().await;
+    assert_eq!(kinds(app.timers("pending").await), ["breach_resolution"]);
+    clock.set(at("2026-11-28T07:00:00Z"));
+    app.step().await;
+    app.step().await;
+    assert!(kinds(app.timers("pending").await).is_empty());
+    assert_eq!(breaches(&app).await, 2);
+    assert_eq!(
+        app.scalar("select count(*) from timers where status = 'fired' and kind != 'escalate'")
+            .await,
+        4,
+        "every timer of the plan fired exactly once"
+    );
+}
+
+#[tokio::test]
 async fn a_reprioritised_tickets_old_timers_never_fire() {
     let (app, clock) = app_at("2026-11-28T03:00:00Z").await; // Saturday: P3 is business hours
     app.command_json(ALICE, "C1", "request a new dashboard for the search team")
         .await;
+    assert_eq!(app.timers("pending").await.len(), 4);
     assert_eq!(
-        app.scalar("select count(*) from timers where status = 'pending'")
-            .await,
-        4
+        app.scalar("select count(*) from timers").await,
+        1,
+        "the plan is one row"
     );
     app.click(TEAM, INTAKE, "ticket_priority", "b", json!("1:P1"))
         .await;
     assert_eq!(
-        app.scalar("select count(*) from timers where status = 'cancelled'")
-            .await,
+        app.timers("cancelled").await.len(),
         4,
         "the P3 timers are withdrawn"
     );
-    assert_eq!(
-        app.text(
-            "select due_at from timers where status = 'pending' and kind = 'breach_first_response'"
-        )
-        .await
-        .unwrap(),
-        "2026-11-28T03:15:00.000000Z",
-        "P1 from creation"
+    let pending = app.timers("pending").await;
+    assert!(
+        pending.contains(&(
+            "breach_first_response".to_string(),
+            "2026-11-28T03:15:00.000000Z".to_string()
+        )),
+        "P1 from creation: {pending:?}"
     );
     clock.set(at("2026-12-05T00:00:00Z"));
     app.step().await;

@@ -60,6 +60,7 @@ pub async fn step(app: &App) -> Result<usize, AppError> {
     let now = app.clock.now();
     let mut fired = 0;
     loop {
+        split_chains(app, now).await?;
         let due = timers::due(&mut *app.pool.acquire().await?, now, BATCH).await?;
         let count = due.len();
         let (warnings, others): (Vec<Due>, Vec<Due>) =
@@ -75,6 +76,24 @@ pub async fn step(app: &App) -> Result<usize, AppError> {
         app.outbox_wake.notify_one();
     }
     Ok(fired)
+}
+
+/// Splits every plan whose first timer is due, so the pass that follows sees each due timer
+/// as its own row: a warning and a breach both missed while the process was down are then
+/// decided together, as they always were.
+async fn split_chains(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
+    loop {
+        let mut tx = app.pool.begin_with("begin immediate").await?;
+        let split = timers::split_due_chains(&mut tx, now, BATCH).await?;
+        if split == 0 {
+            // Nothing written: no commit (and no fsync) needed.
+            return Ok(());
+        }
+        tx.commit().await?;
+        if (split as i64) < BATCH {
+            return Ok(());
+        }
+    }
 }
 
 fn is_late(d: &Due, now: DateTime<Utc>) -> bool {

@@ -126,6 +126,99 @@ pub struct Due {
     pub round: i64,
 }
 
+/// A plan as one row: its earliest timer, and the later ones as the `later` text (none when
+/// the plan has one timer). `None` for an empty plan.
+pub fn chain(plan: &[Planned]) -> Option<(Planned, Option<String>)> {
+    let mut sorted = plan.to_vec();
+    // Stable: timers due at the same instant keep the plan's order.
+    sorted.sort_by_key(|p| p.due_at);
+    let (head, rest) = sorted.split_first()?;
+    Some((*head, (!rest.is_empty()).then(|| later_text(rest))))
+}
+
+/// `kind@due_at;kind@due_at`: the text of a chain's later timers.
+fn later_text(rest: &[Planned]) -> String {
+    let mut out = String::with_capacity(rest.len() * 48);
+    for (i, p) in rest.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(p.kind.as_str());
+        out.push('@');
+        out.push_str(&db_time(p.due_at));
+    }
+    out
+}
+
+/// The later timers of a chain, earliest first. An entry that does not parse (the row was
+/// edited by hand) is skipped and logged, never a panic.
+pub fn parse_later(text: &str) -> Vec<Planned> {
+    text.split(';')
+        .filter(|entry| !entry.is_empty())
+        .filter_map(|entry| {
+            let parsed = entry.split_once('@').and_then(|(kind, due)| {
+                Some(Planned {
+                    kind: Kind::parse(kind)?,
+                    due_at: parse_db_time(due)?,
+                })
+            });
+            if parsed.is_none() {
+                tracing::warn!(entry, "skipped a timer entry that does not parse");
+            }
+            parsed
+        })
+        .collect()
+}
+
+/// Chains whose head is due at `now` are split, at most `limit` per call: the later timers
+/// already due become rows of their own (so they fire in this pass, as if they had always
+/// been rows), and the rest stays chained on the first one not yet due. Returns how many
+/// chains were split.
+pub async fn split_due_chains(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<usize> {
+    let heads: Vec<(i64, i64, String)> = sqlx::query_as(
+        "select id, ticket_id, later from timers \
+         where status = 'pending' and due_at <= ? and later is not null \
+         order by due_at, id limit ?",
+    )
+    .bind(db_time(now))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut rows = Vec::new();
+    for (_, ticket, later) in &heads {
+        let plan = parse_later(later);
+        let cut = plan.partition_point(|p| p.due_at <= now);
+        let (due, rest) = plan.split_at(cut);
+        rows.extend(due.iter().map(|p| (*ticket, *p, None)));
+        if let Some((next, more)) = rest.split_first() {
+            rows.push((*ticket, *next, (!more.is_empty()).then(|| later_text(more))));
+        }
+    }
+    for chunk in rows.chunks(1000) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("insert into timers (ticket_id, kind, due_at, later) ");
+        q.push_values(chunk, |mut row, (ticket, p, later)| {
+            row.push_bind(*ticket)
+                .push_bind(p.kind.as_str())
+                .push_bind(db_time(p.due_at))
+                .push_bind(later.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let ids: Vec<i64> = heads.iter().map(|(id, _, _)| *id).collect();
+    for chunk in ids.chunks(900) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("update timers set later = null where id in ");
+        crate::store::push_id_list(&mut q, chunk);
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(heads.len())
+}
+
 /// Inserts timers for many tickets in one statement per 1000.
 pub async fn insert_all(
     conn: &mut SqliteConnection,
@@ -145,7 +238,8 @@ pub async fn insert_all(
     Ok(())
 }
 
-/// Replaces a ticket's pending warnings and breaches with `plan` (escalations stay).
+/// Replaces a ticket's pending warnings and breaches with `plan`, as one chained row
+/// (escalations stay).
 pub async fn replace(
     conn: &mut SqliteConnection,
     ticket_id: i64,
@@ -155,8 +249,17 @@ pub async fn replace(
         .bind(ticket_id)
         .execute(&mut *conn)
         .await?;
-    let rows: Vec<_> = plan.iter().map(|p| (ticket_id, *p, 0)).collect();
-    insert_all(conn, &rows).await
+    let Some((head, later)) = chain(plan) else {
+        return Ok(());
+    };
+    sqlx::query("insert into timers (ticket_id, kind, due_at, later) values (?, ?, ?, ?)")
+        .bind(ticket_id)
+        .bind(head.kind.as_str())
+        .bind(db_time(head.due_at))
+        .bind(later)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Stops a ticket's escalation.
@@ -304,6 +407,34 @@ mod tests {
                 (Kind::WarnResolution, at("2026-11-28T06:00:00Z")),
                 (Kind::BreachResolution, at("2026-11-28T07:00:00Z")),
             ]
+        );
+    }
+
+    #[test]
+    fn a_plan_chains_on_its_earliest_timer_and_its_later_text_reads_back_in_order() {
+        let mut t = sample();
+        t.priority = "P1".into();
+        let planned = plan(&Policy::builtin(), &t, &p1_history());
+        let mut shuffled = planned.clone();
+        shuffled.reverse();
+        let (head, later) = chain(&shuffled).unwrap();
+        assert_eq!(head, planned[0]);
+        assert_eq!(parse_later(&later.unwrap()), planned[1..]);
+        let (single, none) = chain(&planned[..1]).unwrap();
+        assert_eq!((single, none), (planned[0], None));
+        assert!(chain(&[]).is_none());
+    }
+
+    #[test]
+    fn a_later_text_that_does_not_parse_is_skipped_entry_by_entry() {
+        let good = "breach_resolution@2026-11-28T07:00:00.000000Z";
+        let got = parse_later(&format!("nonsense;{good};warn_resolution@not-a-time;;@"));
+        assert_eq!(
+            got,
+            [Planned {
+                kind: Kind::BreachResolution,
+                due_at: at("2026-11-28T07:00:00Z"),
+            }]
         );
     }
 

@@ -227,10 +227,11 @@ impl Writer {
                     priority: ticket.priority.clone(),
                 },
             }];
-            for planned in sla::timers::plan(&self.policy, &ticket, &history) {
-                tx.insert_timer(ticket.id, &planned)?;
+            let plan = sla::timers::plan(&self.policy, &ticket, &history);
+            if let Some((head, later)) = sla::timers::chain(&plan) {
+                tx.insert_plan(ticket.id, &head, later.as_deref())?;
                 earliest =
-                    Some(earliest.map_or(planned.due_at, |e: DateTime<Utc>| e.min(planned.due_at)));
+                    Some(earliest.map_or(head.due_at, |e: DateTime<Utc>| e.min(head.due_at)));
             }
             for message in (req.effects)(&ticket) {
                 tx.insert_outbox(Some(next), &message, &now_text)?;

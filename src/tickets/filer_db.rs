@@ -118,12 +118,23 @@ impl Filing<'_> {
         Ok(())
     }
 
-    /// Inserts a pending timer of a new ticket.
-    pub fn insert_timer(&self, ticket_id: i64, p: &Planned) -> rusqlite::Result<()> {
+    /// Inserts a new ticket's SLA plan: its first timer, the later ones chained on it
+    /// (`timers::chain`).
+    pub fn insert_plan(
+        &self,
+        ticket_id: i64,
+        head: &Planned,
+        later: Option<&str>,
+    ) -> rusqlite::Result<()> {
         let mut stmt = self.tx.prepare_cached(
-            "insert into timers (ticket_id, kind, due_at, round) values (?, ?, ?, 0)",
+            "insert into timers (ticket_id, kind, due_at, round, later) values (?, ?, ?, 0, ?)",
         )?;
-        stmt.execute(params![ticket_id, p.kind.as_str(), db_time(p.due_at)])?;
+        stmt.execute(params![
+            ticket_id,
+            head.kind.as_str(),
+            db_time(head.due_at),
+            later
+        ])?;
         Ok(())
     }
 

@@ -248,6 +248,34 @@ impl TestApp {
         n
     }
 
+    /// The timers with `status` as (kind, due_at), earliest first, each plan's chain
+    /// (`timers.later`) expanded: what the scheduler will fire, whatever the row layout.
+    pub async fn timers(&self, status: &str) -> Vec<(String, String)> {
+        use platform_desk::sla::timers::parse_later;
+        let pool = platform_desk::store::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap();
+        let rows: Vec<(String, String, Option<String>)> =
+            sqlx::query_as("select kind, due_at, later from timers where status = ?")
+                .bind(status)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        let mut out = Vec::new();
+        for (kind, due_at, later) in rows {
+            out.push((kind, due_at));
+            for p in parse_later(later.as_deref().unwrap_or("")) {
+                out.push((
+                    p.kind.as_str().to_string(),
+                    platform_desk::clock::db_time(p.due_at),
+                ));
+            }
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+
     /// Text of one column of the database.
     pub async fn text(&self, sql: &str) -> Option<String> {
         let pool = platform_desk::store::connect(&format!("sqlite://{}", self.db_path.display()))
