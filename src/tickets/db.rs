@@ -380,6 +380,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_requesters_open_tickets_are_read_from_the_status_index_not_a_table_scan() {
+        let mine = plan(&format!(
+            "{SELECT} where t.requester = ?1 and t.status in ('open', 'acknowledged', 'waiting') order by t.id desc limit 10"
+        ))
+        .await;
+        assert!(mine.contains("USING INDEX tickets_status"), "{mine}");
+        assert!(!mine.contains("SCAN t"), "{mine}");
+    }
+
+    #[tokio::test]
     async fn thread_lookups_use_the_partial_card_and_source_indexes() {
         let by_thread = plan(&format!(
             "{SELECT} where (t.card_channel = ?1 and t.card_ts = ?2) or (t.channel = ?1 and t.source_ts = ?2)"

@@ -174,8 +174,9 @@ impl std::ops::Deref for Filing<'_> {
 }
 
 /// Recent open tickets of a requester (or, with `channel`, of a channel) since `since`:
-/// `(id, key, title and description)`, newest first. An index range read of the newest
-/// `limit` rows, so the cost does not grow with how many tickets there are.
+/// `(id, key, title and description)`, newest first. For a channel, an index range read of
+/// its newest `limit` rows; for a requester, a read of the open tickets (the queue), so the
+/// cost grows with the open queue, not with every ticket ever filed.
 pub fn open_candidates(
     conn: &Connection,
     requester: Option<&str>,
@@ -184,7 +185,8 @@ pub fn open_candidates(
     limit: usize,
 ) -> rusqlite::Result<Vec<(i64, String, String)>> {
     let (sql, value) = match (requester, channel) {
-        (Some(r), _) => ("select id, key, title || ' ' || description, status, created_at from tickets where requester = ? order by id desc limit ?", r),
+        // Among the open tickets only (there is no index by requester, see migration 0006).
+        (Some(r), _) => ("select id, key, title || ' ' || description, status, created_at from tickets indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') and requester = ? order by id desc limit ?", r),
         (None, Some(c)) => ("select id, key, title || ' ' || description, status, created_at from tickets where channel = ? order by id desc limit ?", c),
         (None, None) => return Ok(Vec::new()),
     };
