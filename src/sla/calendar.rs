@@ -40,8 +40,11 @@ impl Calendar {
 
     /// The working interval of `date`, if it is a working day.
     fn interval(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        self.is_working_day(date)
-            .then(|| (self.at(date, self.start), self.at(date, self.end)))
+        self.is_working_day(date).then(|| {
+            remembered_hours((self.tz, self.start, self.end, date), || {
+                (self.at(date, self.start), self.at(date, self.end))
+            })
+        })
     }
 
     /// `from` plus `amount` of working time. A start outside working hours counts from the
@@ -98,6 +101,32 @@ impl Calendar {
         self.interval(date)
             .is_some_and(|(open, close)| t >= open && t < close)
     }
+}
+
+type DayKey = (Tz, NaiveTime, NaiveTime, NaiveDate);
+type Hours = (DateTime<Utc>, DateTime<Utc>);
+const REMEMBERED_DAYS: usize = 64;
+
+thread_local! {
+    static DAYS: std::cell::RefCell<[Option<(DayKey, Hours)>; REMEMBERED_DAYS]> =
+        const { std::cell::RefCell::new([None; REMEMBERED_DAYS]) };
+}
+
+/// A day's opening hours in UTC, remembered per thread (a small table indexed by the date):
+/// the timezone lookups are most of the cost of a deadline, and every ticket asks about the
+/// same few days. A pure function of its key, so remembering cannot change an answer.
+fn remembered_hours(key: DayKey, compute: impl FnOnce() -> Hours) -> Hours {
+    let slot = key.3.num_days_from_ce().rem_euclid(REMEMBERED_DAYS as i32) as usize;
+    DAYS.with(|days| {
+        if let Some((k, hours)) = days.borrow()[slot] {
+            if k == key {
+                return hours;
+            }
+        }
+        let hours = compute();
+        days.borrow_mut()[slot] = Some((key, hours));
+        hours
+    })
 }
 
 #[cfg(test)]
@@ -160,6 +189,26 @@ mod tests {
     fn seconds_are_honoured() {
         let due = berlin().add_working_time(utc("2026-11-02T08:00:00Z"), Duration::seconds(90));
         assert_eq!(due, utc("2026-11-02T08:01:30Z"));
+    }
+
+    #[test]
+    fn remembered_opening_hours_agree_with_fresh_ones_across_calendars_and_dst() {
+        let mut tokyo = berlin();
+        tokyo.tz = chrono_tz::Asia::Tokyo;
+        tokyo.start = NaiveTime::from_hms_opt(10, 0, 0).unwrap();
+        let first = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        // Two passes over a DST change, alternating calendars that share table slots.
+        for _ in 0..2 {
+            for offset in 0..400 {
+                let date = first + Duration::days(offset * 7 % 400);
+                for cal in [&berlin(), &tokyo] {
+                    let fresh = cal
+                        .is_working_day(date)
+                        .then(|| (cal.at(date, cal.start), cal.at(date, cal.end)));
+                    assert_eq!(cal.interval(date), fresh, "{date} {}", cal.tz);
+                }
+            }
+        }
     }
 
     proptest! {

@@ -69,12 +69,18 @@ pub fn similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
 /// of recent tickets, compared by a merge of two short integer lists instead of string
 /// sets. Two different words share a hash with odds of about 1 in 2^64.
 pub fn token_hashes(text: &str) -> Vec<u64> {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hasher = BuildHasherDefault::<DefaultHasher>::default();
-    let mut out: Vec<u64> = significant(text).map(|t| hasher.hash_one(t)).collect();
+    let mut out: Vec<u64> = significant(text).map(|t| fnv1a(t.as_bytes())).collect();
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// FNV-1a, 64 bits: a word is a few bytes, and these hashes never leave the process (no
+/// hash flooding to defend against), so a keyed SipHash would only cost time.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// How many hashes two sorted, distinct lists share, and their overlap coefficient (as
