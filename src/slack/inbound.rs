@@ -157,10 +157,44 @@ pub enum InboundError {
 }
 
 /// A slash command from its form body (HTTP).
+///
+/// Only the fields the bot reads are decoded (a command carries a dozen): this runs for every
+/// request. A field given twice, or no `user_id`, is malformed.
 pub fn command_from_form(body: &[u8]) -> Result<Command, InboundError> {
-    serde_urlencoded::from_bytes(body)
-        .map(plain_command)
-        .map_err(|_| InboundError::Malformed("slash command form"))
+    let malformed = || InboundError::Malformed("slash command form");
+    let (mut user, mut channel, mut command, mut text, mut trigger_id, mut response_url) =
+        (None, None, None, None, None, None);
+    for pair in body.split(|b| *b == b'&') {
+        let name = pair.split(|b| *b == b'=').next().unwrap_or_default();
+        let field = match name {
+            b"user_id" => &mut user,
+            b"channel_id" => &mut channel,
+            b"command" => &mut command,
+            b"text" => &mut text,
+            b"trigger_id" => &mut trigger_id,
+            b"response_url" => &mut response_url,
+            _ => continue,
+        };
+        if field.is_some() {
+            return Err(malformed());
+        }
+        // The vetted decoder (`+` and percent escapes, invalid UTF-8 replaced), one pair.
+        let value = form_urlencoded::parse(pair)
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        *field = Some(value);
+    }
+    let user = user.ok_or_else(malformed)?;
+    Ok(plain_command(Command {
+        user,
+        channel: channel.unwrap_or_default(),
+        command: command.unwrap_or_default(),
+        text: text.unwrap_or_default(),
+        raw_text: String::new(),
+        trigger_id,
+        response_url,
+    }))
 }
 
 /// A slash command from a Socket Mode payload (the same fields as a JSON object).
@@ -420,6 +454,31 @@ mod tests {
     }
 
     #[test]
+    fn a_command_form_reads_as_a_full_form_decoder_reads_it() {
+        #[derive(Deserialize)]
+        struct Full {
+            #[serde(flatten)]
+            command: Command,
+            #[allow(dead_code)]
+            team_domain: String,
+        }
+        let bodies = [
+            fixture("slash_command.form"),
+            "token=x&team_domain=acme&user_id=U1&channel_id=C1&command=%2Fplatform&text=request+%3C%21channel%3E+%26+caf%C3%A9%0Anext+line&trigger_id=1.2.3&response_url=https%3A%2F%2Fhooks.slack.com%2Fx".to_string(),
+            "team_domain=acme&user_id=U1&text=bad+%FF+utf8&unknown=%%%".to_string(),
+            "team_domain=acme&user_id=U%20ME".to_string(),
+        ];
+        for body in bodies {
+            let full: Full = serde_urlencoded::from_bytes(body.as_bytes()).unwrap();
+            assert_eq!(
+                command_from_form(body.as_bytes()).unwrap(),
+                plain_command(full.command),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
     fn message_events_are_sorted_into_posts_replies_edits_deletions_and_the_rest() {
         let top = fixture_json("event_message_channel.json");
         let reply = fixture_json("event_message_thread_reply.json");
@@ -464,6 +523,11 @@ mod tests {
     #[test]
     fn garbage_is_malformed_not_a_panic() {
         assert!(command_from_form(b"%%%\xff").is_err());
+        assert!(
+            command_from_form(b"user_id=U1&text=a&text=b").is_err(),
+            "a field given twice"
+        );
+        assert!(command_from_form(b"text=hello").is_err(), "no user");
         assert_eq!(
             event(&json!({"type": "event_callback"})),
             Input::Ignored("no event")

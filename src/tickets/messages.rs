@@ -30,8 +30,19 @@ pub fn when(t: DateTime<Utc>) -> String {
     format!(
         "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
         t.timestamp(),
-        t.format("%Y-%m-%d %H:%M UTC")
+        utc_minute(t)
     )
+}
+
+/// `2026-11-27 14:05 UTC`. Cut from `db_time`, whose digits are written by hand: chrono's
+/// formatter was a visible part of answering a request.
+fn utc_minute(t: DateTime<Utc>) -> String {
+    let stamp = crate::clock::db_time(t);
+    match (stamp.len(), stamp.get(..10), stamp.get(11..16)) {
+        (27, Some(day), Some(minute)) => format!("{day} {minute} UTC"),
+        // Years past 9999 (a deadline that can never be met) are longer: chrono's own.
+        _ => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
 }
 
 /// "P1: matched 'prod down'" when a rule decided the priority.
@@ -377,6 +388,24 @@ mod tests {
 
     fn render(t: &Ticket) -> Value {
         card(t, &Policy::builtin(), "C01INTAKE", Utc::now())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_utc_fallback_of_a_time_is_what_chrono_writes(secs in -62_135_596_800i64..253_402_300_799, nanos in 0u32..1_000_000_000) {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            proptest::prop_assert_eq!(utc_minute(t), t.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
+    }
+
+    #[test]
+    fn a_time_that_can_never_come_still_reads_as_chrono_writes_it() {
+        let never = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(
+            utc_minute(never),
+            never.format("%Y-%m-%d %H:%M UTC").to_string()
+        );
+        assert!(when(never).ends_with(" UTC>"));
     }
 
     fn action_ids(card: &Value) -> Vec<String> {
