@@ -31,8 +31,7 @@ create table tickets (
     card_ts text
 );
 
--- a requester's newest tickets (mine, duplicate candidates)
-create index tickets_requester on tickets (requester, id);
+create index tickets_requester on tickets (requester, status);
 create index tickets_status on tickets (status);
 
 -- Every state change of a ticket, with who and when.

@@ -14,3 +14,4 @@ alter table tickets add column source_deleted integer not null default 0;
 
 create index tickets_card on tickets (card_channel, card_ts);
 create index tickets_source on tickets (channel, source_ts);
+create index tickets_open_channel on tickets (channel, status);

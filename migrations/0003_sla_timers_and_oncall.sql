@@ -45,5 +45,6 @@ create table job_runs (
     primary key (name, scheduled_at)
 );
 
--- Duplicate candidates: the newest tickets of a channel, read by index.
+-- Duplicate candidates: the newest tickets of a requester and of a channel, read by index.
+create index tickets_requester_recent on tickets (requester, id);
 create index tickets_channel_recent on tickets (channel, id);

@@ -51,8 +51,61 @@ pub fn push_id_list(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, ids: &[i64]) {
     q.push(")");
 }
 
+/// Checksums (SHA-384) that migrations 1 to 3 had in one earlier build, which edited them in
+/// place (an index changed) after databases had applied their released text. The edit is
+/// undone, and migration 6 brings either index layout to the same one. A database that
+/// build migrated carries these checksums; `migrate` takes them for the current ones rather
+/// than refusing to start. Any other mismatch is still refused.
+const SUPERSEDED_CHECKSUMS: &[(i64, &str)] = &[
+    (1, "e8cd030f559dd6aa62a4d5e0f3775cdd8809996f13c79795b8a45719685adeee18ba1921ef0cf8ed7a40614126490030"),
+    (2, "245a9e86346933d5377a74b5927748b8ab8ebdb19310a346e1ec6d0f6b77f59b604128628fbf1c0df3c98e76aa262c08"),
+    (3, "6e772da0526c0d1c0131c2281c25ffd2b1123285f131a7ff2e9b68aa22d05a6e85afe8d63a519d569bb67d8ad48cd4b6"),
+];
+
+/// Rewrites the superseded checksums of an already migrated database (nothing on a new one).
+async fn adopt_superseded_checksums(pool: &Pool) -> anyhow::Result<()> {
+    let migrated: Option<i64> = sqlx::query_scalar(
+        "select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if migrated.is_none() {
+        return Ok(());
+    }
+    for (version, old) in SUPERSEDED_CHECKSUMS {
+        let Some(current) = MIGRATOR.iter().find(|m| m.version == *version) else {
+            continue;
+        };
+        // Read first: a database in use by a running bot (`export` beside `serve`) must not
+        // need the write lock when there is nothing to adopt.
+        let stale: Option<i64> = sqlx::query_scalar(
+            "select 1 from _sqlx_migrations where version = ? and hex(checksum) = ?",
+        )
+        .bind(version)
+        .bind(old.to_ascii_uppercase())
+        .fetch_optional(pool)
+        .await?;
+        if stale.is_none() {
+            continue;
+        }
+        sqlx::query("update _sqlx_migrations set checksum = ? where version = ?")
+            .bind(current.checksum.as_ref())
+            .bind(version)
+            .execute(pool)
+            .await?;
+        tracing::info!(
+            version,
+            "took an edited migration's checksum for the released one"
+        );
+    }
+    Ok(())
+}
+
 /// Applies every pending migration.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    adopt_superseded_checksums(pool)
+        .await
+        .context("reading the applied migrations")?;
     MIGRATOR
         .run(pool)
         .await
@@ -79,6 +132,76 @@ pub async fn close(pool: &Pool) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    async fn migrated() -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+        let pool = connect(&url).await.unwrap();
+        migrate(&pool).await.unwrap();
+        (dir, pool)
+    }
+
+    async fn set_checksum(pool: &Pool, version: i64, hex: &str) {
+        sqlx::query("update _sqlx_migrations set checksum = unhex(?) where version = ?")
+            .bind(hex)
+            .bind(version)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_database_migrated_by_the_build_with_edited_migrations_still_migrates() {
+        let (_dir, pool) = migrated().await;
+        for (version, old) in SUPERSEDED_CHECKSUMS {
+            set_checksum(&pool, *version, old).await;
+        }
+        migrate(&pool).await.unwrap();
+        for (version, old) in SUPERSEDED_CHECKSUMS {
+            let now: String = sqlx::query_scalar(
+                "select lower(hex(checksum)) from _sqlx_migrations where version = ?",
+            )
+            .bind(version)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_ne!(
+                &now, old,
+                "migration {version} adopted the released checksum"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn any_other_edited_migration_is_still_refused() {
+        let (_dir, pool) = migrated().await;
+        set_checksum(&pool, 1, &"ab".repeat(48)).await;
+        assert!(migrate(&pool).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn tickets_end_with_no_index_by_requester_and_none_by_channel_and_status() {
+        let (_dir, pool) = migrated().await;
+        let mut names: Vec<String> = sqlx::query_scalar(
+            "select name from sqlite_master where type = 'index' and tbl_name = 'tickets'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "sqlite_autoindex_tickets_1",
+                "tickets_card",
+                "tickets_channel_recent",
+                "tickets_source",
+                "tickets_status"
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn an_in_memory_database_is_refused_with_a_clear_error() {
         for url in ["sqlite::memory:", "sqlite://desk.db?mode=memory"] {
