@@ -614,3 +614,28 @@ async fn a_reprioritised_tickets_old_timers_never_fire() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_scheduler_pass_with_nothing_to_split_leaves_the_database_free_for_other_writers() {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    let (app, _clock) = app_at("2026-11-28T03:00:00Z").await;
+    app.command_json(ALICE, "C1", "request prod down: the API answers 500")
+        .await;
+    app.step().await;
+    // Another process (the CLI beside `serve`) must get the write lock at once.
+    let mut other = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
+        "sqlite://{}",
+        app.db_path.display()
+    ))
+    .unwrap()
+    .busy_timeout(std::time::Duration::ZERO)
+    .connect()
+    .await
+    .unwrap();
+    sqlx::query("begin immediate")
+        .execute(&mut other)
+        .await
+        .expect("no connection of the bot holds the write lock");
+    sqlx::query("rollback").execute(&mut other).await.unwrap();
+}

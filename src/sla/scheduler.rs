@@ -83,12 +83,12 @@ pub async fn step(app: &App) -> Result<usize, AppError> {
 /// decided together, as they always were.
 async fn split_chains(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
     loop {
-        let mut tx = app.pool.begin_with("begin immediate").await?;
-        let split = timers::split_due_chains(&mut tx, now, BATCH).await?;
-        if split == 0 {
-            // Nothing written: no commit (and no fsync) needed.
+        // Most passes have nothing to split: find out without taking the write lock.
+        if !timers::has_due_chains(&mut *app.pool.acquire().await?, now).await? {
             return Ok(());
         }
+        let mut tx = app.pool.begin_with("begin immediate").await?;
+        let split = timers::split_due_chains(&mut tx, now, BATCH).await?;
         tx.commit().await?;
         if (split as i64) < BATCH {
             return Ok(());

@@ -170,6 +170,17 @@ pub fn parse_later(text: &str) -> Vec<Planned> {
         .collect()
 }
 
+/// Whether any chain's head is due at `now` (a read: no write lock).
+pub async fn has_due_chains(conn: &mut SqliteConnection, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from timers \
+         where status = 'pending' and due_at <= ? and later is not null)",
+    )
+    .bind(db_time(now))
+    .fetch_one(conn)
+    .await
+}
+
 /// Chains whose head is due at `now` are split, at most `limit` per call: the later timers
 /// already due become rows of their own (so they fire in this pass, as if they had always
 /// been rows), and the rest stays chained on the first one not yet due. Returns how many
@@ -193,22 +204,17 @@ pub async fn split_due_chains(
         let plan = parse_later(later);
         let cut = plan.partition_point(|p| p.due_at <= now);
         let (due, rest) = plan.split_at(cut);
-        rows.extend(due.iter().map(|p| (*ticket, *p, None)));
+        rows.extend(due.iter().map(|p| (*ticket, *p, 0, None)));
         if let Some((next, more)) = rest.split_first() {
-            rows.push((*ticket, *next, (!more.is_empty()).then(|| later_text(more))));
+            rows.push((
+                *ticket,
+                *next,
+                0,
+                (!more.is_empty()).then(|| later_text(more)),
+            ));
         }
     }
-    for chunk in rows.chunks(1000) {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("insert into timers (ticket_id, kind, due_at, later) ");
-        q.push_values(chunk, |mut row, (ticket, p, later)| {
-            row.push_bind(*ticket)
-                .push_bind(p.kind.as_str())
-                .push_bind(db_time(p.due_at))
-                .push_bind(later.clone());
-        });
-        q.build().execute(&mut *conn).await?;
-    }
+    insert_rows(conn, &rows).await?;
     let ids: Vec<i64> = heads.iter().map(|(id, _, _)| *id).collect();
     for chunk in ids.chunks(900) {
         let mut q: QueryBuilder<Sqlite> =
@@ -219,19 +225,32 @@ pub async fn split_due_chains(
     Ok(heads.len())
 }
 
-/// Inserts timers for many tickets in one statement per 1000.
+/// Inserts timers `(ticket, timer, round)` for many tickets, none chained.
 pub async fn insert_all(
     conn: &mut SqliteConnection,
     rows: &[(i64, Planned, i64)],
 ) -> sqlx::Result<()> {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(t, p, round)| (*t, *p, *round, None))
+        .collect();
+    insert_rows(conn, &rows).await
+}
+
+/// Inserts timer rows `(ticket, timer, round, later)` in one statement per 1000.
+async fn insert_rows(
+    conn: &mut SqliteConnection,
+    rows: &[(i64, Planned, i64, Option<String>)],
+) -> sqlx::Result<()> {
     for chunk in rows.chunks(1000) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("insert into timers (ticket_id, kind, due_at, round) ");
-        q.push_values(chunk, |mut row, (ticket, p, round)| {
+            QueryBuilder::new("insert into timers (ticket_id, kind, due_at, round, later) ");
+        q.push_values(chunk, |mut row, (ticket, p, round, later)| {
             row.push_bind(*ticket)
                 .push_bind(p.kind.as_str())
                 .push_bind(db_time(p.due_at))
-                .push_bind(*round);
+                .push_bind(*round)
+                .push_bind(later.clone());
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -252,14 +271,7 @@ pub async fn replace(
     let Some((head, later)) = chain(plan) else {
         return Ok(());
     };
-    sqlx::query("insert into timers (ticket_id, kind, due_at, later) values (?, ?, ?, ?)")
-        .bind(ticket_id)
-        .bind(head.kind.as_str())
-        .bind(db_time(head.due_at))
-        .bind(later)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    insert_rows(conn, &[(ticket_id, head, 0, later)]).await
 }
 
 /// Stops a ticket's escalation.
