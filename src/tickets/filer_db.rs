@@ -173,8 +173,11 @@ impl std::ops::Deref for Filing<'_> {
     }
 }
 
+/// A duplicate candidate: `(id, key, title and description, created)`.
+pub type Candidate = (i64, String, String, DateTime<Utc>);
+
 /// Recent open tickets of a requester (or, with `channel`, of a channel) since `since`:
-/// `(id, key, title and description)`, newest first. For a channel, an index range read of
+/// [`Candidate`]s, newest first. For a channel, an index range read of
 /// its newest `limit` rows; for a requester, a read of the open tickets (the queue), so the
 /// cost grows with the open queue, not with every ticket ever filed.
 pub fn open_candidates(
@@ -183,7 +186,7 @@ pub fn open_candidates(
     channel: Option<&str>,
     since: DateTime<Utc>,
     limit: usize,
-) -> rusqlite::Result<Vec<(i64, String, String)>> {
+) -> rusqlite::Result<Vec<Candidate>> {
     let (sql, value) = match (requester, channel) {
         // Among the open tickets only (there is no index by requester, see migration 0006).
         (Some(r), _) => ("select id, key, title || ' ' || description, status, created_at from tickets indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') and requester = ? order by id desc limit ?", r),
@@ -204,8 +207,11 @@ pub fn open_candidates(
     let mut out = Vec::new();
     for row in rows {
         let (id, key, text, status, created) = row?;
-        if super::is_open_status(&status) && created.as_str() >= since.as_str() {
-            out.push((id, key, text));
+        if !super::is_open_status(&status) || created.as_str() < since.as_str() {
+            continue;
+        }
+        if let Some(created) = crate::clock::parse_db_time(&created) {
+            out.push((id, key, text, created));
         }
     }
     Ok(out)

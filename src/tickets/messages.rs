@@ -392,7 +392,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_utc_fallback_of_a_time_is_what_chrono_writes(secs in -62_135_596_800i64..253_402_300_799, nanos in 0u32..1_000_000_000) {
+        fn a_times_utc_text_is_what_chrono_writes(secs in -62_135_596_800i64..253_402_300_799, nanos in 0u32..1_000_000_000) {
             let t = DateTime::from_timestamp(secs, nanos).unwrap();
             proptest::prop_assert_eq!(utc_minute(t), t.format("%Y-%m-%d %H:%M UTC").to_string());
         }

@@ -64,19 +64,19 @@ impl Recent {
             }
         }
         let since = now - Duration::days(WINDOW_DAYS);
-        let mut best: Option<(&Entry, f64)> = None;
-        for entry in keys.iter().filter_map(|k| self.by.get(k)).flatten() {
-            if entry.created_at < since {
-                continue;
-            }
-            let (shared, score) = similar::hashes_overlap(wanted, &entry.tokens);
-            if shared >= similar::MIN_SHARED_TOKENS
-                && score >= similar::DUPLICATE_THRESHOLD
-                && best.is_none_or(|(b, s)| score > s || (score == s && entry.id > b.id))
-            {
-                best = Some((entry, score));
-            }
-        }
+        let mut candidates: Vec<&Entry> = keys
+            .iter()
+            .filter_map(|k| self.by.get(k))
+            .flatten()
+            .filter(|e| e.created_at >= since)
+            .collect();
+        // Newest first: of equally similar tickets, the newest is suggested.
+        candidates.sort_by_key(|e| std::cmp::Reverse(e.id));
+        let best = similar::best_match(
+            wanted,
+            candidates.into_iter().map(|e| (e, &e.tokens[..])),
+            similar::DUPLICATE_THRESHOLD,
+        );
         let Some((entry, _)) = best else {
             return Ok(None);
         };
@@ -139,15 +139,58 @@ impl Recent {
         let rows = filer_db::open_candidates(conn, who, ch, since, PER_KEY)?;
         let list: VecDeque<Entry> = rows
             .into_iter()
-            .map(|(id, key, text)| Entry {
+            .map(|(id, key, text, created_at)| Entry {
                 id,
                 key,
-                created_at: now,
+                created_at,
                 tokens: similar::token_hashes(&text).into(),
             })
             .collect();
         self.by.insert(k.to_string(), list);
         self.loaded.insert(k.to_string());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tickets::filer_db::FilerDb;
+
+    #[tokio::test]
+    async fn a_candidate_read_from_the_database_ages_out_by_when_it_was_filed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("desk.db");
+        let pool = crate::store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        crate::store::migrate(&pool).await.unwrap();
+        let mut db = FilerDb::open(&path).unwrap();
+        let filed = "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let ticket = crate::tickets::tests::sample();
+        let text = format!("{} {}", ticket.title, ticket.description);
+        let tx = db.begin().unwrap();
+        tx.insert_ticket(&ticket, &crate::clock::db_time(filed))
+            .unwrap();
+        tx.commit().unwrap();
+
+        let conn = Connection::open(&path).unwrap();
+        let wanted = similar::token_hashes(&text);
+        let mut recent = Recent::default();
+        let day = |n| filed + Duration::days(n);
+        // Read from the database on day 13 (inside the window): suggested.
+        assert_eq!(
+            recent
+                .duplicate_of(&conn, &ticket.requester, None, &wanted, day(13))
+                .unwrap(),
+            Some((ticket.id, ticket.key.clone()))
+        );
+        // Day 15: past the window counted from its filing, not from when it was read.
+        assert_eq!(
+            recent
+                .duplicate_of(&conn, &ticket.requester, None, &wanted, day(15))
+                .unwrap(),
+            None
+        );
     }
 }
