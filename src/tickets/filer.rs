@@ -210,7 +210,8 @@ impl Writer {
             }
             next += 1;
             let new = &req.new;
-            let tokens: Arc<[u64]> = triage::similar::token_hashes(&new.description).into();
+            let words = triage::Words::of(&new.description);
+            let tokens: Arc<[u64]> = triage::similar::hashes_of(&words).into();
             let duplicate = self.recent.duplicate_of(
                 &tx,
                 &new.requester,
@@ -218,7 +219,7 @@ impl Writer {
                 &tokens,
                 now,
             )?;
-            let mut ticket = build(&self.policy, next, &req.new, now);
+            let mut ticket = build(&self.policy, next, &req.new, &words, now);
             ticket.duplicate_of = duplicate;
             tx.insert_ticket(&ticket, &now_text)?;
             let history = [Moment {
@@ -261,8 +262,15 @@ impl Writer {
 }
 
 /// A new ticket as triage files it, with its SLA due times.
-fn build(policy: &Policy, id: i64, new: &NewTicket, now: chrono::DateTime<chrono::Utc>) -> Ticket {
-    let triage = triage::rules::classify_in(policy, &new.description, new.channel.as_deref());
+fn build(
+    policy: &Policy,
+    id: i64,
+    new: &NewTicket,
+    words: &triage::Words,
+    now: DateTime<Utc>,
+) -> Ticket {
+    let triage =
+        triage::rules::classify_words(policy, &new.description, words, new.channel.as_deref());
     let due = sla::due_times(policy, &triage.priority, now);
     Ticket {
         id,

@@ -7,7 +7,7 @@ use super::filer_db;
 use crate::triage::similar;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Tickets remembered per requester and per channel.
@@ -24,18 +24,12 @@ struct Entry {
     tokens: Arc<[u64]>,
 }
 
+/// The remembered tickets of requesters and of channels; a key present has been loaded
+/// from the database (its list may be empty).
 #[derive(Default)]
 pub struct Recent {
-    by: HashMap<String, VecDeque<Entry>>,
-    loaded: HashSet<String>,
-}
-
-fn requester_key(r: &str) -> String {
-    format!("u:{r}")
-}
-
-fn channel_key(c: &str) -> String {
-    format!("c:{c}")
+    requesters: HashMap<String, VecDeque<Entry>>,
+    channels: HashMap<String, VecDeque<Entry>>,
 }
 
 impl Recent {
@@ -49,29 +43,27 @@ impl Recent {
         wanted: &[u64],
         now: DateTime<Utc>,
     ) -> rusqlite::Result<Option<(i64, String)>> {
-        let keys: Vec<String> = std::iter::once(requester_key(requester))
-            .chain(channel.map(channel_key))
-            .collect();
-        for (k, value) in keys.iter().zip([Some(requester), channel]) {
-            if !self.loaded.contains(k) {
-                self.load(
-                    conn,
-                    k,
-                    requester,
-                    value.filter(|_| k.starts_with("c:")),
-                    now,
-                )?;
-            }
+        if !self.requesters.contains_key(requester) {
+            let list = load(conn, Some(requester), None, now)?;
+            self.requesters.insert(requester.to_string(), list);
+        }
+        if let Some(c) = channel.filter(|c| !self.channels.contains_key(*c)) {
+            let list = load(conn, None, Some(c), now)?;
+            self.channels.insert(c.to_string(), list);
         }
         let since = now - Duration::days(WINDOW_DAYS);
-        let mut candidates: Vec<&Entry> = keys
-            .iter()
-            .filter_map(|k| self.by.get(k))
+        let mut candidates: Vec<&Entry> = self
+            .requesters
+            .get(requester)
+            .into_iter()
+            .chain(channel.and_then(|c| self.channels.get(c)))
             .flatten()
             .filter(|e| e.created_at >= since)
             .collect();
-        // Newest first: of equally similar tickets, the newest is suggested.
+        // Newest first: of equally similar tickets, the newest is suggested. A ticket of
+        // the requester in the same channel is in both lists: compare it once.
         candidates.sort_by_key(|e| std::cmp::Reverse(e.id));
+        candidates.dedup_by_key(|e| e.id);
         let best = similar::best_match(
             wanted,
             candidates.into_iter().map(|e| (e, &e.tokens[..])),
@@ -85,7 +77,7 @@ impl Recent {
         if filer_db::is_open(conn, id)? {
             Ok(Some((id, key)))
         } else {
-            for list in self.by.values_mut() {
+            for list in self.requesters.values_mut().chain(self.channels.values_mut()) {
                 list.retain(|e| e.id != id);
             }
             Ok(None)
@@ -102,16 +94,17 @@ impl Recent {
         tokens: Arc<[u64]>,
         at: DateTime<Utc>,
     ) {
-        if self.by.len() > MAX_KEYS {
-            self.by.clear();
-            self.loaded.clear();
+        if self.requesters.len() + self.channels.len() > MAX_KEYS {
+            self.requesters.clear();
+            self.channels.clear();
         }
-        for k in std::iter::once(requester_key(requester)).chain(channel.map(channel_key)) {
-            if !self.loaded.contains(&k) {
-                // Not loaded yet: the next request from it reads the database, this one too.
-                continue;
-            }
-            let list = self.by.entry(k).or_default();
+        // A requester or channel not loaded yet is read from the database on its next
+        // request, this ticket included.
+        let lists = [
+            self.requesters.get_mut(requester),
+            channel.and_then(|c| self.channels.get_mut(c)),
+        ];
+        for list in lists.into_iter().flatten() {
             list.push_front(Entry {
                 id,
                 key: key.to_string(),
@@ -121,35 +114,26 @@ impl Recent {
             list.truncate(PER_KEY);
         }
     }
+}
 
-    fn load(
-        &mut self,
-        conn: &Connection,
-        k: &str,
-        requester: &str,
-        channel: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> rusqlite::Result<()> {
-        let since = now - Duration::days(WINDOW_DAYS);
-        let (who, ch) = if k.starts_with("u:") {
-            (Some(requester), None)
-        } else {
-            (None, channel)
-        };
-        let rows = filer_db::open_candidates(conn, who, ch, since, PER_KEY)?;
-        let list: VecDeque<Entry> = rows
-            .into_iter()
-            .map(|(id, key, text, created_at)| Entry {
-                id,
-                key,
-                created_at,
-                tokens: similar::token_hashes(&text).into(),
-            })
-            .collect();
-        self.by.insert(k.to_string(), list);
-        self.loaded.insert(k.to_string());
-        Ok(())
-    }
+/// The recent open tickets of a requester or a channel, as the database has them.
+fn load(
+    conn: &Connection,
+    requester: Option<&str>,
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<VecDeque<Entry>> {
+    let since = now - Duration::days(WINDOW_DAYS);
+    let rows = filer_db::open_candidates(conn, requester, channel, since, PER_KEY)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, key, text, created_at)| Entry {
+            id,
+            key,
+            created_at,
+            tokens: similar::token_hashes(&text).into(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Evaluation of `[[triage.rules]]`: in file order, the first rule that matches decides.
 
-use super::{words, Triage};
+use super::{Triage, Words};
 use crate::settings::{Policy, TriageRule};
 
 /// Triage of a request's text under `policy`, for a request from `channel` (a channel id,
@@ -18,11 +18,20 @@ use crate::settings::{Policy, TriageRule};
 /// - A pattern is the policy's regex, run on the text as given. It is case-sensitive unless
 ///   the policy author writes `(?i)`, as the regex crate does.
 pub fn classify_in(policy: &Policy, text: &str, channel: Option<&str>) -> Triage {
+    classify_words(policy, text, &Words::of(text), channel)
+}
+
+/// [`classify_in`] for a text already split into its [`Words`].
+pub fn classify_words(
+    policy: &Policy,
+    text: &str,
+    text_words: &Words,
+    channel: Option<&str>,
+) -> Triage {
     let triage = &policy.triage;
-    let text_words: Vec<String> = words(text).collect();
     let matched = triage.rules.iter().enumerate().find_map(|(index, rule)| {
         let applies = rule.channel.is_none() || rule.channel.as_deref() == channel;
-        let reason = applies.then(|| reason(rule, &text_words, text)).flatten()?;
+        let reason = applies.then(|| reason(rule, text_words, text)).flatten()?;
         Some((index, rule, reason))
     });
     match matched {
@@ -44,25 +53,17 @@ pub fn classify_in(policy: &Policy, text: &str, channel: Option<&str>) -> Triage
 }
 
 /// What of `rule` matches the text, if anything: a keyword as written, or a pattern's match.
-fn reason(rule: &TriageRule, text_words: &[String], text: &str) -> Option<String> {
+fn reason(rule: &TriageRule, text_words: &Words, text: &str) -> Option<String> {
     let keyword = rule
         .keywords
         .iter()
-        .find(|keyword| contains_words(text_words, keyword));
-    if let Some(keyword) = keyword {
+        .zip(&rule.keyword_words)
+        .find(|(_, wanted)| text_words.contains_run(wanted));
+    if let Some((keyword, _)) = keyword {
         return Some(keyword.clone());
     }
     rule.patterns
         .iter()
         .find_map(|pattern| pattern.find(text))
         .map(|found| found.as_str().to_string())
-}
-
-/// Whether the words of `keyword` appear in `text_words`, consecutively.
-fn contains_words(text_words: &[String], keyword: &str) -> bool {
-    let wanted: Vec<String> = words(keyword).collect();
-    !wanted.is_empty()
-        && text_words
-            .windows(wanted.len())
-            .any(|window| window == wanted)
 }

@@ -10,7 +10,7 @@
 #[cfg(test)]
 use std::collections::BTreeSet;
 
-use super::words;
+use super::Words;
 
 /// The similarity from which a request is flagged as a likely duplicate.
 pub const DUPLICATE_THRESHOLD: f64 = 0.7;
@@ -34,28 +34,33 @@ const STOP_WORDS: &[&str] = &[
 /// readable form of [`token_hashes`], which the tests check it against.
 #[cfg(test)]
 pub fn tokens(text: &str) -> BTreeSet<String> {
-    significant(text).collect()
+    let words = Words::of(text);
+    significant(&words)
+        .map(|(stem, ies)| format!("{stem}{}", if ies { "y" } else { "" }))
+        .collect()
 }
 
-/// The words [`tokens`] keeps, in text order, repeats included.
-fn significant(text: &str) -> impl Iterator<Item = String> + '_ {
-    words(text)
+/// The words [`tokens`] keeps, in text order, repeats included, each as its singular's stem
+/// and whether a `y` follows it (`policies` → (`polic`, true)): no string is built.
+fn significant(words: &Words) -> impl Iterator<Item = (&str, bool)> + '_ {
+    words
+        .iter()
         .filter(|word| word.chars().count() >= 3)
         .filter(|word| !word.chars().all(char::is_numeric))
-        .filter(|word| STOP_WORDS.binary_search(&word.as_str()).is_err())
+        .filter(|word| STOP_WORDS.binary_search(word).is_err())
         .map(singular)
 }
 
 /// A crude singular, the same for both texts compared: `policies` → `policy`,
 /// `deploys` → `deploy`; `access` and short words like `bus` are left alone.
-fn singular(word: String) -> String {
+fn singular(word: &str) -> (&str, bool) {
     let chars = word.chars().count();
     if chars > 4 && word.ends_with("ies") {
-        format!("{}y", &word[..word.len() - 3])
+        (&word[..word.len() - 3], true)
     } else if chars > 3 && word.ends_with('s') && !word.ends_with("ss") {
-        word[..word.len() - 1].to_string()
+        (&word[..word.len() - 1], false)
     } else {
-        word
+        (word, false)
     }
 }
 
@@ -73,16 +78,33 @@ pub fn similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
 /// of recent tickets, compared by a merge of two short integer lists instead of string
 /// sets. Two different words share a hash with odds of about 1 in 2^64.
 pub fn token_hashes(text: &str) -> Vec<u64> {
-    let mut out: Vec<u64> = significant(text).map(|t| fnv1a(t.as_bytes())).collect();
+    hashes_of(&Words::of(text))
+}
+
+/// [`token_hashes`] of a text already split into its [`Words`].
+pub fn hashes_of(words: &Words) -> Vec<u64> {
+    let mut out: Vec<u64> = significant(words)
+        .map(|(stem, ies)| {
+            let h = fnv1a(FNV_BASIS, stem.as_bytes());
+            if ies {
+                fnv1a(h, b"y")
+            } else {
+                h
+            }
+        })
+        .collect();
     out.sort_unstable();
     out.dedup();
     out
 }
 
-/// FNV-1a, 64 bits: a word is a few bytes, and these hashes never leave the process (no
-/// hash flooding to defend against), so a keyed SipHash would only cost time.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, 64 bits, continuing from `h` (a word's hash is its bytes' fold from
+/// `FNV_BASIS`): a word is a few bytes, and these hashes never leave the process (no hash
+/// flooding to defend against), so a keyed SipHash would only cost time.
+fn fnv1a(h: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(h, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }

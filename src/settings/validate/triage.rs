@@ -8,6 +8,7 @@ use super::fields::{channel_id, each, non_blank, user_id};
 use crate::settings::problem::Problems;
 use crate::settings::raw::{RawRule, RawTriage, Section, Text};
 use crate::settings::sections::{TriagePolicy, TriageRule};
+use crate::triage::Words;
 
 /// `priorities` is None when `[sla]` could not be read; references are then not checked.
 pub fn triage(
@@ -99,6 +100,7 @@ fn rule(
     };
     Some(TriageRule {
         name: name?,
+        keyword_words: keywords.iter().flatten().map(|k| Words::of(k)).collect(),
         keywords: keywords?,
         patterns: patterns.into_iter().collect::<Option<_>>()?,
         category: category?,
