@@ -177,9 +177,9 @@ impl std::ops::Deref for Filing<'_> {
 pub type Candidate = (i64, String, String, DateTime<Utc>);
 
 /// Recent open tickets of a requester (or, with `channel`, of a channel) since `since`:
-/// [`Candidate`]s, newest first. For a channel, an index range read of
-/// its newest `limit` rows; for a requester, a read of the open tickets (the queue), so the
-/// cost grows with the open queue, not with every ticket ever filed.
+/// [`Candidate`]s, newest first. A read of the open tickets (the queue), so the cost grows
+/// with the open queue, not with every ticket ever filed; the writer reads each requester
+/// and channel once and then remembers (`recent`).
 pub fn open_candidates(
     conn: &Connection,
     requester: Option<&str>,
@@ -190,7 +190,8 @@ pub fn open_candidates(
     let (sql, value) = match (requester, channel) {
         // Among the open tickets only (there is no index by requester, see migration 0006).
         (Some(r), _) => ("select id, key, title || ' ' || description, status, created_at from tickets indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') and requester = ? order by id desc limit ?", r),
-        (None, Some(c)) => ("select id, key, title || ' ' || description, status, created_at from tickets where channel = ? order by id desc limit ?", c),
+        // Likewise for a channel (no index by channel either, see migration 0007).
+        (None, Some(c)) => ("select id, key, title || ' ' || description, status, created_at from tickets indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') and channel = ? order by id desc limit ?", c),
         (None, None) => return Ok(Vec::new()),
     };
     let since = db_time(since);

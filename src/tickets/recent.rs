@@ -77,7 +77,11 @@ impl Recent {
         if filer_db::is_open(conn, id)? {
             Ok(Some((id, key)))
         } else {
-            for list in self.requesters.values_mut().chain(self.channels.values_mut()) {
+            for list in self
+                .requesters
+                .values_mut()
+                .chain(self.channels.values_mut())
+            {
                 list.retain(|e| e.id != id);
             }
             Ok(None)
@@ -173,6 +177,42 @@ mod tests {
         assert_eq!(
             recent
                 .duplicate_of(&conn, &ticket.requester, None, &wanted, day(15))
+                .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_channel_candidate_read_from_the_database_is_suggested_to_another_requester() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("desk.db");
+        let pool = crate::store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        crate::store::migrate(&pool).await.unwrap();
+        let mut db = FilerDb::open(&path).unwrap();
+        let filed = "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let ticket = crate::tickets::tests::sample();
+        let channel = ticket.channel.clone().unwrap();
+        let tx = db.begin().unwrap();
+        tx.insert_ticket(&ticket, &crate::clock::db_time(filed))
+            .unwrap();
+        tx.commit().unwrap();
+
+        let conn = Connection::open(&path).unwrap();
+        let wanted = similar::token_hashes(&format!("{} {}", ticket.title, ticket.description));
+        let later = filed + Duration::days(1);
+        let mut recent = Recent::default();
+        assert_eq!(
+            recent
+                .duplicate_of(&conn, "U0SOMEONE", Some(&channel), &wanted, later)
+                .unwrap(),
+            Some((ticket.id, ticket.key.clone()))
+        );
+        // Another channel knows nothing of it.
+        assert_eq!(
+            recent
+                .duplicate_of(&conn, "U0SOMEONE", Some("C0ELSEWHERE"), &wanted, later)
                 .unwrap(),
             None
         );
