@@ -25,24 +25,54 @@ pub mod actions {
 /// The most description a card shows (a section's text is limited to 3000 characters).
 const CARD_DESCRIPTION_CHARS: usize = 1500;
 
-/// A time as Slack shows it in the reader's own timezone, with a UTC fallback.
-pub fn when(t: DateTime<Utc>) -> String {
-    format!(
-        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-        t.timestamp(),
-        utc_minute(t)
-    )
+/// A time as Slack shows it in the reader's own timezone, with a UTC fallback. Written
+/// straight into the text that shows it (no string of its own).
+pub fn when(t: DateTime<Utc>) -> When {
+    When(t)
 }
 
-/// `2026-11-27 14:05 UTC`. Cut from `db_time`, whose digits are written by hand: chrono's
-/// formatter was a visible part of answering a request.
-fn utc_minute(t: DateTime<Utc>) -> String {
-    let stamp = crate::clock::db_time(t);
-    match (stamp.len(), stamp.get(..10), stamp.get(11..16)) {
-        (27, Some(day), Some(minute)) => format!("{day} {minute} UTC"),
-        // Years past 9999 (a deadline that can never be met) are longer: chrono's own.
-        _ => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+/// See [`when`].
+pub struct When(DateTime<Utc>);
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+            self.0.timestamp(),
+            UtcMinute(self.0)
+        )
     }
+}
+
+/// `2026-11-27 14:05 UTC`, as chrono's `%Y-%m-%d %H:%M UTC` writes it, without its
+/// formatter, which was a visible part of answering a request.
+struct UtcMinute(DateTime<Utc>);
+
+impl std::fmt::Display for UtcMinute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::{Datelike, Timelike};
+        let t = self.0;
+        if (0..=9999).contains(&t.year()) {
+            write!(
+                f,
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        } else {
+            // Years past 9999 (a deadline that can never be met): chrono's own.
+            write!(f, "{}", t.format("%Y-%m-%d %H:%M UTC"))
+        }
+    }
+}
+
+#[cfg(test)]
+fn utc_minute(t: DateTime<Utc>) -> String {
+    UtcMinute(t).to_string()
 }
 
 /// "P1: matched 'prod down'" when a rule decided the priority.
@@ -405,7 +435,7 @@ mod tests {
             utc_minute(never),
             never.format("%Y-%m-%d %H:%M UTC").to_string()
         );
-        assert!(when(never).ends_with(" UTC>"));
+        assert!(when(never).to_string().ends_with(" UTC>"));
     }
 
     fn action_ids(card: &Value) -> Vec<String> {
