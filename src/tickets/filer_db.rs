@@ -18,14 +18,18 @@ pub struct FilerDb {
 
 /// The connection settings of `store::connect`, so a commit here is as durable as there.
 ///
-/// One difference: CHECK constraints are not evaluated on this connection. SQLite compiles
-/// a check like `status in ('open', 'acknowledged', ...)` into a temporary table built on
-/// every insert, which was a tenth of the cost of filing a ticket; every value this writer
-/// stores in a checked column comes from a Rust enum or a literal, and every other
-/// connection still enforces them.
+/// Two differences, both checks this writer's rows pass by construction; every other
+/// connection still enforces them:
+/// - CHECK constraints are not evaluated. SQLite compiles a check like `status in ('open',
+///   'acknowledged', ...)` into a temporary table built on every insert, which was a tenth
+///   of the cost of filing a ticket; every value this writer stores in a checked column
+///   comes from a Rust enum or a literal.
+/// - Foreign keys are not checked (a lookup of the ticket per event, timer and outbox row):
+///   those rows name the ticket inserted just before them in the same transaction, and
+///   `duplicate_of` a ticket the writer has just read as open.
 const PRAGMAS: &str = "pragma journal_mode = wal;
     pragma synchronous = full;
-    pragma foreign_keys = on;
+    pragma foreign_keys = off;
     pragma temp_store = memory;
     pragma ignore_check_constraints = on;";
 

@@ -45,7 +45,7 @@ pub fn tokens(text: &str) -> BTreeSet<String> {
 fn significant(words: &Words) -> impl Iterator<Item = (&str, bool)> + '_ {
     words
         .iter()
-        .filter(|word| word.chars().count() >= 3)
+        .filter(|word| at_least_chars(word, 3))
         .filter(|word| !word.chars().all(char::is_numeric))
         .filter(|word| STOP_WORDS.binary_search(word).is_err())
         .map(singular)
@@ -54,14 +54,18 @@ fn significant(words: &Words) -> impl Iterator<Item = (&str, bool)> + '_ {
 /// A crude singular, the same for both texts compared: `policies` → `policy`,
 /// `deploys` → `deploy`; `access` and short words like `bus` are left alone.
 fn singular(word: &str) -> (&str, bool) {
-    let chars = word.chars().count();
-    if chars > 4 && word.ends_with("ies") {
+    if word.ends_with("ies") && at_least_chars(word, 5) {
         (&word[..word.len() - 3], true)
-    } else if chars > 3 && word.ends_with('s') && !word.ends_with("ss") {
+    } else if word.ends_with('s') && !word.ends_with("ss") && at_least_chars(word, 4) {
         (&word[..word.len() - 1], false)
     } else {
         (word, false)
     }
+}
+
+/// Whether `word` has at least `n` characters; most words are ASCII, one byte each.
+fn at_least_chars(word: &str, n: usize) -> bool {
+    word.len() >= n && (word.is_ascii() || word.chars().count() >= n)
 }
 
 /// The overlap coefficient of two token sets, in [0, 1]; 0 when either is empty.
@@ -113,16 +117,13 @@ fn fnv1a(h: u64, bytes: &[u8]) -> u64 {
 /// `similarity` computes it for token sets).
 pub fn hashes_overlap(a: &[u64], b: &[u64]) -> (usize, f64) {
     let (mut i, mut j, mut shared) = (0, 0, 0);
+    // Without branches on the comparison: hashes are random, so a branch would be
+    // mispredicted about every other step.
     while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (a[i], b[j]);
+        shared += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
     let smaller = a.len().min(b.len());
     let score = if smaller == 0 {
