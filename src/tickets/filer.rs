@@ -48,7 +48,31 @@ pub enum FileError {
 
 struct Job {
     req: FileRequest,
+    /// What the request's own task worked out before queueing it.
+    read: Read,
     reply: oneshot::Sender<Result<Filed, FileError>>,
+}
+
+/// What is read from a request's text alone: worked out on the request's task, not on the
+/// writer's thread, so it runs while the writer waits for the disk.
+struct Read {
+    triage: triage::Triage,
+    tokens: Arc<[u64]>,
+}
+
+impl Read {
+    fn of(policy: &Policy, new: &NewTicket) -> Self {
+        let words = triage::Words::of(&new.description);
+        Read {
+            triage: triage::rules::classify_words(
+                policy,
+                &new.description,
+                &words,
+                new.channel.as_deref(),
+            ),
+            tokens: triage::similar::hashes_of(&words).into(),
+        }
+    }
 }
 
 enum Msg {
@@ -61,6 +85,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct TicketFiler {
     tx: mpsc::Sender<Msg>,
+    policy: Arc<Policy>,
 }
 
 /// The most requests one commit carries.
@@ -87,7 +112,7 @@ impl TicketFiler {
         let (tx, rx) = mpsc::channel(8192);
         let writer = Writer {
             db,
-            policy,
+            policy: policy.clone(),
             clock,
             outbox_wake,
             timer_wake,
@@ -101,14 +126,15 @@ impl TicketFiler {
             crate::app::stopped(&mut shutdown).await;
             let _ = stop.send(Msg::Stop).await;
         });
-        Ok((Self { tx }, handle))
+        Ok((Self { tx, policy }, handle))
     }
 
     /// Files a ticket; returns once it is committed to disk.
     pub async fn file(&self, req: FileRequest) -> Result<Filed, FileError> {
         let (reply, answer) = oneshot::channel();
+        let read = Read::of(&self.policy, &req.new);
         self.tx
-            .send(Msg::File(Box::new(Job { req, reply })))
+            .send(Msg::File(Box::new(Job { req, read, reply })))
             .await
             .map_err(|_| FileError::Closed)?;
         answer.await.map_err(|_| FileError::Closed)?
@@ -151,7 +177,7 @@ impl Writer {
     }
 
     fn commit(&mut self, batch: Vec<Job>) {
-        let reqs: Vec<&FileRequest> = batch.iter().map(|j| &j.req).collect();
+        let reqs: Vec<&Job> = batch.iter().collect();
         match self.write(&reqs) {
             Ok(results) => {
                 self.metrics.record_commit(reqs.len());
@@ -163,7 +189,7 @@ impl Writer {
                 // One bad request must not fail the others: retry each alone.
                 tracing::warn!(error = %err, size = batch.len(), "shared commit failed; retrying one by one");
                 for job in batch {
-                    let result = self.write(&[&job.req]);
+                    let result = self.write(&[&job]);
                     let _ = job.reply.send(result.map(|mut r| r.remove(0)));
                 }
             }
@@ -180,7 +206,7 @@ impl Writer {
     }
 
     /// One transaction for all of `reqs`.
-    fn write(&mut self, reqs: &[&FileRequest]) -> Result<Vec<Filed>, FileError> {
+    fn write(&mut self, reqs: &[&Job]) -> Result<Vec<Filed>, FileError> {
         let result = self.try_write(reqs);
         if result.is_err() {
             // The numbers handed out were rolled back with the transaction.
@@ -191,15 +217,16 @@ impl Writer {
         result.map_err(|e| FileError::Store(e.to_string()))
     }
 
-    fn try_write(&mut self, reqs: &[&FileRequest]) -> rusqlite::Result<Vec<Filed>> {
+    fn try_write(&mut self, jobs: &[&Job]) -> rusqlite::Result<Vec<Filed>> {
         let now = self.clock.now();
         let now_text = db_time(now);
         let tx: Filing<'_> = self.db.begin()?;
-        let mut results = Vec::with_capacity(reqs.len());
-        let mut filed = Vec::with_capacity(reqs.len());
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut filed = Vec::with_capacity(jobs.len());
         let mut next = self.next_id;
         let mut earliest = None;
-        for req in reqs {
+        for job in jobs {
+            let req = &job.req;
             let mut seen = false;
             for key in &req.dedupe {
                 seen |= !tx.first_sighting(key, &now_text)?;
@@ -210,16 +237,14 @@ impl Writer {
             }
             next += 1;
             let new = &req.new;
-            let words = triage::Words::of(&new.description);
-            let tokens: Arc<[u64]> = triage::similar::hashes_of(&words).into();
             let duplicate = self.recent.duplicate_of(
                 &tx,
                 &new.requester,
                 new.channel.as_deref(),
-                &tokens,
+                &job.read.tokens,
                 now,
             )?;
-            let mut ticket = build(&self.policy, next, &req.new, &words, now);
+            let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), now);
             ticket.duplicate_of = duplicate;
             tx.insert_ticket(&ticket, &now_text)?;
             let history = [Moment {
@@ -237,7 +262,7 @@ impl Writer {
             for message in (req.effects)(&ticket) {
                 tx.insert_outbox(Some(next), &message, &now_text)?;
             }
-            filed.push((results.len(), tokens));
+            filed.push((results.len(), job.read.tokens.clone()));
             results.push(Filed::New(Box::new(ticket)));
         }
         tx.commit()?;
@@ -266,11 +291,9 @@ fn build(
     policy: &Policy,
     id: i64,
     new: &NewTicket,
-    words: &triage::Words,
+    triage: triage::Triage,
     now: DateTime<Utc>,
 ) -> Ticket {
-    let triage =
-        triage::rules::classify_words(policy, &new.description, words, new.channel.as_deref());
     let due = sla::due_times(policy, &triage.priority, now);
     Ticket {
         id,
