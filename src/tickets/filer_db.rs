@@ -191,11 +191,22 @@ pub fn open_candidates(
     since: DateTime<Utc>,
     limit: usize,
 ) -> rusqlite::Result<Vec<Candidate>> {
+    // Among the open tickets only: there is no index by requester or by channel
+    // (migrations 0006 and 0007).
+    macro_rules! open_of {
+        ($column:literal) => {
+            concat!(
+                "select id, key, title || ' ' || description, created_at from tickets ",
+                "indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') ",
+                "and ",
+                $column,
+                " = ? order by id desc limit ?"
+            )
+        };
+    }
     let (sql, value) = match (requester, channel) {
-        // Among the open tickets only (there is no index by requester, see migration 0006).
-        (Some(r), _) => ("select id, key, title || ' ' || description, status, created_at from tickets indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') and requester = ? order by id desc limit ?", r),
-        // Likewise for a channel (no index by channel either, see migration 0007).
-        (None, Some(c)) => ("select id, key, title || ' ' || description, status, created_at from tickets indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') and channel = ? order by id desc limit ?", c),
+        (Some(r), _) => (open_of!("requester"), r),
+        (None, Some(c)) => (open_of!("channel"), c),
         (None, None) => return Ok(Vec::new()),
     };
     let since = db_time(since);
@@ -206,13 +217,12 @@ pub fn open_candidates(
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, key, text, status, created) = row?;
-        if !super::is_open_status(&status) || created.as_str() < since.as_str() {
+        let (id, key, text, created) = row?;
+        if created.as_str() < since.as_str() {
             continue;
         }
         if let Some(created) = crate::clock::parse_db_time(&created) {

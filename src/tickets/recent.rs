@@ -145,8 +145,16 @@ mod tests {
     use super::*;
     use crate::tickets::filer_db::FilerDb;
 
-    #[tokio::test]
-    async fn a_candidate_read_from_the_database_ages_out_by_when_it_was_filed() {
+    /// A database with the sample ticket filed at `filed`, a connection to it, the ticket,
+    /// and the token hashes of its title and description.
+    async fn one_ticket_filed_at(
+        filed: DateTime<Utc>,
+    ) -> (
+        tempfile::TempDir,
+        Connection,
+        crate::tickets::Ticket,
+        Vec<u64>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("desk.db");
         let pool = crate::store::connect(&format!("sqlite://{}", path.display()))
@@ -154,16 +162,20 @@ mod tests {
             .unwrap();
         crate::store::migrate(&pool).await.unwrap();
         let mut db = FilerDb::open(&path).unwrap();
-        let filed = "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
         let ticket = crate::tickets::tests::sample();
-        let text = format!("{} {}", ticket.title, ticket.description);
         let tx = db.begin().unwrap();
         tx.insert_ticket(&ticket, &crate::clock::db_time(filed))
             .unwrap();
         tx.commit().unwrap();
-
         let conn = Connection::open(&path).unwrap();
-        let wanted = similar::token_hashes(&text);
+        let wanted = similar::token_hashes(&format!("{} {}", ticket.title, ticket.description));
+        (dir, conn, ticket, wanted)
+    }
+
+    #[tokio::test]
+    async fn a_candidate_read_from_the_database_ages_out_by_when_it_was_filed() {
+        let filed = "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let (_dir, conn, ticket, wanted) = one_ticket_filed_at(filed).await;
         let mut recent = Recent::default();
         let day = |n| filed + Duration::days(n);
         // Read from the database on day 13 (inside the window): suggested.
@@ -184,23 +196,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_channel_candidate_read_from_the_database_is_suggested_to_another_requester() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("desk.db");
-        let pool = crate::store::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        crate::store::migrate(&pool).await.unwrap();
-        let mut db = FilerDb::open(&path).unwrap();
         let filed = "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        let ticket = crate::tickets::tests::sample();
+        let (_dir, conn, ticket, wanted) = one_ticket_filed_at(filed).await;
         let channel = ticket.channel.clone().unwrap();
-        let tx = db.begin().unwrap();
-        tx.insert_ticket(&ticket, &crate::clock::db_time(filed))
-            .unwrap();
-        tx.commit().unwrap();
-
-        let conn = Connection::open(&path).unwrap();
-        let wanted = similar::token_hashes(&format!("{} {}", ticket.title, ticket.description));
         let later = filed + Duration::days(1);
         let mut recent = Recent::default();
         assert_eq!(
