@@ -168,6 +168,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn sqlite_is_built_with_the_flags_of_the_cargo_config() {
+        let (_dir, pool) = migrated().await;
+        let options: Vec<String> = sqlx::query_scalar("pragma compile_options")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        // `HAVE_FDATASYNC` is not among the options SQLite reports; it is passed in the same
+        // `LIBSQLITE3_FLAGS` as this one, so this one present means both reached the build.
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn every_connection_is_back_to_synchronous_full_after_the_migrations() {
         let (_dir, pool) = migrated().await;
         // Held at once, so the connection that ran the migrations is one of them.
