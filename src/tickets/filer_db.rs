@@ -198,7 +198,7 @@ pub fn open_candidates(
             concat!(
                 "select id, key, title || ' ' || description, created_at from tickets ",
                 "indexed by tickets_status where status in ('open', 'acknowledged', 'waiting') ",
-                "and ",
+                "and created_at >= ? and ",
                 $column,
                 " = ? order by id desc limit ?"
             )
@@ -211,7 +211,7 @@ pub fn open_candidates(
     };
     let since = db_time(since);
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params![value, limit as i64], |r| {
+    let rows = stmt.query_map(params![since, value, limit as i64], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
@@ -222,9 +222,6 @@ pub fn open_candidates(
     let mut out = Vec::new();
     for row in rows {
         let (id, key, text, created) = row?;
-        if created.as_str() < since.as_str() {
-            continue;
-        }
         if let Some(created) = crate::clock::parse_db_time(&created) {
             out.push((id, key, text, created));
         }
