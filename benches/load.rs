@@ -4,6 +4,10 @@
 //!     cargo bench --bench load
 //!     BENCH_SECS=5 BENCH_CONNECTIONS=50 cargo bench --bench load    # a quick run
 //!     BENCH_SERVER=/path/to/platform-desk cargo bench --bench load  # another build
+//!     BENCH_COMPARE=/path/to/other/platform-desk BENCH_ROUNDS=5 cargo bench --bench load
+//!
+//! With `BENCH_COMPARE`, each phase runs `BENCH_ROUNDS` (default 3) times against the server
+//! (A) and that other build (B) in turn, and the medians of both are compared (`compare`).
 //!
 //! For each number of connections (default 10, then 50) it starts a fresh
 //! `platform-desk serve` (temporary SQLite file, a fake Slack in this process), measures the
@@ -19,6 +23,8 @@
 
 #[path = "load/client.rs"]
 mod client;
+#[path = "load/compare.rs"]
+mod compare;
 #[path = "load/harness.rs"]
 mod harness;
 use harness::Check;
@@ -109,7 +115,8 @@ fn main() -> ExitCode {
     if !std::env::args().skip(1).any(|a| a == "--bench") {
         println!(
             "load benchmark: skipped; run it with `cargo bench --bench load` \
-             (BENCH_SECS=30, BENCH_CONNECTIONS=10,50 and BENCH_SERVER=<binary> adjust it)"
+             (BENCH_SECS=30, BENCH_CONNECTIONS=10,50, BENCH_SERVER=<binary>, \
+             BENCH_COMPARE=<other binary> and BENCH_ROUNDS=3 adjust it)"
         );
         return ExitCode::SUCCESS;
     }
@@ -126,6 +133,8 @@ fn main() -> ExitCode {
 struct Config {
     secs: u64,
     connections: Vec<usize>,
+    /// Another build to compare the server with, and how many rounds of each.
+    compare: Option<(PathBuf, usize)>,
 }
 
 impl Config {
@@ -150,7 +159,31 @@ impl Config {
             !connections.is_empty() && connections.iter().all(|n| *n > 0),
             "BENCH_CONNECTIONS must be a list of positive numbers"
         );
-        Ok(Config { secs, connections })
+        let compare = match std::env::var_os("BENCH_COMPARE") {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                ensure!(
+                    path.is_file(),
+                    "BENCH_COMPARE: {} is not a file",
+                    path.display()
+                );
+                let rounds = match std::env::var("BENCH_ROUNDS") {
+                    Ok(s) => s
+                        .trim()
+                        .parse()
+                        .context("BENCH_ROUNDS must be a whole number")?,
+                    Err(_) => 3,
+                };
+                ensure!(rounds > 0, "BENCH_ROUNDS must be at least 1");
+                Some((path, rounds))
+            }
+            None => None,
+        };
+        Ok(Config {
+            secs,
+            connections,
+            compare,
+        })
     }
 }
 
@@ -176,6 +209,17 @@ fn run() -> anyhow::Result<bool> {
         .enable_all()
         .build()?;
     let clk = procfs::clock_ticks_per_sec();
+    if let Some((other, rounds)) = &config.compare {
+        return compare::compare(
+            &runtime,
+            [&server, other],
+            &config.connections,
+            Duration::from_secs(config.secs),
+            *rounds,
+            pinning.as_deref(),
+            clk,
+        );
+    }
     let mut phases = Vec::new();
     for &conns in &config.connections {
         let phase = runtime.block_on(run_phase(
@@ -240,6 +284,17 @@ struct Phase {
     duplicates: Option<i64>,
     checks: Vec<Check>,
     server_log: Vec<String>,
+}
+
+impl Phase {
+    fn rps(&self) -> f64 {
+        self.load.filed as f64 / self.wall.as_secs_f64()
+    }
+
+    fn cpu_per_request_us(&self) -> Option<f64> {
+        self.server_cpu
+            .map(|c| c.as_secs_f64() * 1e6 / self.load.filed.max(1) as f64)
+    }
 }
 
 /// The answers one connection (or all of them) got.
@@ -692,11 +747,6 @@ fn cell(value: Option<String>, pass: Option<bool>) -> String {
 /// Prints the table and the checks; true when every consistency check passed.
 fn report(phases: &[Phase]) -> bool {
     type Row = (&'static str, Box<dyn Fn(&Phase) -> String>, &'static str);
-    let rps = |p: &Phase| p.load.filed as f64 / p.wall.as_secs_f64();
-    let cpu_per_req = |p: &Phase| {
-        p.server_cpu
-            .map(|c| c.as_secs_f64() * 1e6 / p.load.filed.max(1) as f64)
-    };
     let share = |c: Option<Duration>, wall: Duration| {
         c.map(|c| format!("{:.0}%", 100.0 * c.as_secs_f64() / wall.as_secs_f64()))
     };
@@ -707,7 +757,7 @@ fn report(phases: &[Phase]) -> bool {
         (
             "requests/s",
             Box::new(move |p| {
-                let r = rps(p);
+                let r = p.rps();
                 cell(
                     Some(harness::thousands(r.round() as u64)),
                     Some(r >= TARGET_RPS),
@@ -750,7 +800,7 @@ fn report(phases: &[Phase]) -> bool {
         (
             "server CPU / request",
             Box::new(move |p| {
-                let v = cpu_per_req(p);
+                let v = p.cpu_per_request_us();
                 cell(
                     v.map(|v| format!("{v:.1} us")),
                     v.map(|v| v < TARGET_CPU_US),
