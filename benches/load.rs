@@ -295,6 +295,11 @@ impl Phase {
         self.server_cpu
             .map(|c| c.as_secs_f64() * 1e6 / self.load.filed.max(1) as f64)
     }
+
+    /// `busy` as a percentage of the phase's wall time.
+    fn percent_of_wall(&self, busy: Option<Duration>) -> Option<f64> {
+        busy.map(|c| 100.0 * c.as_secs_f64() / self.wall.as_secs_f64())
+    }
 }
 
 /// The answers one connection (or all of them) got.
@@ -747,9 +752,7 @@ fn cell(value: Option<String>, pass: Option<bool>) -> String {
 /// Prints the table and the checks; true when every consistency check passed.
 fn report(phases: &[Phase]) -> bool {
     type Row = (&'static str, Box<dyn Fn(&Phase) -> String>, &'static str);
-    let share = |c: Option<Duration>, wall: Duration| {
-        c.map(|c| format!("{:.0}%", 100.0 * c.as_secs_f64() / wall.as_secs_f64()))
-    };
+    let share = |p: &Phase, c: Option<Duration>| p.percent_of_wall(c).map(|v| format!("{v:.0}%"));
     let latency_target = |p: &Phase, v: Option<f64>, limit: f64| {
         (p.conns == LATENCY_TARGET_CONNS).then(|| v.is_some_and(|v| v < limit))
     };
@@ -810,17 +813,17 @@ fn report(phases: &[Phase]) -> bool {
         ),
         (
             "server CPU busy",
-            Box::new(move |p| cell(share(p.server_cpu, p.wall), None)),
+            Box::new(move |p| cell(share(p, p.server_cpu), None)),
             "of its core",
         ),
         (
             "generator CPU busy",
-            Box::new(move |p| cell(share(p.generator_cpu, p.wall), None)),
+            Box::new(move |p| cell(share(p, p.generator_cpu), None)),
             "of its core",
         ),
         (
             "others on server's CPU",
-            Box::new(move |p| cell(share(p.others_on_cpu0, p.wall), None)),
+            Box::new(move |p| cell(share(p, p.others_on_cpu0), None)),
             "noise: other processes",
         ),
         (

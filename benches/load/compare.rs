@@ -29,10 +29,7 @@ impl Figures {
             p99_ms: ms(99.0),
             max_ms: ms(100.0),
             cpu_us: p.cpu_per_request_us().unwrap_or(f64::NAN),
-            others_pct: p
-                .others_on_cpu0
-                .map(|o| 100.0 * o.as_secs_f64() / p.wall.as_secs_f64())
-                .unwrap_or(f64::NAN),
+            others_pct: p.percent_of_wall(p.others_on_cpu0).unwrap_or(f64::NAN),
         }
     }
 

@@ -54,8 +54,14 @@ fn significant_word(word: &str) -> Option<(&str, bool)> {
     kept.then(|| singular(word))
 }
 
+/// Most words are not stop words, and a search among a few dozen hashes says so without
+/// comparing strings (a string search was most of the time `hashes_of` took); a hit is
+/// confirmed against the list itself.
 fn is_stop_word(word: &str) -> bool {
-    STOP_WORDS.binary_search(&word).is_ok()
+    stop_word_hashes()
+        .binary_search(&fnv1a(FNV_BASIS, word.as_bytes()))
+        .is_ok()
+        && STOP_WORDS.binary_search(&word).is_ok()
 }
 
 /// The FNV-1a hashes of [`STOP_WORDS`], sorted.
@@ -113,49 +119,16 @@ pub fn hashes_of(words: &Words) -> Vec<u64> {
     out
 }
 
-/// The hash of `word`'s token (its stem from [`significant_word`], followed by `y` for an
-/// `ies` plural), or `None` when the word is left out.
+/// The hash of `word`'s token: its stem from [`significant_word`], followed by `y` for an
+/// `ies` plural; `None` when the word is left out.
 fn token_hash(word: &str) -> Option<u64> {
-    let bytes = word.as_bytes();
-    if !word.is_ascii() {
-        return significant_word(word).map(|(stem, ies)| {
-            let h = fnv1a(FNV_BASIS, stem.as_bytes());
-            if ies {
-                fnv1a(h, b"y")
-            } else {
-                h
-            }
-        });
-    }
-    // The common case, in one pass: ASCII, so a character is a byte. FNV-1a folds byte by
-    // byte, so the hashes of the stems `singular` may cut (the word without its last one or
-    // three bytes) are states met on the way to the whole word's.
-    let n = bytes.len();
-    if n < 3 || bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let (mut h, mut without_1, mut without_3) = (FNV_BASIS, 0, 0);
-    for (i, &b) in bytes.iter().enumerate() {
-        if i == n - 3 {
-            without_3 = h;
+    significant_word(word).map(|(stem, ies)| {
+        let h = fnv1a(FNV_BASIS, stem.as_bytes());
+        if ies {
+            fnv1a(h, b"y")
+        } else {
+            h
         }
-        if i == n - 1 {
-            without_1 = h;
-        }
-        h = fnv1a(h, &[b]);
-    }
-    // Most words are not stop words, and a search among a few dozen hashes says so without
-    // comparing strings (the string search was most of this function's time); a hit is
-    // confirmed against the list itself.
-    if stop_word_hashes().binary_search(&h).is_ok() && is_stop_word(word) {
-        return None;
-    }
-    Some(if n >= 5 && bytes.ends_with(b"ies") {
-        fnv1a(without_3, b"y")
-    } else if n >= 4 && bytes.ends_with(b"s") && !bytes.ends_with(b"ss") {
-        without_1
-    } else {
-        h
     })
 }
 
@@ -416,7 +389,7 @@ mod tests {
             prop_assert_eq!(similarity(&own, &own), expected);
         }
 
-        /// The one-pass hashing of ASCII words hashes exactly the readable tokens.
+        /// The hashes, stop-word check by hash included, are those of the readable tokens.
         #[test]
         fn token_hashes_are_the_hashes_of_the_tokens(a in prop_oneof![
             text(),
