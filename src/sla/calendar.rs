@@ -39,7 +39,7 @@ impl Calendar {
     }
 
     /// The working interval of `date`, if it is a working day.
-    fn interval(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    pub(super) fn interval(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         self.is_working_day(date).then(|| {
             remembered_hours((self.tz, self.start, self.end, date), || {
                 (self.at(date, self.start), self.at(date, self.end))
@@ -50,9 +50,22 @@ impl Calendar {
     /// `from` plus `amount` of working time. A start outside working hours counts from the
     /// next opening.
     pub fn add_working_time(&self, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
-        let mut remaining = amount.max(Duration::zero());
-        let mut cursor = from;
+        let amount = amount.max(Duration::zero());
         let first_day = from.with_timezone(&self.tz).date_naive();
+        super::day_table::add_working_time(self, from, first_day, amount)
+            .unwrap_or_else(|| self.walk(from, first_day, amount))
+    }
+
+    /// [`Self::add_working_time`] day by day: the definition, and the way for deadlines
+    /// beyond the day table.
+    pub(super) fn walk(
+        &self,
+        from: DateTime<Utc>,
+        first_day: NaiveDate,
+        amount: Duration,
+    ) -> DateTime<Utc> {
+        let mut remaining = amount;
+        let mut cursor = from;
         for offset in 0..MAX_DAYS_AHEAD {
             let date = first_day + Duration::days(offset);
             let Some((open, close)) = self.interval(date) else {

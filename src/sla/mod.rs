@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod calendar;
+mod day_table;
 pub mod deadlines;
 pub mod scheduler;
 pub mod timers;
@@ -34,14 +35,14 @@ pub fn calendar(policy: &Policy) -> Calendar {
 /// has no such priority.
 pub fn due_times(policy: &Policy, priority: &str, created: DateTime<Utc>) -> Option<DueTimes> {
     let target = policy.priority(priority)?;
+    let calendar = target.business_hours.then(|| calendar(policy));
     let add = |amount: std::time::Duration| {
         let amount = Duration::from_std(amount).unwrap_or(Duration::MAX);
-        if target.business_hours {
-            calendar(policy).add_working_time(created, amount)
-        } else {
-            created
+        match &calendar {
+            Some(calendar) => calendar.add_working_time(created, amount),
+            None => created
                 .checked_add_signed(amount)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     };
     Some(DueTimes {

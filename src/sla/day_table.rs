@@ -1,0 +1,274 @@
+//! A calendar's working hours laid out for a run of days, with the working time before each
+//! day, so that adding working time is two searches instead of a walk over every day
+//! between a ticket's creation and its deadline (a "5d" business-hours target spans about
+//! three calendar weeks, and every ticket filed asks for it several times).
+
+use super::calendar::Calendar;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use std::cell::RefCell;
+
+/// Days a table covers. Deadlines further out than this from their start are walked.
+const DAYS: i64 = 400;
+/// A table is rebuilt when a start is this many days past its first day, so that the
+/// common case (starts near today, deadlines weeks ahead) stays inside it.
+const REBUILD_AFTER: i64 = 200;
+
+/// What a table depends on: everything of the calendar.
+#[derive(PartialEq)]
+struct Key {
+    tz: Tz,
+    days: Vec<Weekday>,
+    start: NaiveTime,
+    end: NaiveTime,
+    holidays: Vec<NaiveDate>,
+}
+
+impl Key {
+    fn matches(&self, c: &Calendar) -> bool {
+        self.tz == c.tz
+            && self.start == c.start
+            && self.end == c.end
+            && self.days == c.days
+            && self.holidays == c.holidays
+    }
+}
+
+struct Table {
+    key: Key,
+    first: NaiveDate,
+    /// Per day from `first`: its working interval (`None` on days off).
+    hours: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>>,
+    /// `before[i]`: the working time of days `first .. first + i`; one longer than `hours`.
+    before: Vec<Duration>,
+}
+
+thread_local! {
+    static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+}
+
+/// `from` plus `amount` (not negative) of working time in `cal`, exactly as the day-by-day
+/// walk (`Calendar::add_working_time`) finds it; None when the answer lies outside the
+/// table's days (the caller walks then).
+pub fn add_working_time(
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    first_day: NaiveDate,
+    amount: Duration,
+) -> Option<DateTime<Utc>> {
+    TABLE.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let fresh = slot.as_ref().is_some_and(|t| {
+            t.key.matches(cal) && (0..REBUILD_AFTER).contains(&(first_day - t.first).num_days())
+        });
+        if !fresh {
+            *slot = build(cal, first_day);
+        }
+        slot.as_ref()?.add(from, first_day, amount)
+    })
+}
+
+/// The table of `cal` from the day before `first_day`; None when a day's hours end before
+/// they begin (a timezone oddity the walk handles in its own way).
+fn build(cal: &Calendar, first_day: NaiveDate) -> Option<Table> {
+    let first = first_day.pred_opt()?;
+    let mut hours = Vec::with_capacity(DAYS as usize);
+    let mut before = Vec::with_capacity(DAYS as usize + 1);
+    let mut total = Duration::zero();
+    before.push(total);
+    let mut last_close = None;
+    let mut date = first;
+    for _ in 0..DAYS {
+        let day = cal.interval(date);
+        if let Some((open, close)) = day {
+            // Each day's hours must begin after the last working day's end and end after
+            // they begin: the searches rely on it.
+            if close < open || last_close.is_some_and(|c| open < c) {
+                return None;
+            }
+            total += close - open;
+            last_close = Some(close);
+        }
+        hours.push(day);
+        before.push(total);
+        date = date.succ_opt()?;
+    }
+    Some(Table {
+        key: Key {
+            tz: cal.tz,
+            days: cal.days.clone(),
+            start: cal.start,
+            end: cal.end,
+            holidays: cal.holidays.clone(),
+        },
+        first,
+        hours,
+        before,
+    })
+}
+
+impl Table {
+    fn add(
+        &self,
+        from: DateTime<Utc>,
+        first_day: NaiveDate,
+        amount: Duration,
+    ) -> Option<DateTime<Utc>> {
+        let start = usize::try_from((first_day - self.first).num_days()).ok()?;
+        // The first working day with time left after `from`: the walk's first partial day.
+        let (day, open, close) = (start..self.hours.len()).find_map(|i| match self.hours[i] {
+            // A day whose hours are empty (a daylight-saving gap) has no time to give.
+            Some((open, close)) if from < close && open < close => Some((i, open, close)),
+            _ => None,
+        })?;
+        let begin = from.max(open);
+        let available = close - begin;
+        if amount <= available {
+            return Some(begin + amount);
+        }
+        // Whole days after it: the first whose end brings the total to the target.
+        let target = self.before[day + 1] + (amount - available);
+        let end = day + 1 + self.before[day + 2..].partition_point(|t| *t < target);
+        let (open, _) = self.hours.get(end).copied().flatten()?;
+        Some(open + (target - self.before[end]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn calendar(
+        tz: Tz,
+        start: (u32, u32),
+        end: (u32, u32),
+        holidays: &[(i32, u32, u32)],
+    ) -> Calendar {
+        Calendar {
+            tz,
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+            start: NaiveTime::from_hms_opt(start.0, start.1, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(end.0, end.1, 0).unwrap(),
+            holidays: holidays
+                .iter()
+                .map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+                .collect(),
+        }
+    }
+
+    /// Calendars with daylight saving, holidays, a day that does not exist (Apia skipped
+    /// 2011-12-30), a half-hour zone and hours that touch midnight.
+    fn calendars() -> Vec<Calendar> {
+        vec![
+            calendar(
+                chrono_tz::Europe::Berlin,
+                (9, 0),
+                (17, 30),
+                &[(2026, 12, 25), (2027, 1, 1)],
+            ),
+            calendar(chrono_tz::Pacific::Apia, (8, 0), (16, 0), &[]),
+            calendar(
+                chrono_tz::Asia::Kolkata,
+                (10, 0),
+                (18, 45),
+                &[(2026, 8, 15)],
+            ),
+            calendar(chrono_tz::America::Santiago, (0, 0), (23, 59), &[]),
+            calendar(chrono_tz::America::New_York, (2, 15), (2, 45), &[]),
+            // Apia's lost day opens (as UTC) before the day before it closes.
+            calendar(chrono_tz::Pacific::Apia, (0, 0), (23, 30), &[]),
+        ]
+    }
+
+    fn walk(cal: &Calendar, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
+        let first_day = from.with_timezone(&cal.tz).date_naive();
+        cal.walk(from, first_day, amount)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_table_finds_the_deadline_the_walk_finds(
+            which in 0usize..6,
+            start in 0i64..(86400 * 365 * 17),
+            secs in prop_oneof![0i64..86400, 0i64..(86400 * 40), 0i64..(86400 * 400)],
+        ) {
+            let cal = &calendars()[which];
+            // 2010 to 2027: Apia's lost day and many daylight-saving changes.
+            let from = DateTime::parse_from_rfc3339("2010-06-01T00:00:00Z").unwrap().with_timezone(&Utc)
+                + Duration::seconds(start) + Duration::microseconds(start % 1_000_000);
+            let amount = Duration::seconds(secs);
+            prop_assert_eq!(cal.add_working_time(from, amount), walk(cal, from, amount));
+        }
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn hours_lost_to_daylight_saving_give_no_time() {
+        // New York springs forward on 2026-03-08: 02:15-02:45 does not exist, so that
+        // Sunday-made-working-day has empty hours and even no time at all is found after it.
+        let mut cal = calendars().remove(4);
+        cal.days.push(Weekday::Sun);
+        let from = utc("2026-03-08T06:00:00Z");
+        let due = cal.add_working_time(from, Duration::zero());
+        assert_eq!(due, walk(&cal, from, Duration::zero()));
+        assert_eq!(due, utc("2026-03-09T06:15:00Z"));
+    }
+
+    #[test]
+    fn days_out_of_order_are_walked() {
+        // Across Apia's lost 2011-12-30, with hours from midnight.
+        let cal = calendars().remove(5);
+        for hours in [1, 20, 24, 30, 47, 70] {
+            let from = utc("2011-12-28T12:00:00Z");
+            let amount = Duration::hours(hours);
+            assert_eq!(
+                cal.add_working_time(from, amount),
+                walk(&cal, from, amount),
+                "{hours} h"
+            );
+        }
+    }
+
+    #[test]
+    fn a_changed_calendar_is_not_answered_from_the_old_ones_table() {
+        let mut cal = calendars().remove(0);
+        let from = DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let before = cal.add_working_time(from, Duration::hours(8));
+        cal.end = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+        let after = cal.add_working_time(from, Duration::hours(8));
+        assert_ne!(before, after);
+        assert_eq!(after, walk(&cal, from, Duration::hours(8)));
+        cal.holidays
+            .push(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+        assert_eq!(
+            cal.add_working_time(from, Duration::hours(8)),
+            walk(&cal, from, Duration::hours(8))
+        );
+    }
+
+    #[test]
+    fn a_deadline_beyond_the_table_is_walked_to() {
+        let cal = calendars().remove(0);
+        let from = DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let first_day = from.with_timezone(&cal.tz).date_naive();
+        // About three years of working time: past the table's 400 days.
+        let amount = Duration::hours(8 * 260 * 3);
+        assert_eq!(add_working_time(&cal, from, first_day, amount), None);
+        assert_eq!(cal.add_working_time(from, amount), walk(&cal, from, amount));
+    }
+}
