@@ -221,6 +221,7 @@ impl Writer {
         let now = self.clock.now();
         let now_text = db_time(now);
         let tx: Filing<'_> = self.db.begin()?;
+        let mut st = tx.statements()?;
         let mut results = Vec::with_capacity(jobs.len());
         let mut filed = Vec::with_capacity(jobs.len());
         let mut next = self.next_id;
@@ -229,7 +230,7 @@ impl Writer {
             let req = &job.req;
             let mut seen = false;
             for key in &req.dedupe {
-                seen |= !tx.first_sighting(key, &now_text)?;
+                seen |= !st.first_sighting(key, &now_text)?;
             }
             if seen {
                 results.push(Filed::Duplicate);
@@ -246,7 +247,7 @@ impl Writer {
             )?;
             let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), now);
             ticket.duplicate_of = duplicate;
-            tx.insert_ticket(&ticket, &now_text)?;
+            st.insert_ticket(&ticket, &now_text)?;
             let history = [Moment {
                 at: now,
                 what: Happening::Created {
@@ -255,16 +256,17 @@ impl Writer {
             }];
             let plan = sla::timers::plan(&self.policy, &ticket, &history);
             if let Some((head, later)) = sla::timers::chain(&plan) {
-                tx.insert_plan(ticket.id, &head, later.as_deref())?;
+                st.insert_plan(ticket.id, &head, later.as_deref())?;
                 earliest =
                     Some(earliest.map_or(head.due_at, |e: DateTime<Utc>| e.min(head.due_at)));
             }
             for message in (req.effects)(&ticket) {
-                tx.insert_outbox(Some(next), &message, &now_text)?;
+                st.insert_outbox(Some(next), &message, &now_text)?;
             }
             filed.push((results.len(), job.read.tokens.clone()));
             results.push(Filed::New(Box::new(ticket)));
         }
+        drop(st);
         tx.commit()?;
         self.next_id = next;
         if let Some(due) = earliest {

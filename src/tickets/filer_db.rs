@@ -8,7 +8,7 @@ use crate::clock::db_time;
 use crate::outbox::OutboxMessage;
 use crate::sla::timers::Planned;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OpenFlags, Transaction};
+use rusqlite::{params, CachedStatement, Connection, OpenFlags, Transaction};
 use std::path::Path;
 use std::time::Duration;
 
@@ -68,24 +68,59 @@ pub struct Filing<'c> {
 }
 
 impl Filing<'_> {
+    /// The statements of filing, taken from the cache once for the whole commit rather than
+    /// once per row (a lookup hashes the statement's text, and a return re-inserts it).
+    pub fn statements(&self) -> rusqlite::Result<Statements<'_>> {
+        Ok(Statements {
+            inbox: self.tx.prepare_cached(
+                "insert into inbox (key, received_at) values (?, ?) on conflict do nothing",
+            )?,
+            ticket: self.tx.prepare_cached(
+                "insert into tickets (id, key, title, description, requester, channel, source, \
+                 source_ts, category, priority, status, assignee, urgency, link, created_at, \
+                 updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
+                 duplicate_of, filed_by) \
+                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?,
+            created: self.tx.prepare_cached(
+                "insert into ticket_events (ticket_id, kind, actor, at, detail) \
+                 values (?, 'created', ?, ?, ?)",
+            )?,
+            timer: self.tx.prepare_cached(
+                "insert into timers (ticket_id, kind, due_at, round, later) \
+                 values (?, ?, ?, 0, ?)",
+            )?,
+            outbox: self.tx.prepare_cached(
+                "insert into outbox (method, channel, payload, purpose, ticket_id, created_at) \
+                 values (?, ?, ?, ?, ?, ?)",
+            )?,
+        })
+    }
+
+    /// Makes everything of this commit durable (`synchronous=FULL`: fsync'd).
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+}
+
+/// The prepared statements of one commit (see [`Filing::statements`]).
+pub struct Statements<'t> {
+    inbox: CachedStatement<'t>,
+    ticket: CachedStatement<'t>,
+    created: CachedStatement<'t>,
+    timer: CachedStatement<'t>,
+    outbox: CachedStatement<'t>,
+}
+
+impl Statements<'_> {
     /// Records an inbox key; false when it was there already (a redelivery).
-    pub fn first_sighting(&self, key: &str, now: &str) -> rusqlite::Result<bool> {
-        let mut stmt = self.tx.prepare_cached(
-            "insert into inbox (key, received_at) values (?, ?) on conflict do nothing",
-        )?;
-        Ok(stmt.execute(params![key, now])? == 1)
+    pub fn first_sighting(&mut self, key: &str, now: &str) -> rusqlite::Result<bool> {
+        Ok(self.inbox.execute(params![key, now])? == 1)
     }
 
     /// Inserts a new ticket (its number already assigned) and its `created` event.
-    pub fn insert_ticket(&self, t: &Ticket, created: &str) -> rusqlite::Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "insert into tickets (id, key, title, description, requester, channel, source, \
-             source_ts, category, priority, status, assignee, urgency, link, created_at, \
-             updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
-             duplicate_of, filed_by) \
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )?;
-        stmt.execute(params![
+    pub fn insert_ticket(&mut self, t: &Ticket, created: &str) -> rusqlite::Result<()> {
+        self.ticket.execute(params![
             t.id,
             t.key,
             t.title,
@@ -109,11 +144,7 @@ impl Filing<'_> {
             t.duplicate_of.as_ref().map(|d| d.0),
             t.filed_by,
         ])?;
-        let mut stmt = self.tx.prepare_cached(
-            "insert into ticket_events (ticket_id, kind, actor, at, detail) \
-             values (?, 'created', ?, ?, ?)",
-        )?;
-        stmt.execute(params![
+        self.created.execute(params![
             t.id,
             t.filed_by.as_deref().unwrap_or(&t.requester),
             created,
@@ -125,15 +156,12 @@ impl Filing<'_> {
     /// Inserts a new ticket's SLA plan: its first timer, the later ones chained on it
     /// (`timers::chain`).
     pub fn insert_plan(
-        &self,
+        &mut self,
         ticket_id: i64,
         head: &Planned,
         later: Option<&str>,
     ) -> rusqlite::Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "insert into timers (ticket_id, kind, due_at, round, later) values (?, ?, ?, 0, ?)",
-        )?;
-        stmt.execute(params![
+        self.timer.execute(params![
             ticket_id,
             head.kind.as_str(),
             db_time(head.due_at),
@@ -144,16 +172,12 @@ impl Filing<'_> {
 
     /// Inserts an outbox row.
     pub fn insert_outbox(
-        &self,
+        &mut self,
         ticket_id: Option<i64>,
         m: &OutboxMessage,
         now: &str,
     ) -> rusqlite::Result<()> {
-        let mut stmt = self.tx.prepare_cached(
-            "insert into outbox (method, channel, payload, purpose, ticket_id, created_at) \
-             values (?, ?, ?, ?, ?, ?)",
-        )?;
-        stmt.execute(params![
+        self.outbox.execute(params![
             m.method,
             m.channel,
             m.payload,
@@ -162,11 +186,6 @@ impl Filing<'_> {
             now
         ])?;
         Ok(())
-    }
-
-    /// Makes everything of this commit durable (`synchronous=FULL`: fsync'd).
-    pub fn commit(self) -> rusqlite::Result<()> {
-        self.tx.commit()
     }
 }
 

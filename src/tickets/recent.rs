@@ -164,7 +164,9 @@ mod tests {
         let mut db = FilerDb::open(&path).unwrap();
         let ticket = crate::tickets::tests::sample();
         let tx = db.begin().unwrap();
-        tx.insert_ticket(&ticket, &crate::clock::db_time(filed))
+        tx.statements()
+            .unwrap()
+            .insert_ticket(&ticket, &crate::clock::db_time(filed))
             .unwrap();
         tx.commit().unwrap();
         let conn = Connection::open(&path).unwrap();
