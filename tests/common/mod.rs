@@ -203,6 +203,13 @@ impl TestApp {
     pub async fn command_json(&self, user: &str, channel: &str, text: &str) -> Value {
         let resp = self.command(user, channel, text).await;
         assert_eq!(resp.status(), 200);
+        // Slack reads a command's answer as a message only when it says it is JSON.
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
         resp.json().await.expect("a JSON answer")
     }
 
