@@ -72,7 +72,9 @@ pub fn db_time(t: DateTime<Utc>) -> String {
     put(14, 2, t.minute());
     put(17, 2, t.second());
     put(20, 6, nanos / 1000);
-    out.iter().map(|&b| b as char).collect()
+    // ASCII digits and separators only, so this is a copy (collecting chars encoded each
+    // one: 1.2% of the ticket writer's samples).
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 const DB_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
