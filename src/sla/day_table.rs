@@ -10,12 +10,14 @@ use std::cell::RefCell;
 
 /// Days a table covers. Deadlines further out than this from their start are walked.
 const DAYS: i64 = 400;
+/// A table begins this many days before the start it was built for, so that deadlines of
+/// tickets filed in the last weeks are found in the same table as today's.
+const DAYS_BEFORE: i64 = 31;
 /// A table is rebuilt when a start is this many days past its first day, so that the
 /// common case (starts near today, deadlines weeks ahead) stays inside it.
 const REBUILD_AFTER: i64 = 200;
 
 /// What a table depends on: everything of the calendar.
-#[derive(PartialEq)]
 struct Key {
     tz: Tz,
     days: Vec<Weekday>,
@@ -37,14 +39,26 @@ impl Key {
 struct Table {
     key: Key,
     first: NaiveDate,
-    /// Per day from `first`: its working interval (`None` on days off).
+    /// None when the calendar's days are out of order in this range (see [`days`]): it is
+    /// walked then, and remembered as such so it is not built again for every deadline.
+    days: Option<Days>,
+}
+
+struct Days {
+    /// Per day from the table's first: its working interval (`None` on days off).
     hours: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>>,
-    /// `before[i]`: the working time of days `first .. first + i`; one longer than `hours`.
+    /// `before[i]`: the working time of the first `i` days; one longer than `hours`.
     before: Vec<Duration>,
 }
 
 thread_local! {
     static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tables built on this thread, for the tests.
+    static BUILDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// `from` plus `amount` (not negative) of working time in `cal`, exactly as the day-by-day
@@ -64,14 +78,35 @@ pub fn add_working_time(
         if !fresh {
             *slot = build(cal, first_day);
         }
-        slot.as_ref()?.add(from, first_day, amount)
+        let table = slot.as_ref()?;
+        let start = usize::try_from((first_day - table.first).num_days()).ok()?;
+        table.days.as_ref()?.add(from, start, amount)
     })
 }
 
-/// The table of `cal` from the day before `first_day`; None when a day's hours end before
-/// they begin (a timezone oddity the walk handles in its own way).
+/// The table of `cal` from `DAYS_BEFORE` days before `first_day` (None at the ends of the
+/// calendar's range).
 fn build(cal: &Calendar, first_day: NaiveDate) -> Option<Table> {
-    let first = first_day.pred_opt()?;
+    #[cfg(test)]
+    BUILDS.with(|b| b.set(b.get() + 1));
+    let first = first_day.checked_sub_signed(Duration::days(DAYS_BEFORE))?;
+    Some(Table {
+        key: Key {
+            tz: cal.tz,
+            days: cal.days.clone(),
+            start: cal.start,
+            end: cal.end,
+            holidays: cal.holidays.clone(),
+        },
+        first,
+        days: days(cal, first),
+    })
+}
+
+/// The working hours of `DAYS` days from `first`; None when a day's hours end before they
+/// begin or begin before the last working day's end (a timezone oddity the walk handles in
+/// its own way).
+fn days(cal: &Calendar, first: NaiveDate) -> Option<Days> {
     let mut hours = Vec::with_capacity(DAYS as usize);
     let mut before = Vec::with_capacity(DAYS as usize + 1);
     let mut total = Duration::zero();
@@ -93,28 +128,12 @@ fn build(cal: &Calendar, first_day: NaiveDate) -> Option<Table> {
         before.push(total);
         date = date.succ_opt()?;
     }
-    Some(Table {
-        key: Key {
-            tz: cal.tz,
-            days: cal.days.clone(),
-            start: cal.start,
-            end: cal.end,
-            holidays: cal.holidays.clone(),
-        },
-        first,
-        hours,
-        before,
-    })
+    Some(Days { hours, before })
 }
 
-impl Table {
-    fn add(
-        &self,
-        from: DateTime<Utc>,
-        first_day: NaiveDate,
-        amount: Duration,
-    ) -> Option<DateTime<Utc>> {
-        let start = usize::try_from((first_day - self.first).num_days()).ok()?;
+impl Days {
+    /// `from` plus `amount`, where `start` is the index of `from`'s own day.
+    fn add(&self, from: DateTime<Utc>, start: usize, amount: Duration) -> Option<DateTime<Utc>> {
         // The first working day with time left after `from`: the walk's first partial day.
         let (day, open, close) = (start..self.hours.len()).find_map(|i| match self.hours[i] {
             // A day whose hours are empty (a daylight-saving gap) has no time to give.
@@ -238,6 +257,35 @@ mod tests {
                 "{hours} h"
             );
         }
+    }
+
+    fn builds() -> u32 {
+        BUILDS.with(|b| b.get())
+    }
+
+    #[test]
+    fn one_table_serves_starts_from_weeks_ago_to_months_ahead_and_an_unusable_one_is_kept() {
+        let cal = calendars().remove(0);
+        let today = utc("2026-11-27T10:00:00Z");
+        cal.add_working_time(today, Duration::hours(1));
+        let built = builds();
+        for days in [-30, -7, 0, 3, 60, 150] {
+            let from = today + Duration::days(days);
+            assert_eq!(
+                cal.add_working_time(from, Duration::hours(120)),
+                walk(&cal, from, Duration::hours(120))
+            );
+        }
+        assert_eq!(builds(), built);
+        // Apia's days out of order: walked every time, but built once.
+        let odd = calendars().remove(5);
+        let from = utc("2011-12-20T12:00:00Z");
+        odd.add_working_time(from, Duration::hours(1));
+        let built = builds();
+        for hours in 1..50 {
+            odd.add_working_time(from, Duration::hours(hours));
+        }
+        assert_eq!(builds(), built);
     }
 
     #[test]
