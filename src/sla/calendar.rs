@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Tz;
 
 /// When the platform team works.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {
     pub tz: Tz,
     pub days: Vec<Weekday>,
@@ -143,13 +143,19 @@ fn remembered_hours(key: DayKey, compute: impl FnOnce() -> Hours) -> Hours {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn berlin() -> Calendar {
+    /// A Monday-to-Friday calendar in `tz` from `start` to `end` (hour, minute).
+    pub(in crate::sla) fn weekdays(
+        tz: Tz,
+        start: (u32, u32),
+        end: (u32, u32),
+        holidays: &[(i32, u32, u32)],
+    ) -> Calendar {
         Calendar {
-            tz: chrono_tz::Europe::Berlin,
+            tz,
             days: vec![
                 Weekday::Mon,
                 Weekday::Tue,
@@ -157,13 +163,25 @@ mod tests {
                 Weekday::Thu,
                 Weekday::Fri,
             ],
-            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            end: NaiveTime::from_hms_opt(17, 30, 0).unwrap(),
-            holidays: vec![NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()],
+            start: NaiveTime::from_hms_opt(start.0, start.1, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(end.0, end.1, 0).unwrap(),
+            holidays: holidays
+                .iter()
+                .map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+                .collect(),
         }
     }
 
-    fn utc(s: &str) -> DateTime<Utc> {
+    fn berlin() -> Calendar {
+        weekdays(
+            chrono_tz::Europe::Berlin,
+            (9, 0),
+            (17, 30),
+            &[(2026, 12, 25)],
+        )
+    }
+
+    pub(in crate::sla) fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 

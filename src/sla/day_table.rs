@@ -4,8 +4,7 @@
 //! three calendar weeks, and every ticket filed asks for it several times).
 
 use super::calendar::Calendar;
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::cell::RefCell;
 
 /// Days a table covers. Deadlines further out than this from their start are walked.
@@ -17,27 +16,9 @@ const DAYS_BEFORE: i64 = 31;
 /// common case (starts near today, deadlines weeks ahead) stays inside it.
 const REBUILD_AFTER: i64 = 200;
 
-/// What a table depends on: everything of the calendar.
-struct Key {
-    tz: Tz,
-    days: Vec<Weekday>,
-    start: NaiveTime,
-    end: NaiveTime,
-    holidays: Vec<NaiveDate>,
-}
-
-impl Key {
-    fn matches(&self, c: &Calendar) -> bool {
-        self.tz == c.tz
-            && self.start == c.start
-            && self.end == c.end
-            && self.days == c.days
-            && self.holidays == c.holidays
-    }
-}
-
 struct Table {
-    key: Key,
+    /// The calendar it was built for: a table depends on all of it.
+    calendar: Calendar,
     first: NaiveDate,
     /// None when the calendar's days are out of order in this range (see [`days`]): it is
     /// walked then, and remembered as such so it is not built again for every deadline.
@@ -73,7 +54,7 @@ pub fn add_working_time(
     TABLE.with(|slot| {
         let mut slot = slot.borrow_mut();
         let fresh = slot.as_ref().is_some_and(|t| {
-            t.key.matches(cal) && (0..REBUILD_AFTER).contains(&(first_day - t.first).num_days())
+            t.calendar == *cal && (0..REBUILD_AFTER).contains(&(first_day - t.first).num_days())
         });
         if !fresh {
             *slot = build(cal, first_day);
@@ -91,13 +72,7 @@ fn build(cal: &Calendar, first_day: NaiveDate) -> Option<Table> {
     BUILDS.with(|b| b.set(b.get() + 1));
     let first = first_day.checked_sub_signed(Duration::days(DAYS_BEFORE))?;
     Some(Table {
-        key: Key {
-            tz: cal.tz,
-            days: cal.days.clone(),
-            start: cal.start,
-            end: cal.end,
-            holidays: cal.holidays.clone(),
-        },
+        calendar: cal.clone(),
         first,
         days: days(cal, first),
     })
@@ -155,32 +130,10 @@ impl Days {
 
 #[cfg(test)]
 mod tests {
+    use super::super::calendar::tests::{utc, weekdays as calendar};
     use super::*;
+    use chrono::{NaiveTime, Weekday};
     use proptest::prelude::*;
-
-    fn calendar(
-        tz: Tz,
-        start: (u32, u32),
-        end: (u32, u32),
-        holidays: &[(i32, u32, u32)],
-    ) -> Calendar {
-        Calendar {
-            tz,
-            days: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
-            start: NaiveTime::from_hms_opt(start.0, start.1, 0).unwrap(),
-            end: NaiveTime::from_hms_opt(end.0, end.1, 0).unwrap(),
-            holidays: holidays
-                .iter()
-                .map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
-                .collect(),
-        }
-    }
 
     /// Calendars with daylight saving, holidays, a day that does not exist (Apia skipped
     /// 2011-12-30), a half-hour zone and hours that touch midnight.
@@ -226,10 +179,6 @@ mod tests {
             let amount = Duration::seconds(secs);
             prop_assert_eq!(cal.add_working_time(from, amount), walk(cal, from, amount));
         }
-    }
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
     #[test]
