@@ -198,6 +198,94 @@ async fn pending_outbox_rows_survive_a_kill_and_are_delivered_once_after_restart
     stop(&mut child);
 }
 
+/// Posts a signed Events API delivery; returns the HTTP status.
+async fn event(port: u16, body: &Value) -> u16 {
+    let body = body.to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig = platform_desk::slack::signature::sign(SECRET, &ts, body.as_bytes());
+    reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/slack/events"))
+        .header("X-Slack-Request-Timestamp", ts)
+        .header("X-Slack-Signature", sig)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// `(channel, status)` of every outbox row, read from the database file the binary uses.
+fn outbox_rows(dir: &Path) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open(dir.join("desk.db")).unwrap();
+    let mut query = db
+        .prepare("select channel, status from outbox order by id")
+        .unwrap();
+    let rows = query
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows
+}
+
+#[tokio::test]
+async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_after_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    // Slack holds the first post for longer than this test waits for anything.
+    fake.fail_next(
+        "chat.postMessage",
+        [platform_desk::sandbox::fake_slack::Failure::Delay(
+            Duration::from_secs(30),
+        )],
+    );
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    // A mention files a ticket with two posts to two channels, sent in one pass: the card
+    // to the intake channel and the reply in the mention's thread.
+    assert_eq!(
+        event(port, &fixture_json("event_app_mention.json")).await,
+        200
+    );
+    let (answered, held) = wait_until(Duration::from_secs(5), || {
+        let rows = outbox_rows(dir.path());
+        let sent: Vec<_> = rows.iter().filter(|(_, s)| s == "sent").collect();
+        let pending: Vec<_> = rows.iter().filter(|(_, s)| s == "pending").collect();
+        (sent.len() == 1 && pending.len() == 1).then(|| (sent[0].0.clone(), pending[0].0.clone()))
+    })
+    .await
+    .expect("the post Slack answered is marked sent while the other is still held");
+    assert_ne!(answered, held);
+
+    child.kill().unwrap(); // SIGKILL while Slack still holds the other post
+    child.wait().unwrap();
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    let posts_to = |channel: &str| {
+        fake.successful_calls_to("chat.postMessage")
+            .iter()
+            .filter(|c| c.body["channel"] == channel)
+            .count()
+    };
+    wait_until(Duration::from_secs(10), || {
+        (posts_to(&held) == 1).then_some(())
+    })
+    .await
+    .expect("the held post is sent after the restart");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        posts_to(&answered),
+        1,
+        "the post Slack had answered before the kill is not sent again"
+    );
+    assert!(outbox_rows(dir.path()).iter().all(|(_, s)| s == "sent"));
+    stop(&mut child);
+}
+
 fn stop(child: &mut Server) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();

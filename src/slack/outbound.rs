@@ -172,7 +172,7 @@ impl Sender {
         }
         let api = &self.api;
         let paging = &self.paging;
-        let results: Vec<(PendingRow, Result<Value, CallError>)> = stream::iter(prepared)
+        let mut calls = stream::iter(prepared)
             .map(|(row, payload)| async move {
                 let result = match (payload, row.method.as_str(), paging) {
                     (Ok(mut payload), crate::oncall::paging::METHOD, Some(paging)) => {
@@ -189,12 +189,18 @@ impl Sender {
                 let result = benign(&row.method, result);
                 (row, result)
             })
-            .buffer_unordered(MAX_IN_FLIGHT)
-            .collect()
-            .await;
-        for (row, result) in results {
-            self.record(&row, result).await?;
+            .buffer_unordered(MAX_IN_FLIGHT);
+        // Each answer is recorded as soon as it comes, not when the pass's slowest call ends:
+        // a row Slack has taken but the outbox still calls pending is sent again after a
+        // crash, so that window stays one small transaction wide.
+        let mut blocked = Vec::new();
+        while let Some((row, result)) = calls.next().await {
+            if let Some(until) = self.record(&row, result).await? {
+                blocked.push((row.method, until));
+            }
         }
+        drop(calls);
+        self.blocked_until.extend(blocked);
         // More may be ready at once (the next row of a channel with burst left).
         Ok(Some(Instant::now()))
     }
@@ -239,11 +245,14 @@ impl Sender {
         Ok(Ok(payload))
     }
 
+    /// Marks `row` by Slack's answer, in one transaction. Returns how long Slack holds back
+    /// the row's method (a 429), for the caller to remember.
     async fn record(
-        &mut self,
+        &self,
         row: &PendingRow,
         result: Result<Value, CallError>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<Instant>> {
+        let mut blocked = None;
         let mut tx = self.pool.begin_with("begin immediate").await?;
         match result {
             Ok(answer) => {
@@ -266,8 +275,7 @@ impl Sender {
             Err(CallError::RateLimited(wait)) => {
                 // Slack limits per method: hold that method back, count no attempt.
                 tracing::warn!(row = row.id, method = %row.method, retry_after_secs = wait.as_secs(), "Slack rate limited the outbox");
-                self.blocked_until
-                    .insert(row.method.clone(), Instant::now() + wait);
+                blocked = Some(Instant::now() + wait);
                 Metrics::inc(&self.metrics.outbox_rate_limited);
             }
             Err(CallError::Transient(error))
@@ -286,7 +294,7 @@ impl Sender {
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(blocked)
     }
 
     /// Exponential backoff from `retry_base`, capped at `retry_max`.
