@@ -172,3 +172,55 @@ async fn a_channel_is_paced_to_its_configured_rate() {
         at[4].duration_since(at[0])
     );
 }
+
+/// Polls the outbox until `(sent, pending)` counts are as expected; returns the pending rows'
+/// channels, in order.
+async fn await_outbox(app: &TestApp, sent: i64, pending: i64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now_sent = app
+            .scalar("select count(*) from outbox where status = 'sent'")
+            .await;
+        let now_pending = app
+            .scalar("select count(*) from outbox where status = 'pending'")
+            .await;
+        if (now_sent, now_pending) == (sent, pending) {
+            let channels = app
+                .text("select group_concat(channel) from (select channel from outbox where status = 'pending' order by id)")
+                .await
+                .unwrap_or_default();
+            return channels.split(',').map(str::to_string).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "outbox never reached {sent} sent and {pending} pending: {now_sent} and {now_pending}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_post_slack_is_slow_to_answer_holds_back_only_its_own_channel() {
+    let app = spawn_app().await;
+    // Slack holds the first post for longer than this test waits for anything.
+    app.fake.fail_next(
+        "chat.postMessage",
+        [Failure::Delay(Duration::from_secs(30))],
+    );
+    // A mention's card goes to the intake channel and its reply to the mention's channel.
+    let first = fixture_json("event_app_mention.json");
+    assert_eq!(app.event(&first, None).await.status(), 200);
+    let held = await_outbox(&app, 1, 1).await;
+
+    // A second mention in the same channel: the post to the channel Slack is not holding
+    // goes out at once; the one to the held channel waits behind the held post, in order.
+    let mut second = envelope(first["event"].clone());
+    second["event"]["ts"] = serde_json::json!("1700000300.000500");
+    second["event"]["event_ts"] = serde_json::json!("1700000300.000500");
+    second["event"]["client_msg_id"] = serde_json::json!("6a2d3e4f-5b6c-4d7e-8f90-1a2b3c4d5e6f");
+    second["event"]["text"] =
+        serde_json::json!("<@U07BOTPLT9> request the staging database migration is blocked");
+    assert_eq!(app.event(&second, None).await.status(), 200);
+    let still_pending = await_outbox(&app, 2, 2).await;
+    assert_eq!(still_pending, [held[0].clone(), held[0].clone()]);
+}

@@ -13,9 +13,11 @@ use crate::store::Pool;
 use crate::tickets;
 use crate::web::metrics::Metrics;
 use chrono::Utc;
-use futures_util::{stream, StreamExt};
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -101,44 +103,65 @@ impl Sender {
         }
     }
 
-    /// Delivers until `shutdown` turns true; a call in flight is finished first.
+    /// Delivers until `shutdown` turns true; calls in flight are finished (and recorded)
+    /// first.
+    ///
+    /// Each channel has at most one call in flight, which keeps its order; channels do not
+    /// wait for each other. A call Slack is slow to answer holds back only its own channel.
     pub async fn run(mut self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        let mut calls = Calls::default();
+        let mut next_pass = Some(Instant::now());
+        let mut last_pass = Instant::now();
         loop {
-            let next = match self.step().await {
-                Ok(next) => next,
-                Err(err) => {
-                    tracing::error!(error = %err, "outbox sender could not read the outbox");
-                    Some(Instant::now() + Duration::from_secs(1))
-                }
-            };
-            let passed = Instant::now();
-            let deadline = next.unwrap_or_else(|| passed + IDLE_WAKE);
-            tokio::select! {
-                _ = wake.notified() => {
-                    // Under load every commit wakes the sender: pass at most every
-                    // `MIN_PASS_GAP`, letting the wakes of a burst fold into one pass.
-                    let earliest = (passed + MIN_PASS_GAP).min(deadline);
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(earliest) => {}
-                        _ = crate::app::stopped(&mut shutdown) => break,
+            if next_pass.is_some_and(|at| at <= Instant::now()) {
+                next_pass = match self.start_due(&mut calls).await {
+                    Ok(next) => next,
+                    Err(err) => {
+                        tracing::error!(error = %err, "outbox sender could not read the outbox");
+                        Some(Instant::now() + Duration::from_secs(1))
                     }
+                };
+                last_pass = Instant::now();
+            }
+            let deadline = next_pass.unwrap_or_else(|| Instant::now() + IDLE_WAKE);
+            // Under load every commit wakes the sender, and every answer frees a channel:
+            // pass at most every `MIN_PASS_GAP`, letting a burst of them fold into one pass.
+            let soon = min(next_pass, last_pass + MIN_PASS_GAP);
+            tokio::select! {
+                Some((row, result)) = calls.in_flight.next(), if !calls.in_flight.is_empty() => {
+                    calls.busy.remove(&row.channel);
+                    self.record_logged(&row, result).await;
+                    // The channel's next row may be due now.
+                    next_pass = soon;
                 }
-                _ = tokio::time::sleep_until(deadline) => {}
+                _ = wake.notified() => next_pass = soon,
+                _ = tokio::time::sleep_until(deadline) => next_pass = Some(Instant::now()),
                 _ = crate::app::stopped(&mut shutdown) => break,
             }
+        }
+        while let Some((row, result)) = calls.in_flight.next().await {
+            self.record_logged(&row, result).await;
         }
         tracing::debug!("outbox sender stopped");
     }
 
-    /// One pass: sends every channel head that is due and within its channel's pace.
-    /// Returns when the next pass should run (None: nothing pending).
-    pub async fn step(&mut self) -> anyhow::Result<Option<Instant>> {
+    /// Starts a call for every channel head that is due, within its channel's pace and not
+    /// already in flight (up to `MAX_IN_FLIGHT` at once). Returns when the next pass should
+    /// run for rows not yet due (None: none known).
+    async fn start_due(&mut self, calls: &mut Calls) -> anyhow::Result<Option<Instant>> {
         let heads = db::channel_heads(&mut *self.pool.acquire().await?, HEADS_PER_PASS).await?;
         let now = Instant::now();
         let wall = Utc::now();
         let mut earliest: Option<Instant> = None;
-        let mut due = Vec::new();
         for row in heads {
+            if calls.in_flight.len() >= MAX_IN_FLIGHT {
+                // A finished call starts the next pass.
+                break;
+            }
+            // The channel's head is the very row whose call is in flight.
+            if calls.busy.contains(&row.channel) {
+                continue;
+            }
             if let Some(at) = row.next_attempt_at.as_deref().and_then(parse_db_time) {
                 if at > wall {
                     let wait = (at - wall).to_std().unwrap_or_default();
@@ -157,52 +180,20 @@ impl Sender {
                 tokens: burst as f64,
                 last: now,
             });
-            match bucket.take(now, self.delivery.channel_interval, burst) {
-                Ok(()) => due.push(row),
-                Err(ready) => earliest = min(earliest, ready),
+            if let Err(ready) = bucket.take(now, self.delivery.channel_interval, burst) {
+                earliest = min(earliest, ready);
+                continue;
             }
-        }
-        if due.is_empty() {
-            return Ok(earliest);
-        }
-        let mut prepared = Vec::with_capacity(due.len());
-        for row in due {
             let payload = self.prepare(&row).await?;
-            prepared.push((row, payload));
+            calls.busy.insert(row.channel.clone());
+            calls.in_flight.push(Box::pin(call(
+                self.api.clone(),
+                self.paging.clone(),
+                row,
+                payload,
+            )));
         }
-        let api = &self.api;
-        let paging = &self.paging;
-        let mut calls = stream::iter(prepared)
-            .map(|(row, payload)| async move {
-                let result = match (payload, row.method.as_str(), paging) {
-                    (Ok(mut payload), crate::oncall::paging::METHOD, Some(paging)) => {
-                        payload["routing_key"] =
-                            Value::String(paging.routing_key.expose().to_string());
-                        api.post_json(&paging.url, &payload).await
-                    }
-                    (Ok(_), crate::oncall::paging::METHOD, None) => Err(CallError::Permanent(
-                        "PAGERDUTY_ROUTING_KEY is not set".into(),
-                    )),
-                    (Ok(payload), method, _) => api.call(method, &payload).await,
-                    (Err(missing), _, _) => Err(missing),
-                };
-                let result = benign(&row.method, result);
-                (row, result)
-            })
-            .buffer_unordered(MAX_IN_FLIGHT);
-        // Each answer is recorded as soon as it comes, not when the pass's slowest call ends:
-        // a row Slack has taken but the outbox still calls pending is sent again after a
-        // crash, so that window stays one small transaction wide.
-        let mut blocked = Vec::new();
-        while let Some((row, result)) = calls.next().await {
-            if let Some(until) = self.record(&row, result).await? {
-                blocked.push((row.method, until));
-            }
-        }
-        drop(calls);
-        self.blocked_until.extend(blocked);
-        // More may be ready at once (the next row of a channel with burst left).
-        Ok(Some(Instant::now()))
+        Ok(earliest)
     }
 
     /// The body to send: as stored, with a card update's channel and `ts` filled in.
@@ -245,14 +236,21 @@ impl Sender {
         Ok(Ok(payload))
     }
 
-    /// Marks `row` by Slack's answer, in one transaction. Returns how long Slack holds back
-    /// the row's method (a 429), for the caller to remember.
+    /// Records Slack's answer as soon as it comes: a row Slack has taken but the outbox
+    /// still calls pending is sent again after a crash, so that window stays one small
+    /// transaction wide. If even that fails, the row stays pending and is sent again.
+    async fn record_logged(&mut self, row: &PendingRow, result: Result<Value, CallError>) {
+        if let Err(err) = self.record(row, result).await {
+            tracing::error!(row = row.id, error = %err, "outbox sender could not record Slack's answer; the row will be sent again");
+        }
+    }
+
+    /// Marks `row` by Slack's answer, in one transaction.
     async fn record(
-        &self,
+        &mut self,
         row: &PendingRow,
         result: Result<Value, CallError>,
-    ) -> anyhow::Result<Option<Instant>> {
-        let mut blocked = None;
+    ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
         match result {
             Ok(answer) => {
@@ -275,7 +273,8 @@ impl Sender {
             Err(CallError::RateLimited(wait)) => {
                 // Slack limits per method: hold that method back, count no attempt.
                 tracing::warn!(row = row.id, method = %row.method, retry_after_secs = wait.as_secs(), "Slack rate limited the outbox");
-                blocked = Some(Instant::now() + wait);
+                self.blocked_until
+                    .insert(row.method.clone(), Instant::now() + wait);
                 Metrics::inc(&self.metrics.outbox_rate_limited);
             }
             Err(CallError::Transient(error))
@@ -294,7 +293,7 @@ impl Sender {
             }
         }
         tx.commit().await?;
-        Ok(blocked)
+        Ok(())
     }
 
     /// Exponential backoff from `retry_base`, capped at `retry_max`.
@@ -308,6 +307,35 @@ impl Sender {
 }
 
 /// Answers that mean the desired state already holds.
+/// The calls in flight, and their channels.
+#[derive(Default)]
+struct Calls {
+    in_flight: FuturesUnordered<BoxFuture<'static, (PendingRow, Result<Value, CallError>)>>,
+    busy: HashSet<String>,
+}
+
+/// One Web API call (or PagerDuty event) for `row`; `payload` is what `prepare` made of it.
+async fn call(
+    api: WebApi,
+    paging: Option<Paging>,
+    row: PendingRow,
+    payload: Result<Value, CallError>,
+) -> (PendingRow, Result<Value, CallError>) {
+    let result = match (payload, row.method.as_str(), paging) {
+        (Ok(mut payload), crate::oncall::paging::METHOD, Some(paging)) => {
+            payload["routing_key"] = Value::String(paging.routing_key.expose().to_string());
+            api.post_json(&paging.url, &payload).await
+        }
+        (Ok(_), crate::oncall::paging::METHOD, None) => Err(CallError::Permanent(
+            "PAGERDUTY_ROUTING_KEY is not set".into(),
+        )),
+        (Ok(payload), method, _) => api.call(method, &payload).await,
+        (Err(missing), _, _) => Err(missing),
+    };
+    let result = benign(&row.method, result);
+    (row, result)
+}
+
 fn benign(method: &str, result: Result<Value, CallError>) -> Result<Value, CallError> {
     match (method, &result) {
         ("reactions.add", Err(CallError::Permanent(e))) if e == "already_reacted" => {
