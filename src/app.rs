@@ -221,18 +221,12 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     }
     let listener = tokio::net::TcpListener::bind(env.listen_addr).await?;
     let addr = listener.local_addr()?;
-    let mut stop = intake_rx.clone();
-    let server = tokio::spawn(async move {
-        let graceful = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(err) = axum::serve(listener, router)
-            .with_graceful_shutdown(graceful)
-            .await
-        {
-            tracing::error!(error = %err, "HTTP server failed");
-        }
-    });
+    let server = tokio::spawn(web::serve::serve(
+        listener,
+        router,
+        env.http_read_timeout,
+        intake_rx.clone(),
+    ));
     let socket = env.app_token.clone().map(|token| {
         tokio::spawn(slack::socket::run(
             app.clone(),

@@ -34,7 +34,14 @@ pub struct Env {
     /// `PAGERDUTY_EVENTS_URL`: PagerDuty's Events API v2 enqueue endpoint (tests point it at
     /// a fake).
     pub pagerduty_events_url: String,
+    /// `HTTP_READ_TIMEOUT` (beyond the contract): how long a client may take to send a
+    /// request's headers, and then its body; idle keep-alive connections close after it too.
+    pub http_read_timeout: std::time::Duration,
 }
+
+/// `HTTP_READ_TIMEOUT`'s default: Slack sends a whole request at once, and answers within 3 s
+/// are what it waits for.
+pub const DEFAULT_HTTP_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `LOG_FORMAT`: `pretty` (the default) or `json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,6 +117,17 @@ impl Env {
                 expected: "pretty or json",
             })?,
         };
+        let http_read_timeout = match get("HTTP_READ_TIMEOUT") {
+            None => DEFAULT_HTTP_READ_TIMEOUT,
+            Some(value) => humantime::parse_duration(value.trim())
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or(EnvError::Invalid {
+                    var: "HTTP_READ_TIMEOUT",
+                    value,
+                    expected: "a duration above zero such as 10s or 500ms",
+                })?,
+        };
         Ok(Env {
             bot_token: secret("SLACK_BOT_TOKEN"),
             signing_secret: secret("SLACK_SIGNING_SECRET"),
@@ -125,6 +143,7 @@ impl Env {
             pagerduty_routing_key: secret("PAGERDUTY_ROUTING_KEY"),
             pagerduty_events_url: get("PAGERDUTY_EVENTS_URL")
                 .unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string()),
+            http_read_timeout,
         })
     }
 
@@ -184,6 +203,7 @@ mod tests {
         assert_eq!(env.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(env.log_format, LogFormat::Pretty);
         assert_eq!(env.rust_log, "info");
+        assert_eq!(env.http_read_timeout, DEFAULT_HTTP_READ_TIMEOUT);
         assert!(!env.socket_mode());
     }
 
@@ -197,6 +217,7 @@ mod tests {
             ("LISTEN_ADDR", "0.0.0.0:8080"),
             ("LOG_FORMAT", "JSON"),
             ("RUST_LOG", "platform_desk=debug"),
+            ("HTTP_READ_TIMEOUT", "750ms"),
         ]);
         let env = env(&vars).unwrap();
         assert_eq!(
@@ -226,6 +247,7 @@ mod tests {
         assert_eq!(env.listen_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(env.log_format, LogFormat::Json);
         assert_eq!(env.rust_log, "platform_desk=debug");
+        assert_eq!(env.http_read_timeout, std::time::Duration::from_millis(750));
         assert!(env.socket_mode());
     }
 
@@ -250,6 +272,8 @@ mod tests {
             ("LISTEN_ADDR", "127.0.0.1:99999"),
             ("LOG_FORMAT", "yaml"),
             ("SLACK_API_URL", "slack.com/api"),
+            ("HTTP_READ_TIMEOUT", "soon"),
+            ("HTTP_READ_TIMEOUT", "0s"),
         ];
         for (var, value) in cases {
             let error = env(&[(var, value)]).unwrap_err();

@@ -1,6 +1,7 @@
 //! The web side: health and readiness probes and Prometheus metrics.
 
 pub mod metrics;
+pub mod serve;
 
 use crate::app::App;
 use crate::outbox;
