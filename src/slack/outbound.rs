@@ -306,7 +306,6 @@ impl Sender {
     }
 }
 
-/// Answers that mean the desired state already holds.
 /// The calls in flight, and their channels.
 #[derive(Default)]
 struct Calls {
@@ -336,6 +335,7 @@ async fn call(
     (row, result)
 }
 
+/// Answers that mean the desired state already holds.
 fn benign(method: &str, result: Result<Value, CallError>) -> Result<Value, CallError> {
     match (method, &result) {
         ("reactions.add", Err(CallError::Permanent(e))) if e == "already_reacted" => {
