@@ -129,3 +129,26 @@ async fn a_signed_command_whose_body_stops_half_way_is_refused_and_files_nothing
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn a_stop_waits_for_a_stalled_body_only_as_long_as_its_grace() {
+    let mut app = spawn_with(Options {
+        env: vec![("HTTP_READ_TIMEOUT".into(), "120s".into())],
+        ..Options::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /slack/commands HTTP/1.1\r\nhost: {}\r\ncontent-length: 100\r\n\r\nhalf",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Let the server read the head and start waiting for the body.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = Instant::now();
+    app.stop().await;
+    let took = stopping.elapsed();
+    let grace = platform_desk::web::serve::STOP_GRACE;
+    assert!(took >= grace - Duration::from_millis(500), "{took:?}");
+    assert!(took < grace + Duration::from_secs(5), "{took:?}");
+}

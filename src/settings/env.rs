@@ -39,9 +39,12 @@ pub struct Env {
     pub http_read_timeout: std::time::Duration,
 }
 
-/// `HTTP_READ_TIMEOUT`'s default: Slack sends a whole request at once, and answers within 3 s
-/// are what it waits for.
-pub const DEFAULT_HTTP_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// `HTTP_READ_TIMEOUT`'s default. Slack sends a whole request at once, so a short one would
+/// do for it; but in HTTP mode a TLS proxy or load balancer always sits in front, keeping idle
+/// connections to the bot, and it must be the side that closes them (a POST it sends on a
+/// connection the bot has just closed fails, for Slack, with a 502). Those idle timeouts are
+/// 60 s by default (AWS ALB, nginx's upstream keep-alive); 75 s outlasts them.
+pub const DEFAULT_HTTP_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(75);
 
 /// `LOG_FORMAT`: `pretty` (the default) or `json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -125,7 +128,7 @@ impl Env {
                 .ok_or(EnvError::Invalid {
                     var: "HTTP_READ_TIMEOUT",
                     value,
-                    expected: "a duration above zero such as 10s or 500ms",
+                    expected: "a duration above zero such as 75s or 500ms",
                 })?,
         };
         Ok(Env {

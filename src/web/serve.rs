@@ -20,8 +20,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+/// How long a stop waits for requests still being read or answered: a body that trickles in
+/// must not hold the bot's shutdown for a whole read timeout.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// Serves `router` on `listener` until `stop` turns true, then lets every connection finish
-/// the request it is on and waits for them.
+/// the request it is on and waits for them (at most `STOP_GRACE`).
 ///
 /// A connection gets `read_timeout` to send a request's headers (hyper's timer runs from the
 /// moment it waits for a request, so idle keep-alive connections close after it too), and
@@ -75,7 +79,16 @@ pub async fn serve(
     drop(listener);
     drop(open_rx);
     // Every connection task holds a receiver; all dropped means all finished.
-    open_tx.closed().await;
+    if tokio::time::timeout(STOP_GRACE, open_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = open_tx.receiver_count(),
+            "requests still unfinished {} s after the stop; leaving them",
+            STOP_GRACE.as_secs()
+        );
+    }
 }
 
 /// A request body that fails once `timeout` has passed since the request's headers. The
