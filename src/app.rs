@@ -232,6 +232,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
             app.clone(),
             api,
             token,
+            env.socket_ping_interval,
             intake_rx.clone(),
         ))
     });

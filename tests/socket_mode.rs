@@ -1,5 +1,5 @@
 //! Socket Mode against a fake WebSocket server: envelopes acked with their replies, and
-//! reconnection after `disconnect` frames and dropped sockets.
+//! reconnection after `disconnect` frames, dropped sockets and sockets gone silent.
 
 mod common;
 
@@ -153,4 +153,55 @@ async fn in_socket_mode_the_slack_http_routes_are_off_but_health_answers() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
+    let app = spawn_with(Options {
+        socket_mode: true,
+        // Long enough that a loaded machine's pauses do not look like a dead socket.
+        env: vec![("SLACK_SOCKET_PING_INTERVAL".into(), "500ms".into())],
+        ..Options::default()
+    })
+    .await;
+    assert!(
+        app.fake
+            .socket_wait_connected(Duration::from_secs(10))
+            .await
+    );
+    // Answered pings keep a connection open: still the first one after six intervals.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(app.fake.socket_connections_opened(), 1);
+
+    // The TCP stream stays open but nothing comes back: no close, no error, no pong.
+    let frozen = Instant::now();
+    assert!(app.fake.socket_freeze().await);
+    let reopened = wait_until(Duration::from_secs(10), || {
+        (app.fake.socket_connections_opened() >= 2).then_some(())
+    })
+    .await;
+    assert!(reopened.is_some(), "the silent socket was never replaced");
+    assert!(
+        frozen.elapsed() >= Duration::from_millis(1000),
+        "not before three intervals of silence: {:?}",
+        frozen.elapsed()
+    );
+    assert!(
+        app.fake
+            .socket_wait_connected(Duration::from_secs(10))
+            .await
+    );
+    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
+    envelope["envelope_id"] = json!("after-silence");
+    envelope["payload"]["text"] = json!("help");
+    app.fake.socket_send(envelope).await;
+    let ack = app
+        .fake
+        .socket_next_ack("after-silence", Duration::from_secs(5))
+        .await
+        .expect("acked on the new connection");
+    assert!(ack["payload"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/platform request"));
 }

@@ -37,6 +37,9 @@ pub struct Env {
     /// `HTTP_READ_TIMEOUT` (beyond the contract): how long a client may take to send a
     /// request's headers, and then its body; idle keep-alive connections close after it too.
     pub http_read_timeout: std::time::Duration,
+    /// `SLACK_SOCKET_PING_INTERVAL` (beyond the contract): Socket Mode pings Slack this often,
+    /// and a connection that brings no frame at all for three of them is reopened.
+    pub socket_ping_interval: std::time::Duration,
 }
 
 /// `HTTP_READ_TIMEOUT`'s default. Slack sends a whole request at once, so a short one would
@@ -45,6 +48,11 @@ pub struct Env {
 /// connection the bot has just closed fails, for Slack, with a 502). Those idle timeouts are
 /// 60 s by default (AWS ALB, nginx's upstream keep-alive); 75 s outlasts them.
 pub const DEFAULT_HTTP_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(75);
+
+/// `SLACK_SOCKET_PING_INTERVAL`'s default (Slack's Python SDK pings every 10 s too): a socket
+/// that died without a word (a NAT or firewall forgot it) is noticed within 30 s, not when
+/// TCP gives up hours later, while no event reaches the bot.
+pub const DEFAULT_SOCKET_PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `LOG_FORMAT`: `pretty` (the default) or `json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,17 +128,20 @@ impl Env {
                 expected: "pretty or json",
             })?,
         };
-        let http_read_timeout = match get("HTTP_READ_TIMEOUT") {
-            None => DEFAULT_HTTP_READ_TIMEOUT,
+        let duration = |var: &'static str, default| match get(var) {
+            None => Ok(default),
             Some(value) => humantime::parse_duration(value.trim())
                 .ok()
                 .filter(|d| !d.is_zero())
                 .ok_or(EnvError::Invalid {
-                    var: "HTTP_READ_TIMEOUT",
+                    var,
                     value,
                     expected: "a duration above zero such as 75s or 500ms",
-                })?,
+                }),
         };
+        let http_read_timeout = duration("HTTP_READ_TIMEOUT", DEFAULT_HTTP_READ_TIMEOUT)?;
+        let socket_ping_interval =
+            duration("SLACK_SOCKET_PING_INTERVAL", DEFAULT_SOCKET_PING_INTERVAL)?;
         Ok(Env {
             bot_token: secret("SLACK_BOT_TOKEN"),
             signing_secret: secret("SLACK_SIGNING_SECRET"),
@@ -147,6 +158,7 @@ impl Env {
             pagerduty_events_url: get("PAGERDUTY_EVENTS_URL")
                 .unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string()),
             http_read_timeout,
+            socket_ping_interval,
         })
     }
 
@@ -207,6 +219,7 @@ mod tests {
         assert_eq!(env.log_format, LogFormat::Pretty);
         assert_eq!(env.rust_log, "info");
         assert_eq!(env.http_read_timeout, DEFAULT_HTTP_READ_TIMEOUT);
+        assert_eq!(env.socket_ping_interval, DEFAULT_SOCKET_PING_INTERVAL);
         assert!(!env.socket_mode());
     }
 
@@ -221,6 +234,7 @@ mod tests {
             ("LOG_FORMAT", "JSON"),
             ("RUST_LOG", "platform_desk=debug"),
             ("HTTP_READ_TIMEOUT", "750ms"),
+            ("SLACK_SOCKET_PING_INTERVAL", "2s"),
         ]);
         let env = env(&vars).unwrap();
         assert_eq!(
@@ -277,6 +291,7 @@ mod tests {
             ("SLACK_API_URL", "slack.com/api"),
             ("HTTP_READ_TIMEOUT", "soon"),
             ("HTTP_READ_TIMEOUT", "0s"),
+            ("SLACK_SOCKET_PING_INTERVAL", "-1s"),
         ];
         for (var, value) in cases {
             let error = env(&[(var, value)]).unwrap_err();

@@ -1,6 +1,7 @@
 //! Socket Mode: opens a WebSocket with `apps.connections.open`, turns each envelope into an
 //! input, acks it (with the reply as payload where Slack accepts one) inside Slack's 3 s,
-//! and reconnects on `disconnect` frames and dropped sockets.
+//! and reconnects on `disconnect` frames, dropped sockets and sockets gone silent (it pings
+//! Slack, and a connection that brings no frame for three pings is reopened).
 
 use super::inbound::{self, Input, Reply};
 use super::web_api::WebApi;
@@ -23,8 +24,15 @@ enum Ended {
     Reconnect,
 }
 
-/// Keeps a Socket Mode connection open until `stop` turns true.
-pub async fn run(app: Arc<App>, api: WebApi, token: Secret, mut stop: watch::Receiver<bool>) {
+/// Keeps a Socket Mode connection open until `stop` turns true, pinging Slack every
+/// `ping_interval`.
+pub async fn run(
+    app: Arc<App>,
+    api: WebApi,
+    token: Secret,
+    ping_interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_millis(500);
     loop {
         if *stop.borrow() {
@@ -33,7 +41,7 @@ pub async fn run(app: Arc<App>, api: WebApi, token: Secret, mut stop: watch::Rec
         match open(&api, &token).await {
             Ok(ws) => {
                 backoff = Duration::from_millis(500);
-                match session(app.clone(), ws, &mut stop).await {
+                match session(app.clone(), ws, ping_interval, &mut stop).await {
                     Ended::Stop => break,
                     Ended::Reconnect => {
                         Metrics::inc(&app.metrics.socket_reconnects);
@@ -73,7 +81,12 @@ async fn open(api: &WebApi, token: &Secret) -> anyhow::Result<Ws> {
 
 /// One connection's life. Acks still in flight when it ends are written by the writer
 /// task, which outlives the reader until every envelope task is done.
-async fn session(app: Arc<App>, ws: Ws, stop: &mut watch::Receiver<bool>) -> Ended {
+async fn session(
+    app: Arc<App>,
+    ws: Ws,
+    ping_interval: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Ended {
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(256);
     tokio::spawn(async move {
@@ -82,16 +95,33 @@ async fn session(app: Arc<App>, ws: Ws, stop: &mut watch::Receiver<bool>) -> End
                 break;
             }
         }
-        let _ = sink.close().await;
+        // Bounded: a peer that went silent never completes the close handshake.
+        let _ = tokio::time::timeout(Duration::from_secs(5), sink.close()).await;
     });
+    // A socket can die without a word (a NAT or firewall forgets it): TCP would say so only
+    // hours later. Slack answers pings, so a live connection brings a frame every interval.
+    let silent_limit = ping_interval * 3;
+    let mut pings =
+        tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_frame = tokio::time::Instant::now();
     loop {
         let frame = tokio::select! {
             frame = stream.next() => frame,
+            _ = pings.tick() => {
+                if last_frame.elapsed() >= silent_limit {
+                    tracing::warn!(silent_secs = last_frame.elapsed().as_secs(), "Socket Mode connection went silent; reconnecting");
+                    return Ended::Reconnect;
+                }
+                let _ = out_tx.send(Message::Ping(Default::default())).await;
+                continue;
+            }
             _ = crate::app::stopped(stop) => {
                 let _ = out_tx.send(Message::Close(None)).await;
                 return Ended::Stop;
             }
         };
+        last_frame = tokio::time::Instant::now();
         let text = match frame {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Ping(data))) => {

@@ -130,6 +130,12 @@ async fn run_connection(
                 }
                 // Dropping the socket ends the TCP stream without a close frame.
                 Some(SocketCmd::Drop) | None => return,
+                // A connection that died without a word: the TCP stream stays open, and
+                // nothing is read (so no pong) or sent until the fake shuts down.
+                Some(SocketCmd::Freeze) => {
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                    return;
+                }
             },
             () = grace => {
                 close(&mut socket, 1000, "disconnected by fake slack").await;
@@ -181,7 +187,7 @@ impl FakeSlack {
         let Some(index) = newest else {
             return false;
         };
-        if matches!(cmd, SocketCmd::Disconnect(_)) {
+        if matches!(cmd, SocketCmd::Disconnect(_) | SocketCmd::Freeze) {
             inner.sockets[index].draining = true;
         }
         if matches!(cmd, SocketCmd::Drop) {
@@ -231,5 +237,12 @@ impl FakeSlack {
     /// Drops the newest connection's TCP stream without a close frame. False if none is live.
     pub async fn socket_drop(&self) -> bool {
         self.newest_socket(SocketCmd::Drop)
+    }
+
+    /// Makes the newest connection go silent, as one a NAT forgot: its TCP stream stays open
+    /// but nothing is read (so pings get no pong) or sent. From then on it no longer counts as
+    /// connected. False if none is live.
+    pub async fn socket_freeze(&self) -> bool {
+        self.newest_socket(SocketCmd::Freeze)
     }
 }

@@ -94,6 +94,7 @@ pub(crate) enum SocketCmd {
     Send(Value),
     Disconnect(String),
     Drop,
+    Freeze,
 }
 
 pub(crate) struct SocketConn {
