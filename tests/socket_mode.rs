@@ -205,3 +205,29 @@ async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
         .unwrap()
         .contains("/platform request"));
 }
+
+#[tokio::test]
+async fn after_a_disconnect_warning_the_old_socket_is_still_served_while_the_new_one_opens() {
+    let app = socket_app().await;
+    assert!(app.fake.socket_disconnect("warning").await);
+    // Slack may still deliver on the socket it has asked the bot to leave.
+    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
+    envelope["envelope_id"] = json!("on-the-old-socket");
+    envelope["payload"]["text"] = json!("help");
+    assert!(app.fake.socket_send_oldest(envelope).await);
+    let ack = app
+        .fake
+        .socket_next_ack("on-the-old-socket", Duration::from_secs(5))
+        .await
+        .expect("acked on the old socket");
+    assert!(ack["payload"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/platform request"));
+    assert!(
+        app.fake
+            .socket_wait_connected(Duration::from_secs(10))
+            .await
+    );
+    assert_eq!(app.fake.socket_connections_opened(), 2);
+}

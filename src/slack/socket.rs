@@ -1,7 +1,8 @@
 //! Socket Mode: opens a WebSocket with `apps.connections.open`, turns each envelope into an
 //! input, acks it (with the reply as payload where Slack accepts one) inside Slack's 3 s,
-//! and reconnects on `disconnect` frames, dropped sockets and sockets gone silent (it pings
-//! Slack, and a connection that brings no frame for three pings is reopened).
+//! and reconnects on `disconnect` frames (serving the old socket until Slack closes it),
+//! dropped sockets and sockets gone silent (it pings Slack, and a connection that brings no
+//! frame for three pings is reopened).
 
 use super::inbound::{self, Input, Reply};
 use super::web_api::WebApi;
@@ -79,6 +80,18 @@ async fn open(api: &WebApi, token: &Secret) -> anyhow::Result<Ws> {
     Ok(ws)
 }
 
+/// How long a connection Slack asked us to leave is still served while the new one takes
+/// over: Slack drops it about 10 s after a `warning`, and may deliver on it until then.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// How reading a connection ended.
+enum Read {
+    Stop,
+    Dropped,
+    /// Slack sent `disconnect`: the socket still works for a while.
+    Disconnect,
+}
+
 /// One connection's life. Acks still in flight when it ends are written by the writer
 /// task, which outlives the reader until every envelope task is done.
 async fn session(
@@ -98,6 +111,33 @@ async fn session(
         // Bounded: a peer that went silent never completes the close handshake.
         let _ = tokio::time::timeout(Duration::from_secs(5), sink.close()).await;
     });
+    match read(&app, &mut stream, &out_tx, ping_interval, stop, false).await {
+        Read::Stop => Ended::Stop,
+        Read::Dropped => Ended::Reconnect,
+        Read::Disconnect => {
+            // Open the new connection at once, and keep serving this one until Slack
+            // closes it: an envelope it still brings would otherwise go unacked (a slash
+            // command lost), and a gap between the two would lose events.
+            let mut stop = stop.clone();
+            tokio::spawn(async move {
+                let draining = read(&app, &mut stream, &out_tx, ping_interval, &mut stop, true);
+                let _ = tokio::time::timeout(DRAIN_LIMIT, draining).await;
+            });
+            Ended::Reconnect
+        }
+    }
+}
+
+/// Serves the frames of one connection until it ends; `draining` once Slack has asked us to
+/// move to a new one (a second `disconnect` then changes nothing).
+async fn read(
+    app: &Arc<App>,
+    stream: &mut futures_util::stream::SplitStream<Ws>,
+    out_tx: &mpsc::Sender<Message>,
+    ping_interval: Duration,
+    stop: &mut watch::Receiver<bool>,
+    draining: bool,
+) -> Read {
     // A socket can die without a word (a NAT or firewall forgets it): TCP would say so only
     // hours later. Slack answers pings, so a live connection brings a frame every interval.
     let silent_limit = ping_interval * 3;
@@ -110,15 +150,17 @@ async fn session(
             frame = stream.next() => frame,
             _ = pings.tick() => {
                 if last_frame.elapsed() >= silent_limit {
-                    tracing::warn!(silent_secs = last_frame.elapsed().as_secs(), "Socket Mode connection went silent; reconnecting");
-                    return Ended::Reconnect;
+                    if !draining {
+                        tracing::warn!(silent_secs = last_frame.elapsed().as_secs(), "Socket Mode connection went silent; reconnecting");
+                    }
+                    return Read::Dropped;
                 }
                 let _ = out_tx.send(Message::Ping(Default::default())).await;
                 continue;
             }
             _ = crate::app::stopped(stop) => {
                 let _ = out_tx.send(Message::Close(None)).await;
-                return Ended::Stop;
+                return Read::Stop;
             }
         };
         last_frame = tokio::time::Instant::now();
@@ -129,8 +171,10 @@ async fn session(
                 continue;
             }
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                tracing::info!("Socket Mode connection dropped; reconnecting");
-                return Ended::Reconnect;
+                if !draining {
+                    tracing::info!("Socket Mode connection dropped; reconnecting");
+                }
+                return Read::Dropped;
             }
             Some(Ok(_)) => continue,
         };
@@ -140,13 +184,14 @@ async fn session(
         };
         match frame.get("type").and_then(Value::as_str) {
             Some("hello") => tracing::debug!("Socket Mode hello"),
+            Some("disconnect") if draining => {}
             Some("disconnect") => {
                 let reason = frame
                     .get("reason")
                     .and_then(Value::as_str)
                     .unwrap_or("unknown");
                 tracing::info!(%reason, "Slack asked to reconnect");
-                return Ended::Reconnect;
+                return Read::Disconnect;
             }
             Some(_) if frame.get("envelope_id").is_some() => {
                 Metrics::inc(&app.metrics.socket_envelopes);

@@ -14,8 +14,9 @@ use tokio::sync::{mpsc, watch};
 use super::state::{wait_until, SocketCmd, SocketConn, State, APP_ID};
 use super::FakeSlack;
 
-/// How long after a `disconnect` frame the server closes the connection itself.
-const DISCONNECT_GRACE: Duration = Duration::from_millis(200);
+/// How long after a `disconnect` frame the server closes the connection itself (Slack: about
+/// 10 s after a `warning`; shorter keeps tests quick).
+const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 
 pub(crate) async fn upgrade(
     AxumState(state): AxumState<Arc<State>>,
@@ -207,6 +208,14 @@ impl FakeSlack {
         self.newest_socket(SocketCmd::Send(value))
     }
 
+    /// Sends a frame to the oldest connection still open, even one sent a disconnect (Slack
+    /// may deliver on it until it closes it); false if none is open.
+    pub async fn socket_send_oldest(&self, value: Value) -> bool {
+        let inner = self.inner.state.lock();
+        let oldest = inner.sockets.iter().min_by_key(|c| c.id);
+        oldest.is_some_and(|c| c.tx.send(SocketCmd::Send(value)).is_ok())
+    }
+
     /// The first frame from a client with this `envelope_id` that no earlier call returned.
     pub async fn socket_next_ack(&self, envelope_id: &str, timeout: Duration) -> Option<Value> {
         let state = &self.inner.state;
@@ -228,7 +237,7 @@ impl FakeSlack {
     }
 
     /// Sends `{"type":"disconnect","reason":..}` to the newest connection and closes it
-    /// about 200 ms later unless the client closes first. From then on it no longer counts as
+    /// about 2 s later unless the client closes first. From then on it no longer counts as
     /// connected. False if none is live.
     pub async fn socket_disconnect(&self, reason: &str) -> bool {
         self.newest_socket(SocketCmd::Disconnect(reason.to_string()))
