@@ -2,8 +2,9 @@
 //! that are slow to send a request (or sit idle), and shuts down gracefully.
 //!
 //! `axum::serve` sets no read timeouts: a client that opens connections and sends nothing,
-//! or a header a byte at a time, would hold them (and their file descriptors) for ever, and
-//! the bot's endpoint faces the internet.
+//! or a header a byte at a time, would hold them (and their file descriptors) for ever on an
+//! endpoint that is public. The default timeout outlasts the idle timeouts of the proxies
+//! that sit in front (`settings::env::DEFAULT_HTTP_READ_TIMEOUT` says why that matters).
 
 use axum::body::Body;
 use axum::Router;
