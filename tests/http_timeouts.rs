@@ -92,7 +92,11 @@ async fn a_header_sent_a_byte_at_a_time_is_cut_off() {
         }
     }
     assert!(cut_off, "the trickled header was never cut off");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
