@@ -22,6 +22,44 @@ async fn socket_app() -> TestApp {
     app
 }
 
+/// Which of the fake's connections an envelope goes to.
+enum Socket {
+    /// The newest one not sent a disconnect.
+    Newest,
+    /// The oldest one still open, even one sent a disconnect.
+    Oldest,
+}
+
+/// Sends a `/platform help` envelope to `socket` and checks its ack carries the usage.
+async fn help_is_acked(app: &TestApp, envelope_id: &str, socket: Socket) {
+    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
+    envelope["envelope_id"] = json!(envelope_id);
+    envelope["payload"]["text"] = json!("help");
+    let sent = match socket {
+        Socket::Newest => app.fake.socket_send(envelope).await,
+        Socket::Oldest => app.fake.socket_send_oldest(envelope).await,
+    };
+    assert!(sent, "no connection to send {envelope_id} on");
+    let ack = app
+        .fake
+        .socket_next_ack(envelope_id, Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("{envelope_id} was not acked"));
+    assert!(ack["payload"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("/platform request"));
+}
+
+/// Waits (up to 10 s) for the bot to call `apps.connections.open` a second time.
+async fn second_connection_opened(app: &TestApp, why: &str) {
+    let reopened = wait_until(Duration::from_secs(10), || {
+        (app.fake.socket_connections_opened() >= 2).then_some(())
+    })
+    .await;
+    assert!(reopened.is_some(), "{why}");
+}
+
 #[tokio::test]
 async fn a_slash_command_envelope_is_acked_with_the_ephemeral_answer() {
     let app = socket_app().await;
@@ -91,11 +129,7 @@ async fn a_disconnect_frame_makes_the_bot_reconnect_and_keep_working() {
     let app = socket_app().await;
     assert_eq!(app.fake.socket_connections_opened(), 1);
     app.fake.socket_disconnect("refresh_requested").await;
-    let reopened = wait_until(Duration::from_secs(10), || {
-        (app.fake.socket_connections_opened() >= 2).then_some(())
-    })
-    .await;
-    assert!(reopened.is_some(), "apps.connections.open called again");
+    second_connection_opened(&app, "apps.connections.open called again").await;
     assert!(
         app.fake
             .socket_wait_connected(Duration::from_secs(10))
@@ -116,29 +150,13 @@ async fn a_disconnect_frame_makes_the_bot_reconnect_and_keep_working() {
 async fn a_dropped_socket_is_reopened() {
     let app = socket_app().await;
     app.fake.socket_drop().await;
-    let reopened = wait_until(Duration::from_secs(10), || {
-        (app.fake.socket_connections_opened() >= 2).then_some(())
-    })
-    .await;
-    assert!(reopened.is_some(), "reconnected after the drop");
+    second_connection_opened(&app, "reconnected after the drop").await;
     assert!(
         app.fake
             .socket_wait_connected(Duration::from_secs(10))
             .await
     );
-    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
-    envelope["envelope_id"] = json!("after-drop");
-    envelope["payload"]["text"] = json!("help");
-    app.fake.socket_send(envelope).await;
-    let ack = app
-        .fake
-        .socket_next_ack("after-drop", Duration::from_secs(5))
-        .await
-        .expect("acked");
-    assert!(ack["payload"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("/platform request"));
+    help_is_acked(&app, "after-drop", Socket::Newest).await;
 }
 
 #[tokio::test]
@@ -176,11 +194,7 @@ async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
     // The TCP stream stays open but nothing comes back: no close, no error, no pong.
     let frozen = Instant::now();
     assert!(app.fake.socket_freeze().await);
-    let reopened = wait_until(Duration::from_secs(10), || {
-        (app.fake.socket_connections_opened() >= 2).then_some(())
-    })
-    .await;
-    assert!(reopened.is_some(), "the silent socket was never replaced");
+    second_connection_opened(&app, "the silent socket was never replaced").await;
     assert!(
         frozen.elapsed() >= Duration::from_millis(1000),
         "not before three intervals of silence: {:?}",
@@ -191,19 +205,7 @@ async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
             .socket_wait_connected(Duration::from_secs(10))
             .await
     );
-    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
-    envelope["envelope_id"] = json!("after-silence");
-    envelope["payload"]["text"] = json!("help");
-    app.fake.socket_send(envelope).await;
-    let ack = app
-        .fake
-        .socket_next_ack("after-silence", Duration::from_secs(5))
-        .await
-        .expect("acked on the new connection");
-    assert!(ack["payload"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("/platform request"));
+    help_is_acked(&app, "after-silence", Socket::Newest).await;
 }
 
 #[tokio::test]
@@ -211,19 +213,7 @@ async fn after_a_disconnect_warning_the_old_socket_is_still_served_while_the_new
     let app = socket_app().await;
     assert!(app.fake.socket_disconnect("warning").await);
     // Slack may still deliver on the socket it has asked the bot to leave.
-    let mut envelope = fixture_json("socket_mode_envelope_slash.json");
-    envelope["envelope_id"] = json!("on-the-old-socket");
-    envelope["payload"]["text"] = json!("help");
-    assert!(app.fake.socket_send_oldest(envelope).await);
-    let ack = app
-        .fake
-        .socket_next_ack("on-the-old-socket", Duration::from_secs(5))
-        .await
-        .expect("acked on the old socket");
-    assert!(ack["payload"]["text"]
-        .as_str()
-        .unwrap()
-        .contains("/platform request"));
+    help_is_acked(&app, "on-the-old-socket", Socket::Oldest).await;
     assert!(
         app.fake
             .socket_wait_connected(Duration::from_secs(10))
