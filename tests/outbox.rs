@@ -224,3 +224,72 @@ async fn a_post_slack_is_slow_to_answer_holds_back_only_its_own_channel() {
     let still_pending = await_outbox(&app, 2, 2).await;
     assert_eq!(still_pending, [held[0].clone(), held[0].clone()]);
 }
+
+/// Runs one statement on the database, from a connection of its own (like an operator).
+async fn execute(app: &TestApp, sql: &str) {
+    let pool = platform_desk::store::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_cannot_be_recorded_is_not_sent_again_and_is_recorded_later() {
+    let app = spawn_app().await;
+    // The database refuses to mark any outbox row done, as a full disk or a lock held past
+    // the busy timeout would.
+    execute(
+        &app,
+        "create trigger refuse_marks before update of status on outbox \
+         when new.status <> 'pending' begin select raise(abort, 'refused by the test'); end",
+    )
+    .await;
+    let answer = app
+        .command_json(ALICE, "C04PLATENG", "request the build cache is full")
+        .await;
+    assert!(answer["text"].as_str().unwrap().contains("PLAT-1"));
+    assert_eq!(app.intake_cards(1).await.len(), 1, "the card is posted");
+
+    // Slack has the card, but the row is still pending: posting it again would show the
+    // card twice. The sender keeps trying to record the answer instead (every 250 ms at
+    // first, backing off).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        app.cards().len(),
+        1,
+        "the card was not posted a second time"
+    );
+    assert_eq!(
+        app.scalar("select count(*) from outbox where status = 'pending'")
+            .await,
+        1
+    );
+
+    execute(&app, "drop trigger refuse_marks").await;
+    // The next try comes within the backoff's 10 s cap.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app
+        .scalar("select count(*) from outbox where status = 'sent'")
+        .await
+        != 1
+    {
+        assert!(Instant::now() < deadline, "the answer was never recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.cards().len(), 1, "still one card");
+    assert_eq!(
+        app.fake.calls_to("chat.postMessage").len(),
+        1,
+        "and one call for it"
+    );
+    // What the later steps need was recorded too: the card's ts, for updates and threads.
+    assert_eq!(
+        app.scalar("select count(*) from tickets where card_ts is not null")
+            .await,
+        1
+    );
+}

@@ -32,6 +32,10 @@ const IDLE_WAKE: Duration = Duration::from_secs(60);
 /// The shortest time between two passes started by wakes (a pass due by its own deadline
 /// runs on time).
 const MIN_PASS_GAP: Duration = Duration::from_millis(20);
+/// The first wait before recording an answer again after the database refused it, and the
+/// longest.
+const RECORD_RETRY_FIRST: Duration = Duration::from_millis(250);
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Per-channel token bucket: `burst` messages at once, then one per `interval`.
 #[derive(Debug)]
@@ -113,6 +117,9 @@ impl Sender {
         let mut next_pass = Some(Instant::now());
         let mut last_pass = Instant::now();
         loop {
+            if calls.record_again_at.is_some_and(|at| at <= Instant::now()) {
+                self.record_again(&mut calls).await;
+            }
             if next_pass.is_some_and(|at| at <= Instant::now()) {
                 next_pass = match self.start_due(&mut calls).await {
                     Ok(next) => next,
@@ -124,23 +131,41 @@ impl Sender {
                 last_pass = Instant::now();
             }
             let deadline = next_pass.unwrap_or_else(|| Instant::now() + IDLE_WAKE);
+            let deadline = calls
+                .record_again_at
+                .map_or(deadline, |at| at.min(deadline));
             // Under load every commit wakes the sender, and every answer frees a channel:
             // pass at most every `MIN_PASS_GAP`, letting a burst of them fold into one pass.
             let soon = min(next_pass, last_pass + MIN_PASS_GAP);
             tokio::select! {
                 Some((row, result)) = calls.in_flight.next(), if !calls.in_flight.is_empty() => {
-                    calls.busy.remove(&row.channel);
-                    self.record_logged(&row, result).await;
+                    if self.record_logged(&row, &result).await {
+                        calls.busy.remove(&row.channel);
+                    } else {
+                        calls.keep_unrecorded(row, result);
+                    }
                     // The channel's next row may be due now.
                     next_pass = soon;
                 }
                 _ = wake.notified() => next_pass = soon,
-                _ = tokio::time::sleep_until(deadline) => next_pass = Some(Instant::now()),
+                _ = tokio::time::sleep_until(deadline) => {
+                    if next_pass.is_none_or(|at| at <= Instant::now()) {
+                        next_pass = Some(Instant::now());
+                    }
+                }
                 _ = crate::app::stopped(&mut shutdown) => break,
             }
         }
         while let Some((row, result)) = calls.in_flight.next().await {
-            self.record_logged(&row, result).await;
+            if !self.record_logged(&row, &result).await {
+                calls.keep_unrecorded(row, result);
+            }
+        }
+        if !calls.unrecorded.is_empty() {
+            self.record_again(&mut calls).await;
+        }
+        for (row, _) in &calls.unrecorded {
+            tracing::error!(row = row.id, "outbox sender stopped before it could record Slack's answer; the row will be sent again after the restart");
         }
         tracing::debug!("outbox sender stopped");
     }
@@ -238,21 +263,46 @@ impl Sender {
 
     /// Records Slack's answer as soon as it comes: a row Slack has taken but the outbox
     /// still calls pending is sent again after a crash, so that window stays one small
-    /// transaction wide. If even that fails, the row stays pending and is sent again.
-    async fn record_logged(&mut self, row: &PendingRow, result: Result<Value, CallError>) {
-        if let Err(err) = self.record(row, result).await {
-            tracing::error!(row = row.id, error = %err, "outbox sender could not record Slack's answer; the row will be sent again");
+    /// transaction wide. False if the database refused (busy past its timeout, a full
+    /// disk): the caller keeps the answer and its channel held, and records it again
+    /// later, rather than let the pending row be sent a second time.
+    async fn record_logged(&mut self, row: &PendingRow, result: &Result<Value, CallError>) -> bool {
+        match self.record(row, result).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(row = row.id, channel = %row.channel, error = %err, "outbox sender could not record Slack's answer; will record it again before the channel sends more");
+                false
+            }
         }
     }
 
-    /// Marks `row` by Slack's answer, in one transaction.
+    /// Tries again to record the answers the database refused; a recorded one frees its
+    /// channel.
+    async fn record_again(&mut self, calls: &mut Calls) {
+        let waiting = std::mem::take(&mut calls.unrecorded);
+        for (row, result) in waiting {
+            if self.record(&row, &result).await.is_ok() {
+                tracing::info!(
+                    row = row.id,
+                    "outbox sender recorded Slack's answer after all"
+                );
+                calls.busy.remove(&row.channel);
+            } else {
+                calls.unrecorded.push((row, result));
+            }
+        }
+        calls.schedule_record_again();
+    }
+
+    /// Marks `row` by Slack's answer, in one transaction. Counters and the method's rate
+    /// limit change only once it is committed, so a refused record can be tried again.
     async fn record(
         &mut self,
         row: &PendingRow,
-        result: Result<Value, CallError>,
+        result: &Result<Value, CallError>,
     ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin_with("begin immediate").await?;
-        match result {
+        let counter = match result {
             Ok(answer) => {
                 let ts = answer
                     .get("ts")
@@ -268,14 +318,14 @@ impl Sender {
                         .unwrap_or(&row.channel);
                     tickets::db::set_card(&mut tx, ticket, channel, ts).await?;
                 }
-                Metrics::inc(&self.metrics.outbox_sent);
+                &self.metrics.outbox_sent
             }
             Err(CallError::RateLimited(wait)) => {
                 // Slack limits per method: hold that method back, count no attempt.
                 tracing::warn!(row = row.id, method = %row.method, retry_after_secs = wait.as_secs(), "Slack rate limited the outbox");
                 self.blocked_until
-                    .insert(row.method.clone(), Instant::now() + wait);
-                Metrics::inc(&self.metrics.outbox_rate_limited);
+                    .insert(row.method.clone(), Instant::now() + *wait);
+                &self.metrics.outbox_rate_limited
             }
             Err(CallError::Transient(error))
                 if (row.attempts + 1) < self.delivery.max_attempts as i64 =>
@@ -283,16 +333,17 @@ impl Sender {
                 let wait = self.backoff(row.attempts + 1);
                 let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                 tracing::warn!(row = row.id, method = %row.method, channel = %row.channel, attempt = row.attempts + 1, %error, retry_in_ms = wait.as_millis() as u64, "outbox delivery failed; will retry");
-                db::mark_retry(&mut tx, row.id, &db_time(next), &error).await?;
-                Metrics::inc(&self.metrics.outbox_retries);
+                db::mark_retry(&mut tx, row.id, &db_time(next), error).await?;
+                &self.metrics.outbox_retries
             }
             Err(CallError::Transient(error) | CallError::Permanent(error)) => {
                 tracing::error!(row = row.id, method = %row.method, channel = %row.channel, attempts = row.attempts + 1, %error, "outbox delivery gave up; message marked failed");
-                db::mark_failed(&mut tx, row.id, &error).await?;
-                Metrics::inc(&self.metrics.outbox_failed);
+                db::mark_failed(&mut tx, row.id, error).await?;
+                &self.metrics.outbox_failed
             }
-        }
+        };
         tx.commit().await?;
+        Metrics::inc(counter);
         Ok(())
     }
 
@@ -306,11 +357,39 @@ impl Sender {
     }
 }
 
-/// The calls in flight, and their channels.
+/// The calls in flight, their channels, and answers not yet recorded.
 #[derive(Default)]
 struct Calls {
     in_flight: FuturesUnordered<BoxFuture<'static, (PendingRow, Result<Value, CallError>)>>,
+    /// Channels with a call in flight or an answer not yet recorded: nothing more is sent
+    /// to them meanwhile.
     busy: HashSet<String>,
+    /// Answers the database refused to record, oldest first.
+    unrecorded: Vec<(PendingRow, Result<Value, CallError>)>,
+    /// When to try recording them again, and the wait after the next failure.
+    record_again_at: Option<Instant>,
+    record_backoff: Duration,
+}
+
+impl Calls {
+    fn keep_unrecorded(&mut self, row: PendingRow, result: Result<Value, CallError>) {
+        self.unrecorded.push((row, result));
+        if self.record_again_at.is_none() {
+            self.record_backoff = RECORD_RETRY_FIRST;
+            self.record_again_at = Some(Instant::now() + RECORD_RETRY_FIRST);
+        }
+    }
+
+    /// The next try with a doubled wait, or none when everything is recorded.
+    fn schedule_record_again(&mut self) {
+        if self.unrecorded.is_empty() {
+            self.record_again_at = None;
+        } else {
+            self.record_backoff =
+                (self.record_backoff * 2).clamp(RECORD_RETRY_FIRST, RECORD_RETRY_MAX);
+            self.record_again_at = Some(Instant::now() + self.record_backoff);
+        }
+    }
 }
 
 /// One Web API call (or PagerDuty event) for `row`; `payload` is what `prepare` made of it.
