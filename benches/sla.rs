@@ -256,12 +256,13 @@ struct CpuUse {
     ticks: Option<u64>,
     run_ns: Option<u64>,
     switches: Option<u64>,
-    /// Ticks CPU 0 was busy with anything meanwhile (the server and everything else).
+    /// Ticks CPU 0 was busy with anything meanwhile (the server and everything else),
+    /// or stolen by the hypervisor for other guests.
     cpu0_busy: Option<u64>,
 }
 
 impl CpuUse {
-    /// CPU 0 ticks not spent by the server: other processes, noise.
+    /// CPU 0 ticks not spent by the server: other processes and guests, noise.
     fn others_on_cpu0(&self) -> Option<u64> {
         self.cpu0_busy
             .zip(self.ticks)
@@ -282,7 +283,9 @@ impl CpuMark {
             at: Instant::now(),
             ticks: procfs::cpu_ticks(Some(pid)),
             tasks: task_totals(pid),
-            cpu0_busy: procfs::cpu_busy_ticks(0),
+            cpu0_busy: procfs::cpu_busy_ticks(0)
+                .zip(procfs::cpu_steal_ticks(0))
+                .map(|(busy, stolen)| busy + stolen),
         }
     }
 

@@ -18,6 +18,7 @@ struct Figures {
     max_ms: f64,
     cpu_us: f64,
     others_pct: f64,
+    stolen_pct: f64,
 }
 
 impl Figures {
@@ -30,13 +31,20 @@ impl Figures {
             max_ms: ms(100.0),
             cpu_us: p.cpu_per_request_us().unwrap_or(f64::NAN),
             others_pct: p.percent_of_wall(p.others_on_cpu0).unwrap_or(f64::NAN),
+            stolen_pct: p.percent_of_wall(p.stolen_from_cpu0).unwrap_or(f64::NAN),
         }
     }
 
     fn line(&self) -> String {
         format!(
-            "{:>8.0} rps  p50 {:>6.2}  p99 {:>6.2}  max {:>7.2} ms  {:>6.1} us/req  others {:>3.0}%",
-            self.rps, self.p50_ms, self.p99_ms, self.max_ms, self.cpu_us, self.others_pct
+            "{:>8.0} rps  p50 {:>6.2}  p99 {:>6.2}  max {:>7.2} ms  {:>6.1} us/req  others {:>3.0}%  stolen {:>3.0}%",
+            self.rps,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.cpu_us,
+            self.others_pct,
+            self.stolen_pct
         )
     }
 }

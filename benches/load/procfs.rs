@@ -81,19 +81,30 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Busy time of one CPU (user, nice, system, irq, softirq, steal) from `/proc/stat`, in
-/// clock ticks: whatever ran there, not only our processes.
-pub fn cpu_busy_ticks(cpu: usize) -> Option<u64> {
+/// The `/proc/stat` times of one CPU, in clock ticks: user nice system idle iowait irq
+/// softirq steal.
+fn cpu_times(cpu: usize) -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let name = format!("cpu{cpu}");
     let line = stat
         .lines()
         .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
-    let f: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal
-    Some(f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7).unwrap_or(&0))
+    Some(
+        line.split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect(),
+    )
+}
+
+/// Busy time of one CPU (user, nice, system, irq, softirq), in clock ticks: whatever ran
+/// there, not only our processes.
+pub fn cpu_busy_ticks(cpu: usize) -> Option<u64> {
+    let f = cpu_times(cpu)?;
+    Some(f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)?)
+}
+
+/// Time the hypervisor gave one CPU's turn to another guest, in clock ticks.
+pub fn cpu_steal_ticks(cpu: usize) -> Option<u64> {
+    cpu_times(cpu)?.get(7).copied()
 }
