@@ -1,6 +1,7 @@
 //! Slow and idle clients on the HTTP edge: a connection that sends nothing, a header a byte
 //! at a time, or a body that stops half way is closed after `HTTP_READ_TIMEOUT`, and nothing
-//! is filed; a prompt client is served as before.
+//! is filed; a prompt client is served as before, also one that stops sending (half-closes)
+//! once its request is out.
 
 mod common;
 
@@ -155,4 +156,24 @@ async fn a_stop_waits_for_a_stalled_body_only_as_long_as_its_grace() {
     let grace = platform_desk::web::serve::STOP_GRACE;
     assert!(took >= grace - Duration::from_millis(500), "{took:?}");
     assert!(took < grace + Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_sending_after_a_whole_command_still_gets_its_answer() {
+    let app = app_with_read_timeout().await;
+    let body = fixture("slash_command.form");
+    let (ts, sig) = app.sign(body.as_bytes());
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "POST /slack/commands HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nx-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        app.addr,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Half-closed: nothing more will come, but the client still reads.
+    stream.shutdown().await.unwrap();
+    let (seen, _) = read_until_closed(&mut stream, Instant::now()).await;
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(seen.contains("PLAT-1"), "{seen}");
+    assert_eq!(app.scalar("select count(*) from tickets").await, 1);
 }

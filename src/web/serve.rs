@@ -39,8 +39,15 @@ pub async fn serve(
 ) {
     let (open_tx, open_rx) = watch::channel(());
     let mut http = http1::Builder::new();
+    // `half_close`: a client may stop sending once its request is out and still read the
+    // answer. Without it, hyper reads the connection while a handler runs, to notice a
+    // client that hangs up; an end of input then dropped the request unanswered. Those
+    // reads also reserved 8 KiB of read buffer per request, a new one each time since the
+    // request's body still shares the old. A client that hangs up is now noticed when its
+    // answer is written, and what it asked for is done.
     http.timer(TokioTimer::new())
-        .header_read_timeout(read_timeout);
+        .header_read_timeout(read_timeout)
+        .half_close(true);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
