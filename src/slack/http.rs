@@ -73,8 +73,7 @@ fn json_response(body: &Value) -> Response {
 
 /// `ssl_check=1` pings carry no request and change nothing: answer them as they come.
 fn is_ssl_check(body: &[u8]) -> bool {
-    body.split(|b| *b == b'&')
-        .any(|pair| pair == b"ssl_check=1")
+    inbound::form_pairs(body).any(|pair| pair == b"ssl_check=1")
 }
 
 async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {

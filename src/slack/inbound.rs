@@ -164,8 +164,8 @@ pub fn command_from_form(body: &[u8]) -> Result<Command, InboundError> {
     let malformed = || InboundError::Malformed("slash command form");
     let (mut user, mut channel, mut command, mut text, mut trigger_id, mut response_url) =
         (None, None, None, None, None, None);
-    for pair in body.split(|b| *b == b'&') {
-        let name = pair.split(|b| *b == b'=').next().unwrap_or_default();
+    for pair in form_pairs(body) {
+        let name = memchr::memchr(b'=', pair).map_or(pair, |at| &pair[..at]);
         let field = match name {
             b"user_id" => &mut user,
             b"channel_id" => &mut channel,
@@ -191,6 +191,25 @@ pub fn command_from_form(body: &[u8]) -> Result<Command, InboundError> {
         trigger_id,
         response_url,
     }))
+}
+
+/// The `name=value` pairs of a form body, undecoded. Found with `memchr` (SIMD): the byte
+/// by byte `split` showed as about 1% of the server's CPU, run twice over every command.
+pub fn form_pairs(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(body);
+    std::iter::from_fn(move || {
+        let now = rest?;
+        match memchr::memchr(b'&', now) {
+            Some(at) => {
+                rest = Some(&now[at + 1..]);
+                Some(&now[..at])
+            }
+            None => {
+                rest = None;
+                Some(now)
+            }
+        }
+    })
 }
 
 /// A form value decoded as `form_urlencoded` decodes it (`+` is a space, `%XX` a byte when
@@ -494,6 +513,19 @@ mod tests {
             pair.extend_from_slice(&raw);
             let expected = form_urlencoded::parse(&pair).next().map(|(_, v)| v.into_owned());
             proptest::prop_assert_eq!(Some(form_value(&raw)), expected);
+        }
+
+        #[test]
+        fn form_pairs_split_a_body_as_a_split_at_every_ampersand_does(
+            body in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::any::<u8>(),
+                proptest::prelude::Just(b'&'),
+                proptest::prelude::Just(b'='),
+            ], 0..40)
+        ) {
+            let ours: Vec<&[u8]> = form_pairs(&body).collect();
+            let split: Vec<&[u8]> = body.split(|b| *b == b'&').collect();
+            proptest::prop_assert_eq!(ours, split);
         }
     }
 
