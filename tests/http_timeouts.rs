@@ -38,6 +38,17 @@ async fn read_until_closed(stream: &mut TcpStream, since: Instant) -> (String, D
     (String::from_utf8_lossy(&seen).into_owned(), since.elapsed())
 }
 
+/// The head of a correctly signed `POST /slack/commands` carrying `body`, with `extra`
+/// header lines (each ending in CRLF).
+fn signed_command_head(app: &TestApp, body: &str, extra: &str) -> String {
+    let (ts, sig) = app.sign(body.as_bytes());
+    format!(
+        "POST /slack/commands HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nx-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\ncontent-length: {}\r\n{extra}\r\n",
+        app.addr,
+        body.len()
+    )
+}
+
 /// The server closed the connection only once the read timeout had passed (less a little
 /// for the clocks of the two sides).
 fn assert_waited_the_read_timeout(after: Duration) {
@@ -107,13 +118,8 @@ async fn a_header_sent_a_byte_at_a_time_is_cut_off() {
 async fn a_signed_command_whose_body_stops_half_way_is_refused_and_files_nothing() {
     let app = app_with_read_timeout().await;
     let body = fixture("slash_command.form");
-    let (ts, sig) = app.sign(body.as_bytes());
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
-    let head = format!(
-        "POST /slack/commands HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nx-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\ncontent-length: {}\r\n\r\n",
-        app.addr,
-        body.len()
-    );
+    let head = signed_command_head(&app, &body, "");
     stream.write_all(head.as_bytes()).await.unwrap();
     stream
         .write_all(&body.as_bytes()[..body.len() / 2])
@@ -162,13 +168,8 @@ async fn a_stop_waits_for_a_stalled_body_only_as_long_as_its_grace() {
 async fn a_client_that_stops_sending_after_a_whole_command_still_gets_its_answer() {
     let app = app_with_read_timeout().await;
     let body = fixture("slash_command.form");
-    let (ts, sig) = app.sign(body.as_bytes());
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
-    let request = format!(
-        "POST /slack/commands HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nx-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        app.addr,
-        body.len()
-    );
+    let request = signed_command_head(&app, &body, "connection: close\r\n") + &body;
     stream.write_all(request.as_bytes()).await.unwrap();
     // Half-closed: nothing more will come, but the client still reads.
     stream.shutdown().await.unwrap();

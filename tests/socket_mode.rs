@@ -13,13 +13,18 @@ async fn socket_app() -> TestApp {
         ..Options::default()
     })
     .await;
+    connected(&app, "the bot connects").await;
+    app
+}
+
+/// Waits (up to 10 s) until the fake has a live connection.
+async fn connected(app: &TestApp, why: &str) {
     assert!(
         app.fake
             .socket_wait_connected(Duration::from_secs(10))
             .await,
-        "the bot connects"
+        "{why}"
     );
-    app
 }
 
 /// Which of the fake's connections an envelope goes to.
@@ -51,13 +56,18 @@ async fn help_is_acked(app: &TestApp, envelope_id: &str, socket: Socket) {
         .contains("/platform request"));
 }
 
-/// Waits (up to 10 s) for the bot to call `apps.connections.open` a second time.
-async fn second_connection_opened(app: &TestApp, why: &str) {
+/// Waits (up to 10 s each) for the bot to call `apps.connections.open` a second time, and
+/// for that connection to be live; returns when the second call was seen.
+async fn reconnected(app: &TestApp, why: &str) -> Instant {
     let reopened = wait_until(Duration::from_secs(10), || {
-        (app.fake.socket_connections_opened() >= 2).then_some(())
+        (app.fake.socket_connections_opened() >= 2).then(Instant::now)
     })
     .await;
-    assert!(reopened.is_some(), "{why}");
+    let Some(reopened) = reopened else {
+        panic!("{why}");
+    };
+    connected(app, "the new connection is live").await;
+    reopened
 }
 
 #[tokio::test]
@@ -129,12 +139,7 @@ async fn a_disconnect_frame_makes_the_bot_reconnect_and_keep_working() {
     let app = socket_app().await;
     assert_eq!(app.fake.socket_connections_opened(), 1);
     app.fake.socket_disconnect("refresh_requested").await;
-    second_connection_opened(&app, "apps.connections.open called again").await;
-    assert!(
-        app.fake
-            .socket_wait_connected(Duration::from_secs(10))
-            .await
-    );
+    reconnected(&app, "apps.connections.open called again").await;
     let mut envelope = fixture_json("socket_mode_envelope_slash.json");
     envelope["envelope_id"] = json!("after-reconnect");
     app.fake.socket_send(envelope).await;
@@ -150,12 +155,7 @@ async fn a_disconnect_frame_makes_the_bot_reconnect_and_keep_working() {
 async fn a_dropped_socket_is_reopened() {
     let app = socket_app().await;
     app.fake.socket_drop().await;
-    second_connection_opened(&app, "reconnected after the drop").await;
-    assert!(
-        app.fake
-            .socket_wait_connected(Duration::from_secs(10))
-            .await
-    );
+    reconnected(&app, "reconnected after the drop").await;
     help_is_acked(&app, "after-drop", Socket::Newest).await;
 }
 
@@ -182,11 +182,7 @@ async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
         ..Options::default()
     })
     .await;
-    assert!(
-        app.fake
-            .socket_wait_connected(Duration::from_secs(10))
-            .await
-    );
+    connected(&app, "the bot connects").await;
     // Answered pings keep a connection open: still the first one after six intervals.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(app.fake.socket_connections_opened(), 1);
@@ -194,16 +190,11 @@ async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
     // The TCP stream stays open but nothing comes back: no close, no error, no pong.
     let frozen = Instant::now();
     assert!(app.fake.socket_freeze().await);
-    second_connection_opened(&app, "the silent socket was never replaced").await;
+    let reopened = reconnected(&app, "the silent socket was never replaced").await;
+    let silent = reopened.duration_since(frozen);
     assert!(
-        frozen.elapsed() >= Duration::from_millis(1000),
-        "not before three intervals of silence: {:?}",
-        frozen.elapsed()
-    );
-    assert!(
-        app.fake
-            .socket_wait_connected(Duration::from_secs(10))
-            .await
+        silent >= Duration::from_millis(1000),
+        "not before three intervals of silence: {silent:?}"
     );
     help_is_acked(&app, "after-silence", Socket::Newest).await;
 }
@@ -214,10 +205,6 @@ async fn after_a_disconnect_warning_the_old_socket_is_still_served_while_the_new
     assert!(app.fake.socket_disconnect("warning").await);
     // Slack may still deliver on the socket it has asked the bot to leave.
     help_is_acked(&app, "on-the-old-socket", Socket::Oldest).await;
-    assert!(
-        app.fake
-            .socket_wait_connected(Duration::from_secs(10))
-            .await
-    );
+    connected(&app, "the new connection is live").await;
     assert_eq!(app.fake.socket_connections_opened(), 2);
 }
