@@ -36,9 +36,10 @@ const PRAGMAS: &str = "pragma journal_mode = wal;
 impl FilerDb {
     /// Opens the database file the pool uses (migrations already applied).
     pub fn open(path: &Path) -> rusqlite::Result<Self> {
-        let conn = Connection::open_with_flags(
+        let conn = Connection::open_with_flags_and_vfs(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            super::wal_writes::register()?,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.execute_batch(PRAGMAS)?;
@@ -97,9 +98,10 @@ impl Filing<'_> {
         })
     }
 
-    /// Makes everything of this commit durable (`synchronous=FULL`: fsync'd).
+    /// Makes everything of this commit durable (`synchronous=FULL`: fsync'd), its log
+    /// writes handed to the kernel in one call (`wal_writes`).
     pub fn commit(self) -> rusqlite::Result<()> {
-        self.tx.commit()
+        super::wal_writes::gathering(|| self.tx.commit())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod permissions;
 pub mod queries;
 pub mod recent;
 pub mod threads;
+pub mod wal_writes;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
