@@ -3,6 +3,7 @@
 //! on a thread of its own with its own connection (`filer_db`): a commit is a few dozen
 //! prepared statements stepped in place, never a wait on the async runtime.
 
+use super::checkpoints::Checkpoints;
 use super::filer_db::{FilerDb, Filing};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
@@ -116,6 +117,8 @@ impl TicketFiler {
             anyhow::anyhow!("the ticket writer cannot open {}: {e}", path.display())
         })?;
         let next_id = db.max_id()?;
+        let checkpoints = Checkpoints::start(db.connection(), &path)
+            .map_err(|e| anyhow::anyhow!("the checkpointer cannot open {}: {e}", path.display()))?;
         let (tx, rx) = mpsc::channel(8192);
         let writer = Writer {
             db,
@@ -126,6 +129,7 @@ impl TicketFiler {
             metrics,
             next_id,
             recent: Default::default(),
+            checkpoints,
         };
         let handle = tokio::task::spawn_blocking(move || writer.run(rx));
         let stop = tx.clone();
@@ -164,6 +168,7 @@ struct Writer {
     metrics: Arc<Metrics>,
     next_id: i64,
     recent: super::recent::Recent,
+    checkpoints: Checkpoints,
 }
 
 impl Writer {
@@ -186,6 +191,7 @@ impl Writer {
             }
             if !batch.is_empty() {
                 self.commit(&mut batch);
+                self.checkpoints.after_commit(self.db.connection());
             }
         }
         tracing::debug!("ticket writer stopped");

@@ -47,6 +47,11 @@ impl FilerDb {
         Ok(Self { conn })
     }
 
+    /// The connection itself (for the writer's own checkpoints).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The highest ticket number in use (0 when there are none).
     pub fn max_id(&self) -> rusqlite::Result<i64> {
         self.conn

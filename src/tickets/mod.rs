@@ -1,6 +1,7 @@
 //! Tickets: what a ticket is, how it is stored, and the group-commit writer that files them.
 
 pub mod actions;
+pub mod checkpoints;
 pub mod db;
 pub mod export;
 pub mod filer;

@@ -1,0 +1,232 @@
+//! Checkpoints of the write-ahead log, kept out of the ticket writer's commits: a thread of
+//! its own copies the log into the database file, and the writer then copies only what it
+//! committed meanwhile, so that the log starts over.
+//!
+//! Why: SQLite's automatic checkpoint runs inside the commit that crosses 1,000 log pages.
+//! It copies a few hundred pages into the database file and syncs it, 2–10 ms during which
+//! that commit's requests wait, and every request queued behind it. That was about one
+//! commit in 35 at 50 connections, and a measurement without checkpoints had a p99 16% lower.
+//! A checkpoint on another connection does not hold the writer back, but the log can only
+//! start over once everything in it is copied, and under steady load the writer always adds
+//! more first: so the writer itself copies that remainder, a commit's worth or two, between
+//! two commits (after answering the first).
+//!
+//! Durability is unchanged: both checkpoints sync the database file before the log may be
+//! reused (their connections are `synchronous = FULL`).
+
+use rusqlite::{Connection, OpenFlags};
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+/// Log pages not yet copied from which the background thread starts a checkpoint
+/// (SQLite's own default for its automatic one).
+const COPY_EVERY: u32 = 1_000;
+/// Log pages from which the writer, once the background thread has copied the log, copies
+/// the rest itself so that the log starts over (16 MiB of log). Between two starts over,
+/// the background thread keeps up; a log file that has grown once is written over in place.
+const START_OVER_AT: u32 = 4_000;
+/// Log pages past which the writer copies everything itself, whatever the background
+/// thread is doing: the log must not grow without bound if that thread falls behind.
+const WRITER_COPIES_AT: u32 = 20_000;
+
+thread_local! {
+    /// Pages in the log after the last commit on this thread's connection (SQLite's WAL
+    /// hook; the writer has its own thread).
+    static LOG_PAGES: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The writer's side: when to ask for a checkpoint, and when to finish one.
+pub struct Checkpoints {
+    ask: Option<mpsc::Sender<()>>,
+    /// Set by the background thread when a copy is done.
+    copied: Arc<AtomicBool>,
+    /// Log pages in the database file after the last copy (as the log counts them).
+    backfilled: Arc<AtomicU32>,
+    copying: bool,
+    /// The copy under way began before the writer copied everything itself: its count
+    /// belongs to the log before it started over.
+    stale: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    /// Takes over checkpoints from `writer` (its automatic ones stop) and starts the
+    /// background thread with its own connection to `path`.
+    pub fn start(writer: &Connection, path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.execute_batch("pragma synchronous = full;")?;
+        // Replaces SQLite's automatic checkpoint on the writer's connection.
+        writer.wal_hook(Some(|_, pages| {
+            LOG_PAGES.set(pages.max(0) as u32);
+            Ok(())
+        }));
+        let (ask, asked) = mpsc::channel::<()>();
+        let copied = Arc::new(AtomicBool::new(false));
+        let backfilled = Arc::new(AtomicU32::new(0));
+        let (done, upto) = (copied.clone(), backfilled.clone());
+        let thread = std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || {
+                for () in asked {
+                    match passive(&conn) {
+                        Ok(pages) => upto.store(pages, Ordering::Release),
+                        Err(e) => tracing::warn!(error = %e, "a background checkpoint failed"),
+                    }
+                    done.store(true, Ordering::Release);
+                }
+            })?;
+        Ok(Self {
+            ask: Some(ask),
+            copied,
+            backfilled,
+            copying: false,
+            stale: false,
+            thread: Some(thread),
+        })
+    }
+
+    /// Called by the writer between commits, after answering the last one.
+    pub fn after_commit(&mut self, writer: &Connection) {
+        let pages = LOG_PAGES.get();
+        if self.copying && self.copied.swap(false, Ordering::AcqRel) {
+            self.copying = false;
+            if std::mem::take(&mut self.stale) {
+                self.backfilled.store(0, Ordering::Release);
+            }
+        }
+        if self.copying {
+            if pages >= WRITER_COPIES_AT {
+                self.writer_copies(writer);
+                self.stale = true;
+            }
+            return;
+        }
+        let backfilled = self.backfilled.load(Ordering::Acquire).min(pages);
+        if pages >= START_OVER_AT && pages - backfilled < COPY_EVERY {
+            // The background thread has copied nearly all of it: copy the rest, so the
+            // next commit starts the log over.
+            self.writer_copies(writer);
+        } else if pages - backfilled >= COPY_EVERY {
+            if let Some(ask) = &self.ask {
+                self.copying = ask.send(()).is_ok();
+            }
+        }
+    }
+
+    /// Copies the log into the database file on the writer's own connection. If that copied
+    /// all of it, the next commit starts the log over; if not (a reader still uses old
+    /// pages), the count of 0 asks the background thread for a copy, which corrects it.
+    fn writer_copies(&self, writer: &Connection) {
+        if let Err(e) = passive(writer) {
+            tracing::warn!(error = %e, "a checkpoint failed");
+        }
+        self.backfilled.store(0, Ordering::Release);
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.ask = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Copies what it can of the log into the database file, without waiting for anyone;
+/// returns how many of the log's pages the database file now has.
+fn passive(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("pragma wal_checkpoint(passive)", [], |r| {
+        Ok(r.get::<_, i64>(2)?.max(0) as u32)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer's connection (without the fsyncs, for speed) to a new database in `dir`.
+    fn writer(dir: &Path) -> (Connection, std::path::PathBuf) {
+        let path = dir.join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "pragma journal_mode = wal; pragma synchronous = normal;
+             create table t (id integer primary key, body text);",
+        )
+        .unwrap();
+        (conn, path)
+    }
+
+    /// One commit of a few pages.
+    fn commit(conn: &mut Connection, n: usize) {
+        let tx = conn.transaction().unwrap();
+        for i in 0..20 {
+            tx.execute(
+                "insert into t (body) values (?)",
+                [format!("{n}-{i}-{}", "x".repeat(400))],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn the_writers_commits_no_longer_copy_the_log_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, path) = writer(dir.path());
+        let _checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        // Well past the 1,000 pages at which SQLite's automatic checkpoint would copy.
+        for n in 0..400 {
+            commit(&mut conn, n);
+        }
+        assert!(LOG_PAGES.get() > 1_500, "{} pages", LOG_PAGES.get());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), before);
+    }
+
+    #[test]
+    fn the_log_is_copied_in_the_background_and_starts_over_while_commits_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, path) = writer(dir.path());
+        let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let (mut most, mut starts_over, mut last) = (0, 0, 0);
+        for n in 0..2_000 {
+            commit(&mut conn, n);
+            let pages = LOG_PAGES.get();
+            most = most.max(pages);
+            starts_over += usize::from(pages < last);
+            last = pages;
+            checkpoints.after_commit(&conn);
+        }
+        drop(checkpoints);
+        assert!(starts_over >= 2, "the log started over {starts_over} times");
+        assert!(
+            most < START_OVER_AT + 3 * COPY_EVERY,
+            "the log reached {most} pages"
+        );
+        let wal = std::fs::metadata(dir.path().join("t.db-wal"))
+            .unwrap()
+            .len();
+        assert!(
+            wal < u64::from(START_OVER_AT + 3 * COPY_EVERY) * 4_120,
+            "{wal} bytes"
+        );
+        // Everything committed is there, and sound.
+        let check = Connection::open(&path).unwrap();
+        let rows: i64 = check
+            .query_row("select count(*) from t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 40_000);
+        let ok: String = check
+            .query_row("pragma integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+}
