@@ -1,7 +1,8 @@
 //! The ticket writer: files tickets in shared transactions (group commit), so each request
 //! is answered only after its ticket is on disk, yet one fsync serves many requests. It runs
 //! on a thread of its own with its own connection (`filer_db`): a commit is a few dozen
-//! prepared statements stepped in place, never a wait on the async runtime.
+//! prepared statements stepped in place, never a wait on the async runtime. Its log is
+//! checkpointed by another thread (`checkpoints`), not inside its commits.
 
 use super::checkpoints::Checkpoints;
 use super::filer_db::{FilerDb, Filing};
