@@ -28,6 +28,10 @@ const COPY_EVERY: u32 = 1_000;
 /// the rest itself so that the log starts over (16 MiB of log). Between two starts over,
 /// the background thread keeps up; a log file that has grown once is written over in place.
 const START_OVER_AT: u32 = 4_000;
+/// The most log pages the writer copies itself to start the log over: more, and the
+/// background thread copies once again first (what the writer copies, it copies between two
+/// commits, with requests waiting).
+const WRITER_REST: u32 = 200;
 /// Log pages past which the writer copies everything itself, whatever the background
 /// thread is doing: the log must not grow without bound if that thread falls behind.
 const WRITER_COPIES_AT: u32 = 20_000;
@@ -109,11 +113,12 @@ impl Checkpoints {
             return;
         }
         let backfilled = self.backfilled.load(Ordering::Acquire).min(pages);
-        if pages >= START_OVER_AT && pages - backfilled < COPY_EVERY {
+        let rest = pages - backfilled;
+        if pages >= START_OVER_AT && rest <= WRITER_REST {
             // The background thread has copied nearly all of it: copy the rest, so the
             // next commit starts the log over.
             self.writer_copies(writer);
-        } else if pages - backfilled >= COPY_EVERY {
+        } else if rest >= COPY_EVERY || pages >= START_OVER_AT {
             if let Some(ask) = &self.ask {
                 self.copying = ask.send(()).is_ok();
             }
