@@ -8,8 +8,8 @@
 //! commit in 35 at 50 connections, and a measurement without checkpoints had a p99 16% lower.
 //! A checkpoint on another connection does not hold the writer back, but the log can only
 //! start over once everything in it is copied, and under steady load the writer always adds
-//! more first: so the writer itself copies that remainder, a commit's worth or two, between
-//! two commits (after answering the first).
+//! more first: so the writer itself copies that remainder (at most 200 pages, a few
+//! commits' worth) between two commits, after answering the first.
 //!
 //! Durability is unchanged: both checkpoints sync the database file before the log may be
 //! reused (their connections are `synchronous = FULL`).
@@ -32,8 +32,9 @@ const START_OVER_AT: u32 = 4_000;
 /// background thread copies once again first (what the writer copies, it copies between two
 /// commits, with requests waiting).
 const WRITER_REST: u32 = 200;
-/// Log pages past which the writer copies everything itself, whatever the background
-/// thread is doing: the log must not grow without bound if that thread falls behind.
+/// Log pages past which the writer tries to copy everything itself while the background
+/// thread is still copying (which holds SQLite's checkpoint lock, so the try returns at once
+/// when it does): the log must not grow without bound if that thread falls far behind.
 const WRITER_COPIES_AT: u32 = 20_000;
 
 thread_local! {
@@ -119,8 +120,10 @@ impl Checkpoints {
             // next commit starts the log over.
             self.writer_copies(writer);
         } else if rest >= COPY_EVERY || pages >= START_OVER_AT {
-            if let Some(ask) = &self.ask {
-                self.copying = ask.send(()).is_ok();
+            self.copying = self.ask.as_ref().is_some_and(|ask| ask.send(()).is_ok());
+            if !self.copying && pages >= START_OVER_AT {
+                // The background thread is gone: the writer copies, as SQLite would have.
+                self.writer_copies(writer);
             }
         }
     }
@@ -194,6 +197,26 @@ mod tests {
         }
         assert!(LOG_PAGES.get() > 1_500, "{} pages", LOG_PAGES.get());
         assert_eq!(std::fs::metadata(&path).unwrap().len(), before);
+    }
+
+    #[test]
+    fn without_the_background_thread_the_writer_starts_the_log_over_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, path) = writer(dir.path());
+        let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        // As if the thread had died: asking it fails.
+        checkpoints.ask = None;
+        let (mut most, mut starts_over, mut last) = (0, 0, 0);
+        for n in 0..1_500 {
+            commit(&mut conn, n);
+            let pages = LOG_PAGES.get();
+            most = most.max(pages);
+            starts_over += usize::from(pages < last);
+            last = pages;
+            checkpoints.after_commit(&conn);
+        }
+        assert!(starts_over >= 1, "the log never started over");
+        assert!(most < START_OVER_AT + COPY_EVERY, "the log reached {most} pages");
     }
 
     #[test]
