@@ -216,7 +216,10 @@ mod tests {
             checkpoints.after_commit(&conn);
         }
         assert!(starts_over >= 1, "the log never started over");
-        assert!(most < START_OVER_AT + COPY_EVERY, "the log reached {most} pages");
+        assert!(
+            most < START_OVER_AT + COPY_EVERY,
+            "the log reached {most} pages"
+        );
     }
 
     #[test]
