@@ -10,7 +10,6 @@ use crate::sla::timers::Planned;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, CachedStatement, Connection, OpenFlags, Transaction};
 use std::path::Path;
-use std::time::Duration;
 
 pub struct FilerDb {
     conn: Connection,
@@ -41,7 +40,7 @@ impl FilerDb {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             super::wal_writes::register()?,
         )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_handler(Some(super::lock_wait::try_again))?;
         conn.execute_batch(PRAGMAS)?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(Self { conn })

@@ -7,6 +7,7 @@ pub mod export;
 pub mod filer;
 pub mod filer_db;
 pub mod lifecycle;
+pub mod lock_wait;
 pub mod messages;
 pub mod permissions;
 pub mod queries;
