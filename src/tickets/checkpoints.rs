@@ -17,8 +17,7 @@
 use rusqlite::{Connection, OpenFlags};
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// Log pages not yet copied from which the background thread starts a checkpoint
@@ -46,10 +45,11 @@ thread_local! {
 /// The writer's side: when to ask for a checkpoint, and when to finish one.
 pub struct Checkpoints {
     ask: Option<mpsc::Sender<()>>,
-    /// Set by the background thread when a copy is done.
-    copied: Arc<AtomicBool>,
-    /// Log pages in the database file after the last copy (as the log counts them).
-    backfilled: Arc<AtomicU32>,
+    /// One message per finished copy: the log pages the database file then has (as the log
+    /// counts them), or `None` if the copy failed.
+    copies: mpsc::Receiver<Option<u32>>,
+    /// Log pages in the database file after the last copy.
+    backfilled: u32,
     copying: bool,
     /// The copy under way began before the writer copied everything itself: its count
     /// belongs to the log before it started over.
@@ -73,24 +73,25 @@ impl Checkpoints {
             Ok(())
         }));
         let (ask, asked) = mpsc::channel::<()>();
-        let copied = Arc::new(AtomicBool::new(false));
-        let backfilled = Arc::new(AtomicU32::new(0));
-        let (done, upto) = (copied.clone(), backfilled.clone());
+        let (done, copies) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("wal-checkpoint".into())
             .spawn(move || {
                 for () in asked {
-                    match passive(&conn) {
-                        Ok(pages) => upto.store(pages, Ordering::Release),
-                        Err(e) => tracing::warn!(error = %e, "a background checkpoint failed"),
+                    let copied = passive(&conn)
+                        .inspect_err(
+                            |e| tracing::warn!(error = %e, "a background checkpoint failed"),
+                        )
+                        .ok();
+                    if done.send(copied).is_err() {
+                        break;
                     }
-                    done.store(true, Ordering::Release);
                 }
             })?;
         Ok(Self {
             ask: Some(ask),
-            copied,
-            backfilled,
+            copies,
+            backfilled: 0,
             copying: false,
             stale: false,
             thread: Some(thread),
@@ -100,10 +101,18 @@ impl Checkpoints {
     /// Called by the writer between commits, after answering the last one.
     pub fn after_commit(&mut self, writer: &Connection) {
         let pages = LOG_PAGES.get();
-        if self.copying && self.copied.swap(false, Ordering::AcqRel) {
-            self.copying = false;
-            if std::mem::take(&mut self.stale) {
-                self.backfilled.store(0, Ordering::Release);
+        if self.copying {
+            match self.copies.try_recv() {
+                Err(mpsc::TryRecvError::Empty) => {}
+                // A copy is done, or the thread is gone (which ends the copy with no count).
+                finished => {
+                    self.copying = false;
+                    if std::mem::take(&mut self.stale) {
+                        self.backfilled = 0;
+                    } else if let Some(copied) = finished.ok().flatten() {
+                        self.backfilled = copied;
+                    }
+                }
             }
         }
         if self.copying {
@@ -113,8 +122,7 @@ impl Checkpoints {
             }
             return;
         }
-        let backfilled = self.backfilled.load(Ordering::Acquire).min(pages);
-        let rest = pages - backfilled;
+        let rest = pages - self.backfilled.min(pages);
         if pages >= START_OVER_AT && rest <= WRITER_REST {
             // The background thread has copied nearly all of it: copy the rest, so the
             // next commit starts the log over.
@@ -131,11 +139,11 @@ impl Checkpoints {
     /// Copies the log into the database file on the writer's own connection. If that copied
     /// all of it, the next commit starts the log over; if not (a reader still uses old
     /// pages), the count of 0 asks the background thread for a copy, which corrects it.
-    fn writer_copies(&self, writer: &Connection) {
+    fn writer_copies(&mut self, writer: &Connection) {
         if let Err(e) = passive(writer) {
             tracing::warn!(error = %e, "a checkpoint failed");
         }
-        self.backfilled.store(0, Ordering::Release);
+        self.backfilled = 0;
     }
 }
 
@@ -185,6 +193,25 @@ mod tests {
         tx.commit().unwrap();
     }
 
+    /// Commits `commits` times, handing each to `checkpoints` as the writer does; returns
+    /// the most log pages seen and how many times the log started over.
+    fn commit_through(
+        conn: &mut Connection,
+        checkpoints: &mut Checkpoints,
+        commits: usize,
+    ) -> (u32, usize) {
+        let (mut most, mut starts_over, mut last) = (0, 0, 0);
+        for n in 0..commits {
+            commit(conn, n);
+            let pages = LOG_PAGES.get();
+            most = most.max(pages);
+            starts_over += usize::from(pages < last);
+            last = pages;
+            checkpoints.after_commit(conn);
+        }
+        (most, starts_over)
+    }
+
     #[test]
     fn the_writers_commits_no_longer_copy_the_log_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -206,15 +233,7 @@ mod tests {
         let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
         // As if the thread had died: asking it fails.
         checkpoints.ask = None;
-        let (mut most, mut starts_over, mut last) = (0, 0, 0);
-        for n in 0..1_500 {
-            commit(&mut conn, n);
-            let pages = LOG_PAGES.get();
-            most = most.max(pages);
-            starts_over += usize::from(pages < last);
-            last = pages;
-            checkpoints.after_commit(&conn);
-        }
+        let (most, starts_over) = commit_through(&mut conn, &mut checkpoints, 1_500);
         assert!(starts_over >= 1, "the log never started over");
         assert!(
             most < START_OVER_AT + COPY_EVERY,
@@ -227,15 +246,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
         let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
-        let (mut most, mut starts_over, mut last) = (0, 0, 0);
-        for n in 0..2_000 {
-            commit(&mut conn, n);
-            let pages = LOG_PAGES.get();
-            most = most.max(pages);
-            starts_over += usize::from(pages < last);
-            last = pages;
-            checkpoints.after_commit(&conn);
-        }
+        let (most, starts_over) = commit_through(&mut conn, &mut checkpoints, 2_000);
         drop(checkpoints);
         assert!(starts_over >= 2, "the log started over {starts_over} times");
         assert!(

@@ -100,8 +100,10 @@ thread_local! {
 /// The real methods of log files, and the wrapped ones (the real ones with writes
 /// gathered), built from the first log file opened. A log file whose real methods differ
 /// is left unwrapped.
-static LOG_METHODS: OnceLock<(usize, &'static ffi::sqlite3_io_methods)> = OnceLock::new();
-static REAL: OnceLock<&'static ffi::sqlite3_io_methods> = OnceLock::new();
+static LOG_METHODS: OnceLock<(
+    &'static ffi::sqlite3_io_methods,
+    &'static ffi::sqlite3_io_methods,
+)> = OnceLock::new();
 
 unsafe fn register_once() -> c_int {
     let real = ffi::sqlite3_vfs_find(std::ptr::null());
@@ -134,8 +136,7 @@ unsafe extern "C" fn open(
         return rc;
     }
     let real: &'static ffi::sqlite3_io_methods = &*(*file).pMethods;
-    let (real_addr, wrapped) = *LOG_METHODS.get_or_init(|| {
-        let _ = REAL.set(real);
+    let (first_real, wrapped) = *LOG_METHODS.get_or_init(|| {
         let mut methods = *real;
         methods.xClose = Some(close);
         methods.xRead = Some(read);
@@ -144,18 +145,18 @@ unsafe extern "C" fn open(
         methods.xSync = Some(sync);
         methods.xFileSize = Some(file_size);
         methods.xFileControl = Some(file_control);
-        (real as *const _ as usize, Box::leak(Box::new(methods)))
+        (real, &*Box::leak(Box::new(methods)))
     });
     // The wrapped methods call the real ones with the same file pointer: the file object
     // is the real VFS's own, only its method table was swapped.
-    if real_addr == real as *const _ as usize {
+    if std::ptr::eq(first_real, real) {
         (*file).pMethods = wrapped;
     }
     rc
 }
 
 fn real() -> &'static ffi::sqlite3_io_methods {
-    REAL.get().expect("set before any file is wrapped")
+    LOG_METHODS.get().expect("set before any file is wrapped").0
 }
 
 /// Writes the bytes gathered for `file`, if any.
@@ -324,9 +325,8 @@ mod tests {
         conn
     }
 
-    /// Inserts `rows` rows in one transaction, committed as the ticket writer commits.
-    fn insert(conn: &mut Connection, rows: usize, tag: &str) {
-        let tx = conn.transaction().unwrap();
+    /// Adds `rows` rows of about 320 bytes, tagged `tag`, to the open transaction.
+    fn add_rows(tx: &rusqlite::Transaction<'_>, rows: usize, tag: &str) {
         for i in 0..rows {
             tx.execute(
                 "insert into t (body) values (?)",
@@ -334,6 +334,12 @@ mod tests {
             )
             .unwrap();
         }
+    }
+
+    /// Inserts `rows` rows in one transaction, committed as the ticket writer commits.
+    fn insert(conn: &mut Connection, rows: usize, tag: &str) {
+        let tx = conn.transaction().unwrap();
+        add_rows(&tx, rows, tag);
         gathering(|| tx.commit()).unwrap();
     }
 
@@ -383,13 +389,7 @@ mod tests {
         insert(&mut conn, 10, "before");
         {
             let tx = conn.transaction().unwrap();
-            for i in 0..3_000 {
-                tx.execute(
-                    "insert into t (body) values (?)",
-                    [format!("dropped-{i}-{}", "y".repeat(300))],
-                )
-                .unwrap();
-            }
+            add_rows(&tx, 3_000, "dropped");
             tx.rollback().unwrap();
         }
         insert(&mut conn, 3_000, "spilled");
@@ -423,13 +423,7 @@ mod tests {
         // fails before its sync would leave them.
         gathering(|| {
             let tx = ours.transaction().unwrap();
-            for i in 0..2_000 {
-                tx.execute(
-                    "insert into t (body) values (?)",
-                    [format!("dropped-{i}-{}", "y".repeat(300))],
-                )
-                .unwrap();
-            }
+            add_rows(&tx, 2_000, "dropped");
             tx.rollback()
         })
         .unwrap();
