@@ -22,6 +22,8 @@ struct Entry {
     key: String,
     created_at: DateTime<Utc>,
     tokens: Arc<[u64]>,
+    /// [`similar::signature`] of `tokens`: most candidates are ruled out by it alone.
+    sig: u64,
 }
 
 /// The remembered tickets of requesters and of channels; a key present has been loaded
@@ -58,7 +60,15 @@ impl Recent {
             .into_iter()
             .chain(channel.and_then(|c| self.channels.get(c)))
             .flatten()
-            .filter(|e| e.created_at >= since)
+            .filter(|e| {
+                e.created_at >= since
+                    && similar::may_match(
+                        wanted,
+                        e.tokens.len(),
+                        e.sig,
+                        similar::DUPLICATE_THRESHOLD,
+                    )
+            })
             .collect();
         // Newest first: of equally similar tickets, the newest is suggested. A ticket of
         // the requester in the same channel is in both lists: compare it once.
@@ -108,12 +118,14 @@ impl Recent {
             self.requesters.get_mut(requester),
             channel.and_then(|c| self.channels.get_mut(c)),
         ];
+        let sig = similar::signature(&tokens);
         for list in lists.into_iter().flatten() {
             list.push_front(Entry {
                 id,
                 key: key.to_string(),
                 created_at: at,
                 tokens: tokens.clone(),
+                sig,
             });
             list.truncate(PER_KEY);
         }
@@ -131,11 +143,15 @@ fn load(
     let rows = filer_db::open_candidates(conn, requester, channel, since, PER_KEY)?;
     Ok(rows
         .into_iter()
-        .map(|(id, key, text, created_at)| Entry {
-            id,
-            key,
-            created_at,
-            tokens: similar::token_hashes(&text).into(),
+        .map(|(id, key, text, created_at)| {
+            let tokens: Arc<[u64]> = similar::token_hashes(&text).into();
+            Entry {
+                id,
+                key,
+                created_at,
+                sig: similar::signature(&tokens),
+                tokens,
+            }
         })
         .collect())
 }

@@ -164,6 +164,34 @@ pub fn hashes_overlap(a: &[u64], b: &[u64]) -> (usize, f64) {
     (shared, score)
 }
 
+/// A 64-bit summary of a sorted token list ([`token_hashes`]): bit `b` is set when one of
+/// its tokens falls in bucket `b`. Kept with each remembered ticket for [`may_match`].
+pub fn signature(hashes: &[u64]) -> u64 {
+    hashes.iter().fold(0, |sig, h| sig | bucket(*h))
+}
+
+/// The bit of `h`'s bucket: its top six bits after a multiply, which spreads FNV's weaker
+/// high bits.
+fn bucket(h: u64) -> u64 {
+    1 << (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+}
+
+/// Whether a candidate of `their_len` tokens with the [`signature`] `their_sig` could be
+/// what [`best_match`] accepts for `wanted` at `threshold`: false only when it cannot. A
+/// token both texts share falls in a bucket of `their_sig`, so counting the tokens of
+/// `wanted` that do bounds the shared count from above, with a pass over one short list
+/// instead of a merge of two. Most candidates are about something else and stop here.
+pub fn may_match(wanted: &[u64], their_len: usize, their_sig: u64, threshold: f64) -> bool {
+    let at_most = wanted
+        .iter()
+        .filter(|h| bucket(**h) & their_sig != 0)
+        .count();
+    let smaller = wanted.len().min(their_len);
+    // The same test as `best_match`'s on a count at least as large: division by the same
+    // `smaller` keeps the order, so nothing `best_match` would accept is turned away.
+    at_most >= MIN_SHARED_TOKENS && smaller > 0 && at_most as f64 / smaller as f64 >= threshold
+}
+
 /// The candidate most similar to `wanted`, with its similarity, when that is at least
 /// `threshold` and they share at least `MIN_SHARED_TOKENS` tokens. Texts are given as their
 /// [`token_hashes`]; on a tie the first candidate wins.
@@ -327,6 +355,27 @@ mod tests {
     }
 
     #[test]
+    fn may_match_rules_out_a_text_about_something_else_and_keeps_a_repeat() {
+        let wanted = token_hashes("staging deploy is stuck on payments");
+        let repeat = token_hashes("payments staging deploy stuck");
+        let other = token_hashes("need a new kafka topic for invoices");
+        assert!(may_match(
+            &wanted,
+            repeat.len(),
+            signature(&repeat),
+            DUPLICATE_THRESHOLD
+        ));
+        assert!(!may_match(
+            &wanted,
+            other.len(),
+            signature(&other),
+            DUPLICATE_THRESHOLD
+        ));
+        // Nothing in common: no bucket can be shared, whatever the lists.
+        assert!(!may_match(&wanted, other.len(), 0, 0.0));
+    }
+
+    #[test]
     fn best_match_prefers_the_first_of_equally_similar_candidates() {
         let filed = [
             ("PLAT-7", "vault token expired"),
@@ -402,6 +451,23 @@ mod tests {
                 .collect();
             expected.sort_unstable();
             prop_assert_eq!(token_hashes(&a), expected);
+        }
+
+        /// The bound never turns away a candidate that the full comparison accepts, at any
+        /// threshold; texts drawn from a few words share many of them.
+        #[test]
+        fn may_match_never_rules_out_a_candidate_best_match_accepts(
+            a in "((deploy|staging|kafka|topic|vault|token|payments|stuck|failed|k8s) ){0,8}",
+            b in "((deploy|staging|kafka|topic|vault|token|payments|stuck|failed|k8s) ){0,8}",
+            c in text(),
+            threshold in 0.0..=1.0f64,
+        ) {
+            let wanted = token_hashes(&a);
+            for theirs in [token_hashes(&b), token_hashes(&format!("{b} {c}"))] {
+                if super::best_match(&wanted, [((), &theirs[..])], threshold).is_some() {
+                    prop_assert!(may_match(&wanted, theirs.len(), signature(&theirs), threshold));
+                }
+            }
         }
 
         #[test]
