@@ -54,22 +54,29 @@ impl App {
     /// Routes one input to the capability it belongs to.
     pub async fn handle(&self, input: Input) -> Result<Reply, AppError> {
         Metrics::inc(&self.metrics.slack_requests);
+        // Every input but a command is boxed: a future is as large as its largest branch,
+        // and axum copies the request's whole future into a box of that size, so the
+        // filing path, the one under load, would otherwise carry every other path's state.
         match input {
             Input::Command(cmd) => intake::on_command(self, cmd).await,
-            Input::Mention(m) => intake::on_mention(self, m).await.map(|_| Reply::Empty),
+            Input::Mention(m) => Box::pin(intake::on_mention(self, m))
+                .await
+                .map(|_| Reply::Empty),
             Input::Submission(s) if s.callback_id == intake::messages::form::CALLBACK_ID => {
-                intake::on_submission(self, s).await
+                Box::pin(intake::on_submission(self, s)).await
             }
-            Input::Submission(s) => tickets::actions::on_submission(self, s).await,
-            Input::Action(a) => tickets::actions::on_action(self, a)
+            Input::Submission(s) => Box::pin(tickets::actions::on_submission(self, s)).await,
+            Input::Action(a) => Box::pin(tickets::actions::on_action(self, a))
                 .await
                 .map(|_| Reply::Empty),
-            Input::Message(m) => tickets::threads::on_message(self, m)
+            Input::Message(m) => Box::pin(tickets::threads::on_message(self, m))
                 .await
                 .map(|_| Reply::Empty),
-            Input::Reaction(r) => intake::on_reaction(self, r).await.map(|_| Reply::Empty),
-            Input::Shortcut(s) => intake::on_shortcut(self, s).await,
-            Input::HomeOpened { user } => tickets::queries::publish_home(self, &user)
+            Input::Reaction(r) => Box::pin(intake::on_reaction(self, r))
+                .await
+                .map(|_| Reply::Empty),
+            Input::Shortcut(s) => Box::pin(intake::on_shortcut(self, s)).await,
+            Input::HomeOpened { user } => Box::pin(tickets::queries::publish_home(self, &user))
                 .await
                 .map(|_| Reply::Empty),
             Input::Ignored(_) => Ok(Reply::Empty),

@@ -26,15 +26,17 @@ pub const SHORTCUT_CALLBACK: &str = "file_platform_request";
 
 /// `/platform ...`
 pub async fn on_command(app: &App, cmd: Command) -> Result<Reply, AppError> {
+    // Only filing is awaited in place; the other commands' futures are boxed so that the
+    // filing path's future (copied into a box per request by axum) stays small.
     Ok(match command::parse(&cmd.text) {
         SlashCommand::Request(text) => file_from_command(app, &cmd, text).await,
         SlashCommand::RequestForm => {
             let metadata = json!({ "channel": cmd.channel });
-            open_form(app, cmd.trigger_id.as_deref(), &metadata, None).await
+            Box::pin(open_form(app, cmd.trigger_id.as_deref(), &metadata, None)).await
         }
-        SlashCommand::Status(key) => Reply::ephemeral(queries::status(app, &key).await?),
-        SlashCommand::Mine => Reply::ephemeral(queries::mine(app, &cmd.user).await?),
-        SlashCommand::Queue => Reply::ephemeral(queries::queue(app, &cmd.user).await?),
+        SlashCommand::Status(key) => Reply::ephemeral(Box::pin(queries::status(app, &key)).await?),
+        SlashCommand::Mine => Reply::ephemeral(Box::pin(queries::mine(app, &cmd.user)).await?),
+        SlashCommand::Queue => Reply::ephemeral(Box::pin(queries::queue(app, &cmd.user)).await?),
         SlashCommand::Oncall => {
             // The raw text: `set <@U123|name>` must keep the user id.
             let rest = cmd
@@ -43,7 +45,8 @@ pub async fn on_command(app: &App, cmd: Command) -> Result<Reply, AppError> {
                 .split_once(char::is_whitespace)
                 .map(|(_, r)| r)
                 .unwrap_or("");
-            Reply::ephemeral(crate::oncall::handler::on_command(app, &cmd.user, rest).await?)
+            let answer = Box::pin(crate::oncall::handler::on_command(app, &cmd.user, rest));
+            Reply::ephemeral(answer.await?)
         }
         SlashCommand::Help(unknown) => Reply::ephemeral(messages::usage(unknown.as_deref())),
         SlashCommand::NotYet(name) => Reply::ephemeral(messages::not_yet(name)),

@@ -140,3 +140,23 @@ async fn interactivity(State(app): State<Arc<App>>, headers: HeaderMap, body: By
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future an async fn of three arguments returns, without calling it.
+    fn future_size<A, B, C, F: std::future::Future>(_: fn(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// axum moves each request's handler future into a box of its full size: at 7 KiB,
+    /// when every kind of input was awaited in place, that copy and allocation were about
+    /// 1.3% of the server's core under load.
+    #[test]
+    fn the_slash_command_future_that_axum_boxes_per_request_stays_small() {
+        let size = future_size(commands);
+        println!("commands future: {size} bytes");
+        assert!(size <= 3 * 1024, "{size} bytes");
+    }
+}
