@@ -155,13 +155,23 @@ pub fn hashes_overlap(a: &[u64], b: &[u64]) -> (usize, f64) {
         i += usize::from(x <= y);
         j += usize::from(y <= x);
     }
-    let smaller = a.len().min(b.len());
-    let score = if smaller == 0 {
+    (shared, overlap_score(shared, a.len().min(b.len())))
+}
+
+/// The overlap coefficient of `shared` tokens between texts whose smaller has `smaller`
+/// tokens; 0 when it has none.
+fn overlap_score(shared: usize, smaller: usize) -> f64 {
+    if smaller == 0 {
         0.0
     } else {
         shared as f64 / smaller as f64
-    };
-    (shared, score)
+    }
+}
+
+/// Whether texts sharing `shared` tokens, with the overlap coefficient `score`, are
+/// duplicates at `threshold`: the one rule of [`best_match`] and [`may_match`].
+fn accepted(shared: usize, score: f64, threshold: f64) -> bool {
+    shared >= MIN_SHARED_TOKENS && score >= threshold
 }
 
 /// A 64-bit summary of a sorted token list ([`token_hashes`]): bit `b` is set when one of
@@ -186,10 +196,10 @@ pub fn may_match(wanted: &[u64], their_len: usize, their_sig: u64, threshold: f6
         .iter()
         .filter(|h| bucket(**h) & their_sig != 0)
         .count();
-    let smaller = wanted.len().min(their_len);
-    // The same test as `best_match`'s on a count at least as large: division by the same
-    // `smaller` keeps the order, so nothing `best_match` would accept is turned away.
-    at_most >= MIN_SHARED_TOKENS && smaller > 0 && at_most as f64 / smaller as f64 >= threshold
+    // `best_match`'s rule on a count at least as large: the score only grows with the
+    // count, so nothing `best_match` would accept is turned away.
+    let score = overlap_score(at_most, wanted.len().min(their_len));
+    accepted(at_most, score, threshold)
 }
 
 /// The candidate most similar to `wanted`, with its similarity, when that is at least
@@ -203,10 +213,7 @@ pub fn best_match<'a, K>(
     let mut best: Option<(K, f64)> = None;
     for (key, theirs) in candidates {
         let (shared, score) = hashes_overlap(wanted, theirs);
-        if shared >= MIN_SHARED_TOKENS
-            && score >= threshold
-            && best.as_ref().is_none_or(|(_, top)| score > *top)
-        {
+        if accepted(shared, score, threshold) && best.as_ref().is_none_or(|(_, top)| score > *top) {
             best = Some((key, score));
         }
     }
