@@ -38,6 +38,8 @@ mod harness;
 use harness::Check;
 #[path = "load/procfs.rs"]
 mod procfs;
+#[path = "load/scrape.rs"]
+mod scrape;
 
 use anyhow::{bail, ensure, Context};
 use client::Conn;
@@ -306,7 +308,10 @@ struct Phase {
     others_on_cpu0: Option<Duration>,
     /// CPU 0 time the hypervisor gave to other guests during the load.
     stolen_from_cpu0: Option<Duration>,
-    commits: Option<(u64, u64)>,
+    /// `/metrics` before and after the load.
+    server_side: Option<scrape::ServerSide>,
+    /// The slowest answer's start, from the start of the load.
+    slowest_at: Duration,
     shutdown: Duration,
     /// Tickets the server flagged as likely duplicates.
     duplicates: Option<i64>,
@@ -401,7 +406,7 @@ async fn run_phase(
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss_kib = procfs::status_kib(pid, "VmRSS");
-    let metrics_before = commit_metrics(addr).await;
+    let metrics_before = scrape::Scrape::of(addr).await;
 
     let mut open = Vec::with_capacity(conns);
     for _ in 0..conns {
@@ -420,13 +425,23 @@ async fn run_phase(
     let workers: Vec<_> = open
         .into_iter()
         .enumerate()
-        .map(|(i, conn)| tokio::spawn(worker(i, conn, addr, deadline, response_url.clone())))
+        .map(|(i, conn)| {
+            tokio::spawn(worker(
+                i,
+                conn,
+                addr,
+                (start, deadline),
+                response_url.clone(),
+            ))
+        })
         .collect();
     let mut latencies_us = Vec::new();
+    let mut slowest = (0, Duration::ZERO);
     for worker in workers {
-        let (outcome, latencies) = worker.await?;
+        let (outcome, latencies, its_slowest) = worker.await?;
         answers.merge(outcome);
         latencies_us.extend(latencies);
+        slowest = slowest.max(its_slowest);
     }
     let wall = start.elapsed();
     if let Some(awake) = awake {
@@ -444,7 +459,7 @@ async fn run_phase(
         _ => None,
     };
     let stolen_from_cpu0 = ticks(cpu0_steal0, procfs::cpu_steal_ticks(0));
-    let metrics_after = commit_metrics(addr).await;
+    let metrics_after = scrape::Scrape::of(addr).await;
     let peak_rss_kib = procfs::status_kib(pid, "VmHWM");
     latencies_us.sort_unstable();
 
@@ -455,9 +470,9 @@ async fn run_phase(
     let (db_checks, duplicates) = check_database(&db_url, &answers).await?;
     checks.extend(db_checks);
 
-    let commits = metrics_before
+    let server_side = metrics_before
         .zip(metrics_after)
-        .map(|((c0, r0), (c1, r1))| (c1.saturating_sub(c0), r1.saturating_sub(r0)));
+        .map(|(before, after)| scrape::ServerSide { before, after });
     // The first answer is not part of the load.
     answers.filed -= 1;
     Ok(Phase {
@@ -472,7 +487,8 @@ async fn run_phase(
         generator_cpu,
         others_on_cpu0,
         stolen_from_cpu0,
-        commits,
+        server_side,
+        slowest_at: slowest.1,
         shutdown,
         duplicates,
         checks,
@@ -580,16 +596,19 @@ async fn first_answer(
     }
 }
 
-/// One connection's loop: a new signed command as soon as the last is answered.
+/// One connection's loop: a new signed command as soon as the last is answered, from
+/// `start` until `deadline`. Returns its answers, their latencies and its slowest answer
+/// (microseconds, and when it was sent from `start`).
 async fn worker(
     id: usize,
     mut conn: Conn,
     addr: SocketAddr,
-    deadline: Instant,
+    (start, deadline): (Instant, Instant),
     response_url: String,
-) -> (Outcome, Vec<u32>) {
+) -> (Outcome, Vec<u32>, (u32, Duration)) {
     let mut out = Outcome::default();
     let mut latencies = Vec::with_capacity(1 << 16);
+    let mut slowest = (0, Duration::ZERO);
     let mut seq = 0;
     while Instant::now() < deadline {
         if !conn.is_open() {
@@ -611,6 +630,9 @@ async fn worker(
         match answer {
             Ok(status) if (200..300).contains(&status) => {
                 latencies.push(took);
+                if took > slowest.0 {
+                    slowest = (took, sent - start);
+                }
                 match ticket_number(conn.body()) {
                     Some(key) => {
                         out.filed += 1;
@@ -638,7 +660,7 @@ async fn worker(
             }
         }
     }
-    (out, latencies)
+    (out, latencies, slowest)
 }
 
 /// Keeps the generator's thread from sleeping until `deadline`: while a task has yielded,
@@ -648,29 +670,6 @@ async fn keep_awake(deadline: Instant) {
     while Instant::now() < deadline {
         tokio::task::yield_now().await;
     }
-}
-
-/// (commits, requests carried by them) from `/metrics`.
-async fn commit_metrics(addr: SocketAddr) -> Option<(u64, u64)> {
-    let mut conn = Conn::connect(addr).await.ok()?;
-    let status = conn.request("GET", "/metrics", &[], b"").await.ok()?;
-    if status != 200 {
-        return None;
-    }
-    let text = String::from_utf8_lossy(conn.body()).into_owned();
-    let value = |name: &str| {
-        text.lines().find_map(|l| {
-            l.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-    };
-    Some((
-        value("platform_desk_ticket_commits_total")?,
-        value("platform_desk_ticket_commit_requests_total")?,
-    ))
 }
 
 /// Every 2xx answer has exactly one stored ticket, and every ticket one outbox row.
@@ -869,16 +868,76 @@ fn report(phases: &[Phase]) -> bool {
             "noise: other virtual machines",
         ),
         (
+            "latency max, sent at",
+            Box::new(|p| format!("{:.1} s", p.slowest_at.as_secs_f64())),
+            "into the load",
+        ),
+        (
             "commits/s (avg batch)",
             Box::new(|p| {
                 cell(
-                    p.commits.map(|(c, r)| {
-                        format!(
-                            "{:.0} ({:.1})",
-                            c as f64 / p.wall.as_secs_f64(),
-                            r as f64 / c.max(1) as f64
-                        )
+                    p.server_side
+                        .as_ref()
+                        .and_then(|s| s.commits())
+                        .map(|(c, r)| {
+                            format!("{:.0} ({:.1})", c / p.wall.as_secs_f64(), r / c.max(1.0))
+                        }),
+                    None,
+                )
+            }),
+            "",
+        ),
+        (
+            "slowest commit",
+            Box::new(|p| {
+                let s = p.server_side.as_ref();
+                cell(
+                    s.and_then(|s| s.summary("platform_desk_ticket_commit_seconds")),
+                    None,
+                )
+            }),
+            "server's own timing",
+        ),
+        (
+            "slowest handler",
+            Box::new(|p| {
+                let s = p.server_side.as_ref();
+                cell(
+                    s.and_then(|s| s.summary("platform_desk_slack_request_seconds")),
+                    None,
+                )
+            }),
+            "signature to answer",
+        ),
+        (
+            "writer checkpoints",
+            Box::new(|p| {
+                let s = p.server_side.as_ref();
+                cell(
+                    s.and_then(|s| {
+                        let n = s.delta("platform_desk_wal_writer_checkpoints_total")?;
+                        let max = s
+                            .after
+                            .get("platform_desk_wal_writer_checkpoint_seconds_max")?;
+                        let background =
+                            s.delta("platform_desk_wal_background_checkpoints_total")?;
+                        Some(format!(
+                            "{n:.0} (<= {:.1} ms), {background:.0} bg",
+                            max * 1e3
+                        ))
                     }),
+                    None,
+                )
+            }),
+            "its own copies; the thread's",
+        ),
+        (
+            "log peak",
+            Box::new(|p| {
+                let s = p.server_side.as_ref();
+                cell(
+                    s.and_then(|s| s.after.get("platform_desk_wal_pages_max"))
+                        .map(|v| format!("{} pages", harness::thousands(v as u64))),
                     None,
                 )
             }),

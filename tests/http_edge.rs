@@ -265,3 +265,57 @@ async fn health_and_readiness_answer() {
     let metrics = app.metrics().await;
     assert!(metrics.contains("platform_desk_outbox_failed_total 0"));
 }
+
+/// The value of the sample `name` (with its labels, if any) in `/metrics` text.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{metrics}"))
+}
+
+#[tokio::test]
+async fn metrics_time_every_slack_request_and_every_ticket_commit() {
+    let app = spawn_app().await;
+    let before = app.metrics().await;
+    assert_eq!(
+        sample(&before, "platform_desk_slack_request_seconds_count"),
+        0.0
+    );
+    for n in 0..3 {
+        let resp = app
+            .command(ALICE, "C0HELP", &format!("request the runner {n} is stuck"))
+            .await;
+        assert_eq!(resp.status(), 200);
+    }
+    // A refused request is answered too, and timed as one.
+    let refused = app
+        .http
+        .post(format!("{}/slack/commands", app.base))
+        .body("command=%2Fplatform&text=help")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let after = app.metrics().await;
+    assert_eq!(
+        sample(&after, "platform_desk_slack_request_seconds_count"),
+        4.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "platform_desk_slack_request_seconds_bucket{le=\"+Inf\"}"
+        ),
+        4.0
+    );
+    let commits = sample(&after, "platform_desk_ticket_commit_seconds_count");
+    assert!((1.0..=3.0).contains(&commits), "{commits} commits");
+    assert_eq!(
+        commits,
+        sample(&after, "platform_desk_ticket_commits_total")
+    );
+    assert!(sample(&after, "platform_desk_ticket_commit_seconds_max") > 0.0);
+    assert!(sample(&after, "platform_desk_wal_pages_max") >= 1.0);
+}

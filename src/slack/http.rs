@@ -77,6 +77,7 @@ fn is_ssl_check(body: &[u8]) -> bool {
 }
 
 async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.metrics.slack_request_seconds.time();
     if is_ssl_check(&body) {
         return StatusCode::OK.into_response();
     }
@@ -98,6 +99,7 @@ async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
 }
 
 async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.metrics.slack_request_seconds.time();
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }
@@ -122,6 +124,7 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) ->
 }
 
 async fn interactivity(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.metrics.slack_request_seconds.time();
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }

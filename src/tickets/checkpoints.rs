@@ -14,10 +14,12 @@
 //! Durability is unchanged: both checkpoints sync the database file before the log may be
 //! reused (their connections are `synchronous = FULL`).
 
+use crate::web::metrics::Metrics;
 use rusqlite::{Connection, OpenFlags};
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// Log pages not yet copied from which the background thread starts a checkpoint
@@ -55,12 +57,13 @@ pub struct Checkpoints {
     /// belongs to the log before it started over.
     stale: bool,
     thread: Option<std::thread::JoinHandle<()>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Checkpoints {
     /// Takes over checkpoints from `writer` (its automatic ones stop) and starts the
     /// background thread with its own connection to `path`.
-    pub fn start(writer: &Connection, path: &Path) -> anyhow::Result<Self> {
+    pub fn start(writer: &Connection, path: &Path, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -74,10 +77,12 @@ impl Checkpoints {
         }));
         let (ask, asked) = mpsc::channel::<()>();
         let (done, copies) = mpsc::channel();
+        let counted = metrics.clone();
         let thread = std::thread::Builder::new()
             .name("wal-checkpoint".into())
             .spawn(move || {
                 for () in asked {
+                    Metrics::inc(&counted.background_checkpoints);
                     let copied = passive(&conn)
                         .inspect_err(
                             |e| tracing::warn!(error = %e, "a background checkpoint failed"),
@@ -95,12 +100,16 @@ impl Checkpoints {
             copying: false,
             stale: false,
             thread: Some(thread),
+            metrics,
         })
     }
 
     /// Called by the writer between commits, after answering the last one.
     pub fn after_commit(&mut self, writer: &Connection) {
         let pages = LOG_PAGES.get();
+        self.metrics
+            .log_pages_max
+            .fetch_max(u64::from(pages), Relaxed);
         if self.copying {
             match self.copies.try_recv() {
                 Err(mpsc::TryRecvError::Empty) => {}
@@ -140,6 +149,8 @@ impl Checkpoints {
     /// all of it, the next commit starts the log over; if not (a reader still uses old
     /// pages), the count of 0 asks the background thread for a copy, which corrects it.
     fn writer_copies(&mut self, writer: &Connection) {
+        Metrics::inc(&self.metrics.writer_checkpoints);
+        let _timer = self.metrics.writer_checkpoint_seconds.time();
         if let Err(e) = passive(writer) {
             tracing::warn!(error = %e, "a checkpoint failed");
         }
@@ -216,7 +227,7 @@ mod tests {
     fn the_writers_commits_no_longer_copy_the_log_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
-        let _checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let _checkpoints = Checkpoints::start(&conn, &path, Default::default()).unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
         // Well past the 1,000 pages at which SQLite's automatic checkpoint would copy.
         for n in 0..400 {
@@ -230,11 +241,17 @@ mod tests {
     fn without_the_background_thread_the_writer_starts_the_log_over_itself() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
-        let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let mut checkpoints = Checkpoints::start(&conn, &path, metrics.clone()).unwrap();
         // As if the thread had died: asking it fails.
         checkpoints.ask = None;
         let (most, starts_over) = commit_through(&mut conn, &mut checkpoints, 1_500);
         assert!(starts_over >= 1, "the log never started over");
+        // And `/metrics` shows who copied, and how far the log grew.
+        let copies = metrics.writer_checkpoints.load(Relaxed);
+        assert!(copies >= starts_over as u64, "{copies} copies counted");
+        assert_eq!(metrics.background_checkpoints.load(Relaxed), 0);
+        assert_eq!(metrics.log_pages_max.load(Relaxed), u64::from(most));
         assert!(
             most < START_OVER_AT + COPY_EVERY,
             "the log reached {most} pages"
@@ -245,10 +262,12 @@ mod tests {
     fn the_log_is_copied_in_the_background_and_starts_over_while_commits_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
-        let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let mut checkpoints = Checkpoints::start(&conn, &path, metrics.clone()).unwrap();
         let (most, starts_over) = commit_through(&mut conn, &mut checkpoints, 2_000);
         drop(checkpoints);
         assert!(starts_over >= 2, "the log started over {starts_over} times");
+        assert!(metrics.background_checkpoints.load(Relaxed) >= 2);
         assert!(
             most < START_OVER_AT + 3 * COPY_EVERY,
             "the log reached {most} pages"

@@ -100,6 +100,10 @@ pub struct TicketFiler {
 /// The most requests one commit carries.
 const MAX_BATCH: usize = 512;
 
+/// A commit this long is logged: its requests' answers, and all those queued behind it,
+/// waited as long (a healthy one takes a few milliseconds).
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl TicketFiler {
     /// Starts the writer on its own thread, with its own connection to the database the
     /// pool uses. It stops, after filing everything already queued, when `shutdown` turns
@@ -118,7 +122,7 @@ impl TicketFiler {
             anyhow::anyhow!("the ticket writer cannot open {}: {e}", path.display())
         })?;
         let next_id = db.max_id()?;
-        let checkpoints = Checkpoints::start(db.connection(), &path)
+        let checkpoints = Checkpoints::start(db.connection(), &path, metrics.clone())
             .map_err(|e| anyhow::anyhow!("the checkpointer cannot open {}: {e}", path.display()))?;
         let (tx, rx) = mpsc::channel(8192);
         let writer = Writer {
@@ -203,7 +207,18 @@ impl Writer {
     #[allow(clippy::vec_box)]
     fn commit(&mut self, batch: &mut Vec<Box<Job>>) {
         let reqs: Vec<&Job> = batch.iter().map(|job| &**job).collect();
+        let started = std::time::Instant::now();
         let written = self.write(&reqs);
+        let took = started.elapsed();
+        self.metrics.commit_seconds.observe(took);
+        if took >= SLOW_COMMIT {
+            // Every request of the batch, and every one queued behind it, waited this long.
+            tracing::warn!(
+                ms = took.as_millis() as u64,
+                size = reqs.len(),
+                "a ticket commit was slow"
+            );
+        }
         drop(reqs);
         match written {
             Ok(results) => {

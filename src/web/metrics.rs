@@ -1,5 +1,6 @@
 //! Process counters, rendered in Prometheus text format at `/metrics`.
 
+use super::histogram::Histogram;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -17,6 +18,18 @@ pub struct Metrics {
     pub outbox_failed: AtomicU64,
     pub socket_envelopes: AtomicU64,
     pub socket_reconnects: AtomicU64,
+    /// Checkpoints of the write-ahead log by the background thread, and by the ticket
+    /// writer itself (between two commits, with requests waiting).
+    pub background_checkpoints: AtomicU64,
+    pub writer_checkpoints: AtomicU64,
+    /// The most pages the write-ahead log held after a commit.
+    pub log_pages_max: AtomicU64,
+    /// Slack requests over HTTP, from the handler's start to its answer.
+    pub slack_request_seconds: Histogram,
+    /// The ticket writer's commits, from `BEGIN` to the log's sync.
+    pub commit_seconds: Histogram,
+    /// The ticket writer's own checkpoints.
+    pub writer_checkpoint_seconds: Histogram,
 }
 
 impl Metrics {
@@ -32,7 +45,7 @@ impl Metrics {
 
     /// The Prometheus exposition of every counter, plus gauges given by the caller.
     pub fn render(&self, gauges: &[(&str, &str, i64)]) -> String {
-        let counters: [(&str, &str, &AtomicU64); 11] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             (
                 "platform_desk_slack_requests_total",
                 "Slack requests received (HTTP and Socket Mode)",
@@ -88,8 +101,18 @@ impl Metrics {
                 "Socket Mode reconnections",
                 &self.socket_reconnects,
             ),
+            (
+                "platform_desk_wal_background_checkpoints_total",
+                "Checkpoints of the write-ahead log by the background thread",
+                &self.background_checkpoints,
+            ),
+            (
+                "platform_desk_wal_writer_checkpoints_total",
+                "Checkpoints of the write-ahead log by the ticket writer, between its commits",
+                &self.writer_checkpoints,
+            ),
         ];
-        let mut out = String::with_capacity(2048);
+        let mut out = String::with_capacity(8192);
         for (name, help, value) in counters {
             let _ = writeln!(
                 out,
@@ -97,11 +120,37 @@ impl Metrics {
                 value.load(Relaxed)
             );
         }
-        for (name, help, value) in gauges {
+        let log_pages_max = self.log_pages_max.load(Relaxed) as i64;
+        let own = [(
+            "platform_desk_wal_pages_max",
+            "The most pages the write-ahead log held after a ticket commit",
+            log_pages_max,
+        )];
+        for (name, help, value) in own.iter().chain(gauges) {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
             );
+        }
+        let histograms = [
+            (
+                "platform_desk_slack_request_seconds",
+                "Slack requests over HTTP, from the handler's start to its answer",
+                &self.slack_request_seconds,
+            ),
+            (
+                "platform_desk_ticket_commit_seconds",
+                "Shared commits of the ticket writer, from BEGIN to the log's sync",
+                &self.commit_seconds,
+            ),
+            (
+                "platform_desk_wal_writer_checkpoint_seconds",
+                "Checkpoints by the ticket writer itself, with requests waiting",
+                &self.writer_checkpoint_seconds,
+            ),
+        ];
+        for (name, help, histogram) in histograms {
+            histogram.render(&mut out, name, help);
         }
         out
     }
@@ -122,5 +171,7 @@ mod tests {
         assert!(text.contains(
             "# TYPE platform_desk_outbox_pending gauge\nplatform_desk_outbox_pending 7\n"
         ));
+        assert!(text.contains("platform_desk_ticket_commit_seconds_count 0\n"));
+        assert!(text.contains("platform_desk_wal_pages_max 0\n"));
     }
 }

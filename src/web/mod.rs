@@ -1,5 +1,6 @@
 //! The web side: health and readiness probes and Prometheus metrics.
 
+pub mod histogram;
 pub mod metrics;
 pub mod serve;
 
