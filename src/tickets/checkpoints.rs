@@ -104,6 +104,11 @@ impl Checkpoints {
         })
     }
 
+    /// Whether the background thread is copying the log (as far as the writer has heard).
+    pub fn copying(&self) -> bool {
+        self.copying
+    }
+
     /// Called by the writer between commits, after answering the last one.
     pub fn after_commit(&mut self, writer: &Connection) {
         let pages = LOG_PAGES.get();

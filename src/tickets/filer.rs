@@ -135,6 +135,7 @@ impl TicketFiler {
             next_id,
             recent: Default::default(),
             checkpoints,
+            timing: Timing::default(),
         };
         let handle = tokio::task::spawn_blocking(move || writer.run(rx));
         let stop = tx.clone();
@@ -174,6 +175,17 @@ struct Writer {
     next_id: i64,
     recent: super::recent::Recent,
     checkpoints: Checkpoints,
+    /// Where the last commit's time went.
+    timing: Timing,
+}
+
+/// The parts of a commit worth telling apart when it is slow.
+#[derive(Default)]
+struct Timing {
+    /// `BEGIN IMMEDIATE`: waiting for another connection's write lock.
+    locked: std::time::Duration,
+    /// `COMMIT`: the log's write and fsync.
+    synced: std::time::Duration,
 }
 
 impl Writer {
@@ -213,9 +225,14 @@ impl Writer {
         self.metrics.commit_seconds.observe(took);
         if took >= SLOW_COMMIT {
             // Every request of the batch, and every one queued behind it, waited this long.
+            // Where it went: waiting for the write lock, or in the log's write and sync.
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
             tracing::warn!(
-                ms = took.as_millis() as u64,
+                ms = ms(took),
+                lock_ms = ms(self.timing.locked),
+                sync_ms = ms(self.timing.synced),
                 size = reqs.len(),
+                checkpointing = self.checkpoints.copying(),
                 "a ticket commit was slow"
             );
         }
@@ -262,7 +279,9 @@ impl Writer {
     fn try_write(&mut self, jobs: &[&Job]) -> rusqlite::Result<Vec<Filed>> {
         let now = self.clock.now();
         let now_text = db_time(now);
+        let started = std::time::Instant::now();
         let tx: Filing<'_> = self.db.begin()?;
+        self.timing.locked = started.elapsed();
         let mut st = tx.statements()?;
         let mut results = Vec::with_capacity(jobs.len());
         let mut filed = Vec::with_capacity(jobs.len());
@@ -309,7 +328,9 @@ impl Writer {
             results.push(Filed::New(Box::new(ticket)));
         }
         drop(st);
+        let syncing = std::time::Instant::now();
         tx.commit()?;
+        self.timing.synced = syncing.elapsed();
         self.next_id = next;
         if let Some(due) = earliest {
             self.timer_wake.timer_added(due);
