@@ -921,8 +921,10 @@ fn report(phases: &[Phase]) -> bool {
                             .get("platform_desk_wal_writer_checkpoint_seconds_max")?;
                         let background =
                             s.delta("platform_desk_wal_background_checkpoints_total")?;
+                        let sum = s.delta("platform_desk_wal_writer_checkpoint_seconds_sum")?;
                         Some(format!(
-                            "{n:.0} (<= {:.1} ms), {background:.0} bg",
+                            "{n:.0} (avg {:.1}, max {:.1} ms), {background:.0} bg",
+                            sum * 1e3 / n.max(1.0),
                             max * 1e3
                         ))
                     }),
