@@ -5,6 +5,7 @@
 //! checkpointed by another thread (`checkpoints`), not inside its commits.
 
 use super::checkpoints::Checkpoints;
+use super::commit_timing::{SlowCommits, Timing};
 use super::filer_db::{FilerDb, Filing};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
@@ -100,10 +101,6 @@ pub struct TicketFiler {
 /// The most requests one commit carries.
 const MAX_BATCH: usize = 512;
 
-/// A commit this long is logged: its requests' answers, and all those queued behind it,
-/// waited as long (a healthy one takes a few milliseconds).
-const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
-
 impl TicketFiler {
     /// Starts the writer on its own thread, with its own connection to the database the
     /// pool uses. It stops, after filing everything already queued, when `shutdown` turns
@@ -136,6 +133,7 @@ impl TicketFiler {
             recent: Default::default(),
             checkpoints,
             timing: Timing::default(),
+            slow_commits: SlowCommits::default(),
         };
         let handle = tokio::task::spawn_blocking(move || writer.run(rx));
         let stop = tx.clone();
@@ -177,15 +175,7 @@ struct Writer {
     checkpoints: Checkpoints,
     /// Where the last commit's time went.
     timing: Timing,
-}
-
-/// The parts of a commit worth telling apart when it is slow.
-#[derive(Default)]
-struct Timing {
-    /// `BEGIN IMMEDIATE`: waiting for another connection's write lock.
-    locked: std::time::Duration,
-    /// `COMMIT`: the log's write and fsync.
-    synced: std::time::Duration,
+    slow_commits: SlowCommits,
 }
 
 impl Writer {
@@ -223,19 +213,13 @@ impl Writer {
         let written = self.write(&reqs);
         let took = started.elapsed();
         self.metrics.commit_seconds.observe(took);
-        if took >= SLOW_COMMIT {
-            // Every request of the batch, and every one queued behind it, waited this long.
-            // Where it went: waiting for the write lock, or in the log's write and sync.
-            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-            tracing::warn!(
-                ms = ms(took),
-                lock_ms = ms(self.timing.locked),
-                sync_ms = ms(self.timing.synced),
-                size = reqs.len(),
-                checkpointing = self.checkpoints.copying(),
-                "a ticket commit was slow"
-            );
-        }
+        self.slow_commits.check(
+            took,
+            &self.timing,
+            reqs.len(),
+            self.checkpoints.copying(),
+            started + took,
+        );
         drop(reqs);
         match written {
             Ok(results) => {

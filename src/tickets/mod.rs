@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod checkpoints;
+mod commit_timing;
 pub mod db;
 pub mod export;
 pub mod filer;
