@@ -263,6 +263,8 @@ impl Writer {
     fn try_write(&mut self, jobs: &[&Job]) -> rusqlite::Result<Vec<Filed>> {
         let now = self.clock.now();
         let now_text = db_time(now);
+        // A failed attempt reports what it got through, not the last commit's figures.
+        self.timing = Timing::default();
         let started = std::time::Instant::now();
         let tx: Filing<'_> = self.db.begin()?;
         self.timing.locked = started.elapsed();
