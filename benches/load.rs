@@ -329,6 +329,11 @@ impl Phase {
             .map(|c| c.as_secs_f64() * 1e6 / self.load.filed.max(1) as f64)
     }
 
+    /// A cell from the server's own timings (`n/a` if `/metrics` could not be read).
+    fn server(&self, show: impl FnOnce(&scrape::ServerSide) -> Option<String>) -> String {
+        cell(self.server_side.as_ref().and_then(show), None)
+    }
+
     /// `busy` as a percentage of the phase's wall time.
     fn percent_of_wall(&self, busy: Option<Duration>) -> Option<f64> {
         busy.map(|c| 100.0 * c.as_secs_f64() / self.wall.as_secs_f64())
@@ -875,73 +880,53 @@ fn report(phases: &[Phase]) -> bool {
         (
             "commits/s (avg batch)",
             Box::new(|p| {
-                cell(
-                    p.server_side
-                        .as_ref()
-                        .and_then(|s| s.commits())
-                        .map(|(c, r)| {
-                            format!("{:.0} ({:.1})", c / p.wall.as_secs_f64(), r / c.max(1.0))
-                        }),
-                    None,
-                )
+                p.server(|s| {
+                    let (c, r) = s.commits()?;
+                    Some(format!(
+                        "{:.0} ({:.1})",
+                        c / p.wall.as_secs_f64(),
+                        r / c.max(1.0)
+                    ))
+                })
             }),
             "",
         ),
         (
             "slowest commit",
-            Box::new(|p| {
-                let s = p.server_side.as_ref();
-                cell(
-                    s.and_then(|s| s.summary("platform_desk_ticket_commit_seconds")),
-                    None,
-                )
-            }),
+            Box::new(|p| p.server(|s| s.summary("platform_desk_ticket_commit_seconds"))),
             "server's own timing",
         ),
         (
             "slowest handler",
-            Box::new(|p| {
-                let s = p.server_side.as_ref();
-                cell(
-                    s.and_then(|s| s.summary("platform_desk_slack_request_seconds")),
-                    None,
-                )
-            }),
+            Box::new(|p| p.server(|s| s.summary("platform_desk_slack_request_seconds"))),
             "signature to answer",
         ),
         (
             "writer checkpoints",
             Box::new(|p| {
-                let s = p.server_side.as_ref();
-                cell(
-                    s.and_then(|s| {
-                        let n = s.delta("platform_desk_wal_writer_checkpoints_total")?;
-                        let max = s
-                            .after
-                            .get("platform_desk_wal_writer_checkpoint_seconds_max")?;
-                        let background =
-                            s.delta("platform_desk_wal_background_checkpoints_total")?;
-                        let sum = s.delta("platform_desk_wal_writer_checkpoint_seconds_sum")?;
-                        Some(format!(
-                            "{n:.0} (avg {:.1}, max {:.1} ms), {background:.0} bg",
-                            sum * 1e3 / n.max(1.0),
-                            max * 1e3
-                        ))
-                    }),
-                    None,
-                )
+                p.server(|s| {
+                    let n = s.delta("platform_desk_wal_writer_checkpoint_seconds_count")?;
+                    let max = s
+                        .after
+                        .get("platform_desk_wal_writer_checkpoint_seconds_max")?;
+                    let background = s.delta("platform_desk_wal_background_checkpoints_total")?;
+                    let sum = s.delta("platform_desk_wal_writer_checkpoint_seconds_sum")?;
+                    Some(format!(
+                        "{n:.0} (avg {:.1}, max {:.1} ms), {background:.0} bg",
+                        sum * 1e3 / n.max(1.0),
+                        max * 1e3
+                    ))
+                })
             }),
             "its own copies; the thread's",
         ),
         (
             "log peak",
             Box::new(|p| {
-                let s = p.server_side.as_ref();
-                cell(
-                    s.and_then(|s| s.after.get("platform_desk_wal_pages_max"))
-                        .map(|v| format!("{} pages", harness::thousands(v as u64))),
-                    None,
-                )
+                p.server(|s| {
+                    let pages = s.after.get("platform_desk_wal_pages_max")?;
+                    Some(format!("{} pages", harness::thousands(pages as u64)))
+                })
             }),
             "",
         ),

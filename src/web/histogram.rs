@@ -37,6 +37,11 @@ impl Histogram {
         }
     }
 
+    /// How many durations were observed.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Relaxed)).sum()
+    }
+
     /// The longest duration observed so far.
     pub fn max(&self) -> Duration {
         Duration::from_micros(self.max_us.load(Relaxed))

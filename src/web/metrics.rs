@@ -18,17 +18,17 @@ pub struct Metrics {
     pub outbox_failed: AtomicU64,
     pub socket_envelopes: AtomicU64,
     pub socket_reconnects: AtomicU64,
-    /// Checkpoints of the write-ahead log by the background thread, and by the ticket
-    /// writer itself (between two commits, with requests waiting).
+    /// Checkpoints of the write-ahead log by the background thread (the writer's own are
+    /// counted by `writer_checkpoint_seconds`).
     pub background_checkpoints: AtomicU64,
-    pub writer_checkpoints: AtomicU64,
     /// The most pages the write-ahead log held after a commit.
     pub log_pages_max: AtomicU64,
     /// Slack requests over HTTP, from the handler's start to its answer.
     pub slack_request_seconds: Histogram,
     /// The ticket writer's commits, from `BEGIN` to the log's sync.
     pub commit_seconds: Histogram,
-    /// The ticket writer's own checkpoints.
+    /// The ticket writer's own checkpoints (between two commits, with requests waiting);
+    /// its count is how many there were.
     pub writer_checkpoint_seconds: Histogram,
 }
 
@@ -45,7 +45,7 @@ impl Metrics {
 
     /// The Prometheus exposition of every counter, plus gauges given by the caller.
     pub fn render(&self, gauges: &[(&str, &str, i64)]) -> String {
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 12] = [
             (
                 "platform_desk_slack_requests_total",
                 "Slack requests received (HTTP and Socket Mode)",
@@ -105,11 +105,6 @@ impl Metrics {
                 "platform_desk_wal_background_checkpoints_total",
                 "Checkpoints of the write-ahead log by the background thread",
                 &self.background_checkpoints,
-            ),
-            (
-                "platform_desk_wal_writer_checkpoints_total",
-                "Checkpoints of the write-ahead log by the ticket writer, between its commits",
-                &self.writer_checkpoints,
             ),
         ];
         let mut out = String::with_capacity(8192);
