@@ -293,3 +293,129 @@ async fn a_post_whose_answer_cannot_be_recorded_is_not_sent_again_and_is_recorde
         1
     );
 }
+
+/// The intake channel's messages as the fake workspace shows them.
+fn intake_messages(app: &TestApp) -> Vec<String> {
+    app.fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.channel == INTAKE && !m.ephemeral)
+        .map(|m| m.ts)
+        .collect()
+}
+
+async fn wait_all_sent(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app
+        .scalar("select count(*) from outbox where status != 'sent'")
+        .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "every row is sent in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_post_slack_took_but_answered_with_a_server_error_is_found_not_posted_twice() {
+    let app = spawn_app().await;
+    app.fake
+        .fail_next("chat.postMessage", [Failure::StatusAfterDoing(500)]);
+    let answer = app
+        .command_json(ALICE, "C04PLATENG", "request the & <!channel> build cache")
+        .await;
+    assert!(answer["text"].as_str().unwrap().contains("PLAT-1"));
+    wait_all_sent(&app).await;
+
+    let shown = intake_messages(&app);
+    assert_eq!(shown.len(), 1, "the card shows once");
+    assert_eq!(
+        app.fake.calls_to("chat.postMessage").len(),
+        1,
+        "the retry found the post instead of posting again"
+    );
+    let searches = app.fake.successful_calls_to("conversations.history");
+    assert_eq!(searches.len(), 1);
+    assert_eq!(searches[0].body["channel"], INTAKE);
+    assert_eq!(searches[0].body["include_all_metadata"], true);
+    assert_eq!(
+        app.text("select result_ts from outbox").await.as_deref(),
+        Some(shown[0].as_str())
+    );
+    assert_eq!(
+        app.text("select card_ts from tickets").await.as_deref(),
+        Some(shown[0].as_str()),
+        "the found post is the ticket's card"
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("platform_desk_outbox_already_posted_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("platform_desk_outbox_retries_total 1\n"),
+        "{metrics}"
+    );
+
+    // A post whose answer comes back is never searched for, and carries its row.
+    app.command_json(ALICE, "C04PLATENG", "request a second thing")
+        .await;
+    wait_all_sent(&app).await;
+    assert_eq!(intake_messages(&app).len(), 2);
+    assert_eq!(app.fake.calls_to("conversations.history").len(), 1);
+    let second = app.fake.successful_calls_to("chat.postMessage");
+    assert_eq!(
+        second[0].body["metadata"]["event_type"],
+        "platform_desk_outbox"
+    );
+    assert!(second[0].body["metadata"]["event_payload"]["outbox_row"]
+        .as_str()
+        .unwrap()
+        .starts_with("2@"));
+}
+
+#[tokio::test]
+async fn an_unanswered_post_that_cannot_be_searched_for_is_posted_again_rather_than_lost() {
+    let app = spawn_app().await;
+    app.fake
+        .set_slack_error_always("conversations.history", Some("missing_scope".into()));
+    app.fake
+        .fail_next("chat.postMessage", [Failure::StatusAfterDoing(502)]);
+    app.command_json(ALICE, "C04PLATENG", "request a search that fails")
+        .await;
+    wait_all_sent(&app).await;
+    assert_eq!(
+        intake_messages(&app).len(),
+        2,
+        "without the search, the message is sent again: twice, never lost"
+    );
+    assert_eq!(
+        app.fake.calls_to("conversations.history").len(),
+        1,
+        "it did try to search"
+    );
+}
+
+#[tokio::test]
+async fn a_post_answered_429_is_retried_without_a_search() {
+    let app = spawn_app().await;
+    app.fake.fail_next(
+        "chat.postMessage",
+        [Failure::RateLimited {
+            retry_after_secs: 1,
+        }],
+    );
+    app.command_json(ALICE, "C04PLATENG", "request patience")
+        .await;
+    wait_all_sent(&app).await;
+    assert_eq!(intake_messages(&app).len(), 1);
+    assert!(
+        app.fake.calls_to("conversations.history").is_empty(),
+        "a 429 took nothing, so there was nothing to look for"
+    );
+    assert_eq!(
+        app.scalar("select count(*) from outbox where started_at is not null")
+            .await,
+        0
+    );
+}

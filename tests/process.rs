@@ -286,6 +286,72 @@ async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_aft
     stop(&mut child);
 }
 
+#[tokio::test]
+async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restart_not_posted_again()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    // Slack takes both posts of a mention (the card, the thread reply) at once but holds
+    // its answers past the kill: the bot dies not knowing they were posted.
+    let lost = platform_desk::sandbox::fake_slack::Failure::AnswerLost(Duration::from_secs(30));
+    fake.fail_next("chat.postMessage", [lost.clone(), lost]);
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    assert_eq!(
+        event(port, &fixture_json("event_app_mention.json")).await,
+        200
+    );
+    let shown = || -> Vec<(String, String)> {
+        fake.messages()
+            .into_iter()
+            .filter(|m| !m.ephemeral)
+            .map(|m| (m.channel, m.ts))
+            .collect()
+    };
+    wait_until(Duration::from_secs(10), || {
+        (shown().len() == 2).then_some(())
+    })
+    .await
+    .expect("Slack took both posts");
+    child.kill().unwrap(); // SIGKILL while both answers are still held
+    child.wait().unwrap();
+    assert!(outbox_rows(dir.path()).iter().all(|(_, s)| s == "pending"));
+
+    let port = free_port();
+    let mut child = start_binary(dir.path(), &fake, port);
+    wait_ready(port).await;
+    wait_until(Duration::from_secs(10), || {
+        outbox_rows(dir.path())
+            .iter()
+            .all(|(_, s)| s == "sent")
+            .then_some(())
+    })
+    .await
+    .expect("both rows are recorded as sent after the restart");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(shown().len(), 2, "each message shows once: {:?}", shown());
+    assert!(
+        fake.successful_calls_to("conversations.history").len()
+            + fake.successful_calls_to("conversations.replies").len()
+            >= 2,
+        "the restarted bot looked for each post"
+    );
+    // The card found this way is the ticket's card: later updates go to that message.
+    let db = rusqlite::Connection::open(dir.path().join("desk.db")).unwrap();
+    let (card_channel, card_ts): (String, String) = db
+        .query_row("select card_channel, card_ts from tickets", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(
+        shown().contains(&(card_channel.clone(), card_ts.clone())),
+        "{card_channel} {card_ts} is one of {:?}",
+        shown()
+    );
+    stop(&mut child);
+}
+
 fn stop(child: &mut Server) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();

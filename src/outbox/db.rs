@@ -43,7 +43,7 @@ pub async fn channel_heads(
             from channels where channels.channel is not null
         )
         select o.id, o.method, o.channel, o.payload, o.purpose, o.ticket_id, o.attempts,
-               o.next_attempt_at
+               o.next_attempt_at, o.created_at, o.started_at
         from channels c
         join outbox o on o.id = (select id from outbox
                                  where status = 'pending' and channel = c.channel
@@ -66,9 +66,39 @@ pub async fn channel_heads(
                 ticket_id: r.try_get("ticket_id")?,
                 attempts: r.try_get("attempts")?,
                 next_attempt_at: r.try_get("next_attempt_at")?,
+                created_at: r.try_get("created_at")?,
+                started_at: r.try_get("started_at")?,
             })
         })
         .collect()
+}
+
+/// Notes that calls for `ids` are about to start, in one transaction before they do. A row
+/// already marked keeps its first time: the search for a post Slack may have taken must
+/// reach back to the earliest unanswered call.
+pub async fn mark_started(conn: &mut SqliteConnection, ids: &[i64], now: &str) -> sqlx::Result<()> {
+    for chunk in ids.chunks(500) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("update outbox set started_at = coalesce(started_at, ");
+        q.push_bind(now).push(") where id in (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Forgets that a call was started: Slack answered that it did not take it (a 429), so the
+/// next try need not look for it first.
+pub async fn clear_started(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("update outbox set started_at = null where id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Marks a row delivered, with the `ts` Slack gave it.
@@ -79,8 +109,8 @@ pub async fn mark_sent(
     ts: Option<&str>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update outbox set status = 'sent', sent_at = ?, result_ts = ?, attempts = attempts + 1 \
-         where id = ?",
+        "update outbox set status = 'sent', sent_at = ?, result_ts = ?, attempts = attempts + 1, \
+         started_at = null where id = ?",
     )
     .bind(now)
     .bind(ts)
@@ -112,8 +142,8 @@ pub async fn mark_retry(
 /// Gives up on a row: it stays in the table, visible, with its last error.
 pub async fn mark_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "update outbox set status = 'failed', attempts = attempts + 1, last_error = ? \
-         where id = ?",
+        "update outbox set status = 'failed', attempts = attempts + 1, last_error = ?, \
+         started_at = null where id = ?",
     )
     .bind(error)
     .bind(id)

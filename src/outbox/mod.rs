@@ -90,4 +90,8 @@ pub struct PendingRow {
     pub ticket_id: Option<i64>,
     pub attempts: i64,
     pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    /// When an earlier call for this row started without its outcome being recorded (see
+    /// migration 0008): Slack may already have the message.
+    pub started_at: Option<String>,
 }

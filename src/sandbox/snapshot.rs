@@ -186,6 +186,7 @@ mod tests {
             user: None,
             ephemeral: false,
             updated: false,
+            metadata: Value::Null,
         }
     }
 

@@ -5,6 +5,7 @@
 //! Pacing and backoff run on the monotonic clock: they are delivery mechanics, not business
 //! time, so they do not follow the injected `Clock`.
 
+use super::already_posted;
 use super::web_api::{CallError, WebApi};
 use crate::clock::{db_time, parse_db_time};
 use crate::outbox::{db, PendingRow, Purpose};
@@ -16,13 +17,18 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
+/// The one method whose lost answers are searched for (`already_posted`): the others are
+/// updates and reactions, which are harmless to repeat, or ephemeral, which cannot be read.
+const POST: &str = "chat.postMessage";
+/// Marks an answer made up from a post found in the channel rather than from a new post.
+const ALREADY_POSTED: &str = "already_posted";
 /// How many calls may be in flight at once (each to a different channel).
 const MAX_IN_FLIGHT: usize = 16;
 /// How many channel heads one pass looks at.
@@ -178,8 +184,9 @@ impl Sender {
         let now = Instant::now();
         let wall = Utc::now();
         let mut earliest: Option<Instant> = None;
+        let mut starting = Vec::new();
         for row in heads {
-            if calls.in_flight.len() >= MAX_IN_FLIGHT {
+            if calls.in_flight.len() + starting.len() >= MAX_IN_FLIGHT {
                 // A finished call starts the next pass.
                 break;
             }
@@ -211,6 +218,29 @@ impl Sender {
             }
             let payload = self.prepare(&row).await?;
             calls.busy.insert(row.channel.clone());
+            starting.push((row, payload));
+        }
+        // A post's start is on disk before its call: after a crash, the restarted sender
+        // knows which posts Slack may have taken without answering.
+        let posts: Vec<i64> = starting
+            .iter()
+            .filter(|(row, payload)| row.method == POST && payload.is_ok())
+            .map(|(row, _)| row.id)
+            .collect();
+        if !posts.is_empty() {
+            let marked = async {
+                let mut tx = self.pool.begin_with("begin immediate").await?;
+                db::mark_started(&mut tx, &posts, &db_time(Utc::now())).await?;
+                tx.commit().await
+            };
+            if let Err(err) = marked.await {
+                for (row, _) in &starting {
+                    calls.busy.remove(&row.channel);
+                }
+                return Err(err.into());
+            }
+        }
+        for (row, payload) in starting {
             calls.in_flight.push(Box::pin(call(
                 self.api.clone(),
                 self.paging.clone(),
@@ -309,6 +339,10 @@ impl Sender {
                     .or_else(|| answer.get("message_ts"))
                     .and_then(Value::as_str);
                 db::mark_sent(&mut tx, row.id, &db_time(Utc::now()), ts).await?;
+                if answer.get(ALREADY_POSTED).is_some() {
+                    tracing::info!(row = row.id, channel = %row.channel, ts, "Slack already had a post whose answer was lost; not posting it again");
+                    Metrics::inc(&self.metrics.outbox_already_posted);
+                }
                 if let (Purpose::TicketCard, Some(ticket), Some(ts)) =
                     (row.purpose, row.ticket_id, ts)
                 {
@@ -325,6 +359,10 @@ impl Sender {
                 tracing::warn!(row = row.id, method = %row.method, retry_after_secs = wait.as_secs(), "Slack rate limited the outbox");
                 self.blocked_until
                     .insert(row.method.clone(), Instant::now() + *wait);
+                // A 429 took nothing: the next try need not look for the post first.
+                if row.started_at.is_some() || row.method == POST {
+                    db::clear_started(&mut tx, row.id).await?;
+                }
                 &self.metrics.outbox_rate_limited
             }
             Err(CallError::Transient(error))
@@ -407,6 +445,19 @@ async fn call(
         (Ok(_), crate::oncall::paging::METHOD, None) => Err(CallError::Permanent(
             "PAGERDUTY_ROUTING_KEY is not set".into(),
         )),
+        (Ok(mut payload), POST, _) => {
+            already_posted::tag(&mut payload, &row);
+            let found = match row.started_at {
+                Some(_) => already_posted::find(&api, &row, &payload).await,
+                None => None,
+            };
+            match found {
+                Some(ts) => {
+                    Ok(json!({ "channel": payload["channel"], "ts": ts, ALREADY_POSTED: true }))
+                }
+                None => api.call(POST, &payload).await,
+            }
+        }
         (Ok(payload), method, _) => api.call(method, &payload).await,
         (Err(missing), _, _) => Err(missing),
     };

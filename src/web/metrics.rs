@@ -16,6 +16,8 @@ pub struct Metrics {
     pub outbox_retries: AtomicU64,
     pub outbox_rate_limited: AtomicU64,
     pub outbox_failed: AtomicU64,
+    /// Posts found already in Slack after their answer was lost, so not posted again.
+    pub outbox_already_posted: AtomicU64,
     pub socket_envelopes: AtomicU64,
     pub socket_reconnects: AtomicU64,
     /// Checkpoints of the write-ahead log by the background thread (the writer's own are
@@ -45,7 +47,7 @@ impl Metrics {
 
     /// The Prometheus exposition of every counter, plus gauges given by the caller.
     pub fn render(&self, gauges: &[(&str, &str, i64)]) -> String {
-        let counters: [(&str, &str, &AtomicU64); 12] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             (
                 "platform_desk_slack_requests_total",
                 "Slack requests received (HTTP and Socket Mode)",
@@ -90,6 +92,11 @@ impl Metrics {
                 "platform_desk_outbox_failed_total",
                 "Outbox messages given up on",
                 &self.outbox_failed,
+            ),
+            (
+                "platform_desk_outbox_already_posted_total",
+                "Outbox posts whose answer was lost, found already in Slack and not posted again",
+                &self.outbox_already_posted,
             ),
             (
                 "platform_desk_socket_envelopes_total",

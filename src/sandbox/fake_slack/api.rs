@@ -92,10 +92,18 @@ fn take_failure(state: &State, method: &str) -> Option<Failure> {
         .map(|code| Failure::SlackError(code.clone()))
 }
 
-/// Serves an injected failure (`Err(response, outcome)`) or returns `Ok` to answer normally.
-async fn injected(state: &State, method: &str) -> Result<(), (Response, String)> {
-    match take_failure(state, method) {
-        None => Ok(()),
+/// An injected HTTP status and its recorded outcome.
+fn status_response(code: u16) -> (Response, String) {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let response = (status, format!("fake slack: injected HTTP {code}")).into_response();
+    (response, format!("http_{code}"))
+}
+
+/// Serves a failure taken before the call (`Err(response, outcome)`) or returns `Ok` to
+/// answer normally.
+async fn injected(failure: Option<Failure>) -> Result<(), (Response, String)> {
+    match failure {
+        None | Some(Failure::AnswerLost(_) | Failure::StatusAfterDoing(_)) => Ok(()),
         Some(Failure::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             Ok(())
@@ -111,11 +119,7 @@ async fn injected(state: &State, method: &str) -> Result<(), (Response, String)>
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             Err((response, "ratelimited".into()))
         }
-        Some(Failure::HttpStatus(code)) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let response = (status, format!("fake slack: injected HTTP {code}")).into_response();
-            Err((response, format!("http_{code}")))
-        }
+        Some(Failure::HttpStatus(code)) => Err(status_response(code)),
         Some(Failure::SlackError(code)) => Err((slack_error(&code), code)),
     }
 }
@@ -163,7 +167,12 @@ async fn api_call(
             return slack_error(&code);
         }
     };
-    if let Err((response, outcome)) = injected(&state, &method).await {
+    let failure = take_failure(&state, &method);
+    let (before, after) = match failure {
+        Some(f) if f.after_doing() => (None, Some(f)),
+        f => (f, None),
+    };
+    if let Err((response, outcome)) = injected(before).await {
         record(outcome);
         return response;
     }
@@ -171,6 +180,15 @@ async fn api_call(
         let mut inner = state.lock();
         methods::dispatch(&mut inner, &state.ws_base, &method, &body_value)
     };
+    match after {
+        Some(Failure::AnswerLost(delay)) => tokio::time::sleep(delay).await,
+        Some(Failure::StatusAfterDoing(code)) => {
+            let (response, outcome) = status_response(code);
+            record(outcome);
+            return response;
+        }
+        _ => {}
+    }
     match answer {
         Ok(mut success) => {
             if let Some(map) = success.as_object_mut() {
@@ -218,7 +236,12 @@ async fn response_url(
         }
     }
     let token = bearer_token(&headers);
-    if let Err((response, outcome)) = injected(&state, &method).await {
+    let failure = take_failure(&state, &method);
+    let (before, after) = match failure {
+        Some(f) if f.after_doing() => (None, Some(f)),
+        f => (f, None),
+    };
+    if let Err((response, outcome)) = injected(before).await {
         state.record(ApiCall {
             method,
             body: body_value,
@@ -241,15 +264,23 @@ async fn response_url(
             user: str_field(&body_value, "user"),
             ephemeral: !in_channel,
             updated: false,
+            metadata: Value::Null,
         });
     }
     tracing::debug!(%id, "fake slack response_url post");
+    let mut response = Json(json!({ "ok": true })).into_response();
+    let mut outcome = "ok".to_string();
+    match after {
+        Some(Failure::AnswerLost(delay)) => tokio::time::sleep(delay).await,
+        Some(Failure::StatusAfterDoing(code)) => (response, outcome) = status_response(code),
+        _ => {}
+    }
     state.record(ApiCall {
         method,
         body: body_value,
         token,
         at,
-        outcome: "ok".into(),
+        outcome,
     });
-    Json(json!({ "ok": true })).into_response()
+    response
 }

@@ -27,6 +27,8 @@ pub(crate) fn dispatch(inner: &mut Inner, ws_base: &str, method: &str, body: &Va
         "views.update" => update_view(inner, body),
         "views.publish" => publish_view(inner, body),
         "conversations.open" => open_conversation(body),
+        "conversations.history" => history(inner, body, false),
+        "conversations.replies" => history(inner, body, true),
         "reactions.add" => add_reaction(inner, body),
         "auth.test" => Ok(json!({
             "url": format!("https://{TEAM_NAME}.slack.com/"),
@@ -122,6 +124,7 @@ fn post_message(inner: &mut Inner, body: &Value) -> Answer {
         user: None,
         ephemeral: false,
         updated: false,
+        metadata: body.get("metadata").cloned().unwrap_or(Value::Null),
     });
     Ok(json!({ "channel": channel, "ts": ts, "message": message }))
 }
@@ -143,6 +146,7 @@ fn post_ephemeral(inner: &mut Inner, body: &Value) -> Answer {
         user: Some(user),
         ephemeral: true,
         updated: false,
+        metadata: Value::Null,
     });
     Ok(json!({ "message_ts": ts }))
 }
@@ -348,6 +352,83 @@ fn publish_view(inner: &mut Inner, body: &Value) -> Answer {
         None,
         Some(user_id),
     )
+}
+
+/// A message `ts` as (seconds, microseconds), so that timestamps compare exactly.
+fn ts_order(ts: &str) -> Option<(u64, u64)> {
+    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    Some((secs.parse().ok()?, micros.parse().ok()?))
+}
+
+fn flag(body: &Value, name: &str) -> bool {
+    str_field(body, name).is_some_and(|v| v == "true" || v == "1")
+}
+
+/// `conversations.history` (a channel's top-level messages, newest first) or, with
+/// `replies`, `conversations.replies` (a thread's parent and replies, oldest first): bounded
+/// by `oldest`/`latest` (`inclusive`), paged by `limit` and an offset `cursor`, with message
+/// metadata when `include_all_metadata` is set. Ephemeral messages are never listed.
+fn history(inner: &Inner, body: &Value, replies: bool) -> Answer {
+    let channel = dm_channel_for(&str_field(body, "channel").ok_or("channel_not_found")?);
+    let parent = if replies {
+        Some(str_field(body, "ts").ok_or("thread_not_found")?)
+    } else {
+        None
+    };
+    let inclusive = flag(body, "inclusive");
+    let bound = |name: &str| str_field(body, name).and_then(|t| ts_order(&t));
+    let (oldest, latest) = (bound("oldest"), bound("latest"));
+    let within = |ts: (u64, u64)| {
+        let above = oldest.is_none_or(|o| ts > o || (inclusive && ts == o));
+        let below = latest.is_none_or(|l| ts < l || (inclusive && ts == l));
+        above && below
+    };
+    let mut found: Vec<&PostedMessage> = inner
+        .messages
+        .iter()
+        .filter(|m| m.channel == channel && !m.ephemeral)
+        .filter(|m| match &parent {
+            Some(parent) => &m.ts == parent || m.thread_ts.as_ref() == Some(parent),
+            None => m.thread_ts.as_ref().is_none_or(|t| t == &m.ts),
+        })
+        .filter(|m| ts_order(&m.ts).is_some_and(within))
+        .collect();
+    found.sort_by_key(|m| ts_order(&m.ts));
+    if !replies {
+        found.reverse();
+    }
+    let limit = str_field(body, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(100)
+        .min(999);
+    let start = str_field(body, "cursor")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let metadata = flag(body, "include_all_metadata");
+    let page: Vec<Value> = found
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|m| {
+            let mut json = message_json(&m.ts, &m.text, &m.blocks, m.thread_ts.as_deref());
+            if metadata && !m.metadata.is_null() {
+                json["metadata"] = m.metadata.clone();
+            }
+            json
+        })
+        .collect();
+    let more = start + page.len() < found.len();
+    let next = if more {
+        (start + page.len()).to_string()
+    } else {
+        String::new()
+    };
+    Ok(json!({
+        "messages": page,
+        "has_more": more,
+        "response_metadata": { "next_cursor": next },
+    }))
 }
 
 fn open_conversation(body: &Value) -> Answer {

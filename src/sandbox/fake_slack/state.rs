@@ -49,6 +49,19 @@ pub enum Failure {
     SlackError(String),
     /// Answer normally, but only after this delay.
     Delay(Duration),
+    /// Do what the call asks at once, then hold the answer this long: Slack took the call,
+    /// but a caller that dies or gives up meanwhile never hears so.
+    AnswerLost(Duration),
+    /// Do what the call asks, then answer this HTTP status: Slack took the call, yet the
+    /// caller sees a server error.
+    StatusAfterDoing(u16),
+}
+
+impl Failure {
+    /// True for the failures served after the call has been carried out.
+    pub(crate) fn after_doing(&self) -> bool {
+        matches!(self, Failure::AnswerLost(_) | Failure::StatusAfterDoing(_))
+    }
 }
 
 /// A message as the fake workspace now shows it.
@@ -66,6 +79,8 @@ pub struct PostedMessage {
     pub ephemeral: bool,
     /// Set once `chat.update` has changed it.
     pub updated: bool,
+    /// The message metadata as sent (`{event_type, event_payload}`), or `Null`.
+    pub metadata: Value,
 }
 
 /// One successful `views.open` / `views.push` / `views.update` / `views.publish`.

@@ -211,6 +211,124 @@ async fn a_delay_answers_normally_but_late() {
 }
 
 #[tokio::test]
+async fn failures_after_doing_store_the_post_yet_answer_late_or_with_an_error() {
+    let slack = FakeSlack::start().await;
+    slack.fail_next(
+        "chat.postMessage",
+        [
+            Failure::StatusAfterDoing(500),
+            Failure::AnswerLost(Duration::from_secs(30)),
+        ],
+    );
+    let body = json!({"channel": "C04PLATENG", "text": "x"});
+    let broken = call(&slack, "chat.postMessage", Some(BOT), body.clone()).await;
+    assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        slack.messages().len(),
+        1,
+        "the post was stored all the same"
+    );
+
+    let held = reqwest::Client::new()
+        .post(format!("{}/chat.postMessage", slack.api_url()))
+        .bearer_auth(BOT)
+        .json(&body)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(held.is_err(), "no answer within the caller's patience");
+    assert_eq!(slack.messages().len(), 2, "yet Slack took it");
+    assert_eq!(slack.calls_to("chat.postMessage")[0].outcome, "http_500");
+}
+
+#[tokio::test]
+async fn history_lists_top_level_posts_newest_first_in_pages_with_metadata_on_request() {
+    let slack = FakeSlack::start().await;
+    let mut posted = Vec::new();
+    for i in 0..5 {
+        let answer = bot(
+            &slack,
+            "chat.postMessage",
+            json!({"channel": "C1", "text": format!("m{i}"),
+                   "metadata": {"event_type": "t", "event_payload": {"n": i}}}),
+        )
+        .await;
+        posted.push(answer["ts"].as_str().unwrap().to_string());
+    }
+    let reply = bot(
+        &slack,
+        "chat.postMessage",
+        json!({"channel": "C1", "text": "in thread", "thread_ts": posted[0]}),
+    )
+    .await;
+    bot(
+        &slack,
+        "chat.postMessage",
+        json!({"channel": "C2", "text": "elsewhere"}),
+    )
+    .await;
+    bot(
+        &slack,
+        "chat.postEphemeral",
+        json!({"channel": "C1", "user": "U1", "text": "only you"}),
+    )
+    .await;
+
+    let first = bot(
+        &slack,
+        "conversations.history",
+        json!({"channel": "C1", "limit": 3}),
+    )
+    .await;
+    let ts = |page: &Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["ts"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ts(&first),
+        [posted[4].as_str(), posted[3].as_str(), posted[2].as_str()]
+    );
+    assert_eq!(first["has_more"], true);
+    assert!(first["messages"][0].get("metadata").is_none());
+    let cursor = first["response_metadata"]["next_cursor"].clone();
+    let second = bot(
+        &slack,
+        "conversations.history",
+        json!({"channel": "C1", "limit": 3, "cursor": cursor, "include_all_metadata": true}),
+    )
+    .await;
+    assert_eq!(ts(&second), [posted[1].as_str(), posted[0].as_str()]);
+    assert_eq!(second["has_more"], false);
+    assert_eq!(second["messages"][1]["metadata"]["event_payload"]["n"], 0);
+
+    let bounded = bot(
+        &slack,
+        "conversations.history",
+        json!({"channel": "C1", "oldest": posted[1], "latest": posted[3], "inclusive": true}),
+    )
+    .await;
+    assert_eq!(
+        ts(&bounded),
+        [posted[3].as_str(), posted[2].as_str(), posted[1].as_str()]
+    );
+
+    let thread = bot(
+        &slack,
+        "conversations.replies",
+        json!({"channel": "C1", "ts": posted[0]}),
+    )
+    .await;
+    assert_eq!(
+        ts(&thread),
+        [posted[0].clone(), reply["ts"].as_str().unwrap().to_string()]
+    );
+}
+
+#[tokio::test]
 async fn a_permanent_error_lasts_until_lifted() {
     let slack = FakeSlack::start().await;
     slack.set_slack_error_always("views.publish", Some("not_enabled".into()));
