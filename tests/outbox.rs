@@ -419,3 +419,37 @@ async fn a_post_answered_429_is_retried_without_a_search() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_dm_whose_answer_was_lost_is_looked_for_in_the_dm_and_not_sent_twice() {
+    let app = spawn_app().await;
+    app.fake
+        .fail_next("chat.postMessage", [Failure::StatusAfterDoing(503)]);
+    // A click in a DM on a ticket that does not exist: the bot tells the clicker by DM,
+    // addressed to the user ID.
+    let resp = app
+        .click(
+            ALICE,
+            "D0ALICE",
+            "ticket_ack",
+            "b",
+            serde_json::json!("999"),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    wait_all_sent(&app).await;
+    // The fake opens user `U…`'s DM as `D…`, as Slack's IDs go.
+    let dm = format!("D{}", &ALICE[1..]);
+    let shown: Vec<_> = app
+        .fake
+        .messages()
+        .into_iter()
+        .filter(|m| m.channel == dm)
+        .collect();
+    assert_eq!(shown.len(), 1, "the DM shows once: {shown:?}");
+    assert!(shown[0].text.contains("no longer exists"));
+    let searches = app.fake.successful_calls_to("conversations.history");
+    assert_eq!(searches.len(), 1);
+    assert_eq!(searches[0].body["channel"], dm.as_str());
+    assert_eq!(app.fake.successful_calls_to("conversations.open").len(), 1);
+}

@@ -3,9 +3,10 @@
 //! (a crash, a timeout, a 5xx) is looked for in the channel before it is posted again.
 //!
 //! Slack has no idempotency key for `chat.postMessage`: without this, every answer lost to
-//! a crash or a timeout would show the message twice. When the search cannot be made (a
-//! missing scope, a DM addressed by user ID, Slack refusing), the row is posted again:
-//! a message twice is better than a message lost.
+//! a crash or a timeout would show the message twice. A post addressed to a user ID is
+//! looked for in the DM that `conversations.open` gives. When the search cannot be made (a
+//! missing scope, Slack refusing), the row is posted again: a message twice is better than
+//! a message lost.
 
 use super::web_api::WebApi;
 use crate::clock::parse_db_time;
@@ -46,14 +47,19 @@ pub fn tag(payload: &mut Value, row: &PendingRow) {
 pub async fn find(api: &WebApi, row: &PendingRow, payload: &Value) -> Option<String> {
     let since = row.started_at.as_deref().and_then(parse_db_time)?;
     let channel = payload.get("channel").and_then(Value::as_str)?;
+    let channel = match dm_channel(api, row, channel).await {
+        Some(dm) => dm,
+        None if is_user(channel) => return None,
+        None => channel.to_string(),
+    };
     let before_call = (since.timestamp() - CLOCK_MARGIN_SECS, 0);
     let thread = payload.get("thread_ts").and_then(Value::as_str);
     let (method, mut query) = match thread {
         Some(parent) => (
             "conversations.replies",
-            json!({ "channel": channel, "ts": parent }),
+            json!({ "channel": &channel, "ts": parent }),
         ),
-        None => ("conversations.history", json!({ "channel": channel })),
+        None => ("conversations.history", json!({ "channel": &channel })),
     };
     query["include_all_metadata"] = json!(true);
     query["limit"] = json!(PAGE);
@@ -87,6 +93,30 @@ pub async fn find(api: &WebApi, row: &PendingRow, payload: &Value) -> Option<Str
         "an unanswered post was not among the channel's recent messages searched; posting it again"
     );
     None
+}
+
+/// A user ID (`U…`, `W…`): a post to one goes to the bot's DM with that person.
+fn is_user(channel: &str) -> bool {
+    channel.starts_with(['U', 'W'])
+}
+
+/// The DM channel of a post addressed to a user ID, opened (or found) with
+/// `conversations.open`: history is read by channel. `None` for other channels and when
+/// Slack refuses (logged).
+async fn dm_channel(api: &WebApi, row: &PendingRow, channel: &str) -> Option<String> {
+    if !is_user(channel) {
+        return None;
+    }
+    match api
+        .call("conversations.open", &json!({ "users": channel }))
+        .await
+    {
+        Ok(answer) => answer["channel"]["id"].as_str().map(str::to_string),
+        Err(err) => {
+            tracing::warn!(row = row.id, error = %err, "could not open the DM to check whether Slack already has an unanswered post; posting it again (it may show twice)");
+            None
+        }
+    }
 }
 
 /// A message `ts` as (seconds, microseconds), to compare exactly.
