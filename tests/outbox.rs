@@ -453,3 +453,29 @@ async fn a_dm_whose_answer_was_lost_is_looked_for_in_the_dm_and_not_sent_twice()
     assert_eq!(searches[0].body["channel"], dm.as_str());
     assert_eq!(app.fake.successful_calls_to("conversations.open").len(), 1);
 }
+
+#[tokio::test]
+async fn a_rate_limited_search_waits_and_searches_again_rather_than_post_blindly() {
+    let app = spawn_app().await;
+    app.fake
+        .fail_next("chat.postMessage", [Failure::StatusAfterDoing(500)]);
+    app.fake.fail_next(
+        "conversations.history",
+        [Failure::RateLimited {
+            retry_after_secs: 1,
+        }],
+    );
+    let started = Instant::now();
+    app.command_json(ALICE, "C04PLATENG", "request a patient search")
+        .await;
+    wait_all_sent(&app).await;
+    assert_eq!(intake_messages(&app).len(), 1, "the card shows once");
+    let searches = app.fake.calls_to("conversations.history");
+    assert_eq!(searches.len(), 2, "searched, limited, searched again");
+    assert!(
+        searches[1].at.duration_since(searches[0].at) >= Duration::from_millis(950),
+        "Retry-After honoured"
+    );
+    assert_eq!(app.fake.calls_to("chat.postMessage").len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -8,7 +8,7 @@
 //! missing scope, Slack refusing), the row is posted again: a message twice is better than
 //! a message lost.
 
-use super::web_api::WebApi;
+use super::web_api::{CallError, WebApi};
 use crate::clock::parse_db_time;
 use crate::outbox::PendingRow;
 use serde_json::{json, Value};
@@ -38,18 +38,27 @@ pub fn tag(payload: &mut Value, row: &PendingRow) {
 }
 
 /// The `ts` of the post for `row` if Slack already has it, found among the channel's newest
-/// messages (or, for a thread reply, in the thread). `None` when it is not there or the
-/// search could not be made (logged).
+/// messages (or, for a thread reply, in the thread). `Ok(None)` when it is not there or the
+/// search could not be made (logged); a rate-limited search is the error, so that the row
+/// waits and searches again rather than post blindly.
 ///
 /// The channel is read newest first, without an `oldest` bound: a page whose oldest message
 /// is from before the row's first unanswered call (less a margin for the two clocks) ends
 /// the search, but the page itself is always searched, whatever its timestamps say.
-pub async fn find(api: &WebApi, row: &PendingRow, payload: &Value) -> Option<String> {
-    let since = row.started_at.as_deref().and_then(parse_db_time)?;
-    let channel = payload.get("channel").and_then(Value::as_str)?;
-    let channel = match dm_channel(api, row, channel).await {
+pub async fn find(
+    api: &WebApi,
+    row: &PendingRow,
+    payload: &Value,
+) -> Result<Option<String>, CallError> {
+    let Some(since) = row.started_at.as_deref().and_then(parse_db_time) else {
+        return Ok(None);
+    };
+    let Some(channel) = payload.get("channel").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let channel = match dm_channel(api, row, channel).await? {
         Some(dm) => dm,
-        None if is_user(channel) => return None,
+        None if is_user(channel) => return Ok(None),
         None => channel.to_string(),
     };
     let before_call = (since.timestamp() - CLOCK_MARGIN_SECS, 0);
@@ -67,13 +76,14 @@ pub async fn find(api: &WebApi, row: &PendingRow, payload: &Value) -> Option<Str
     for _ in 0..MAX_PAGES {
         let answer = match api.call(method, &query).await {
             Ok(answer) => answer,
+            Err(limited @ CallError::RateLimited(_)) => return Err(limited),
             Err(err) => {
                 tracing::warn!(row = row.id, %method, error = %err, "could not check whether Slack already has an unanswered post; posting it again (it may show twice)");
-                return None;
+                return Ok(None);
             }
         };
         if let Some(ts) = matching_ts(&answer, &key) {
-            return Some(ts);
+            return Ok(Some(ts));
         }
         let oldest_shown = answer["messages"]
             .as_array()
@@ -81,18 +91,18 @@ pub async fn find(api: &WebApi, row: &PendingRow, payload: &Value) -> Option<Str
             .and_then(|m| m["ts"].as_str())
             .and_then(ts_order);
         if thread.is_none() && oldest_shown.is_some_and(|ts| ts < before_call) {
-            return None;
+            return Ok(None);
         }
         match answer["response_metadata"]["next_cursor"].as_str() {
             Some(cursor) if !cursor.is_empty() => query["cursor"] = json!(cursor),
-            _ => return None,
+            _ => return Ok(None),
         }
     }
     tracing::warn!(
         row = row.id,
         "an unanswered post was not among the channel's recent messages searched; posting it again"
     );
-    None
+    Ok(None)
 }
 
 /// A user ID (`U…`, `W…`): a post to one goes to the bot's DM with that person.
@@ -102,19 +112,24 @@ fn is_user(channel: &str) -> bool {
 
 /// The DM channel of a post addressed to a user ID, opened (or found) with
 /// `conversations.open`: history is read by channel. `None` for other channels and when
-/// Slack refuses (logged).
-async fn dm_channel(api: &WebApi, row: &PendingRow, channel: &str) -> Option<String> {
+/// Slack refuses (logged); rate limited, the error.
+async fn dm_channel(
+    api: &WebApi,
+    row: &PendingRow,
+    channel: &str,
+) -> Result<Option<String>, CallError> {
     if !is_user(channel) {
-        return None;
+        return Ok(None);
     }
     match api
         .call("conversations.open", &json!({ "users": channel }))
         .await
     {
-        Ok(answer) => answer["channel"]["id"].as_str().map(str::to_string),
+        Ok(answer) => Ok(answer["channel"]["id"].as_str().map(str::to_string)),
+        Err(limited @ CallError::RateLimited(_)) => Err(limited),
         Err(err) => {
             tracing::warn!(row = row.id, error = %err, "could not open the DM to check whether Slack already has an unanswered post; posting it again (it may show twice)");
-            None
+            Ok(None)
         }
     }
 }

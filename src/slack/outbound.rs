@@ -216,8 +216,9 @@ impl Sender {
                 earliest = min(earliest, ready);
                 continue;
             }
+            // Heads are one per channel, so the channel is marked busy only once its call
+            // is sure to start (below): an error before then strands no channel.
             let payload = self.prepare(&row).await?;
-            calls.busy.insert(row.channel.clone());
             starting.push((row, payload));
         }
         // A post's start is on disk before its call: after a crash, the restarted sender
@@ -233,14 +234,10 @@ impl Sender {
                 db::mark_started(&mut tx, &posts, &db_time(Utc::now())).await?;
                 tx.commit().await
             };
-            if let Err(err) = marked.await {
-                for (row, _) in &starting {
-                    calls.busy.remove(&row.channel);
-                }
-                return Err(err.into());
-            }
+            marked.await?;
         }
         for (row, payload) in starting {
+            calls.busy.insert(row.channel.clone());
             calls.in_flight.push(Box::pin(call(
                 self.api.clone(),
                 self.paging.clone(),
@@ -359,8 +356,10 @@ impl Sender {
                 tracing::warn!(row = row.id, method = %row.method, retry_after_secs = wait.as_secs(), "Slack rate limited the outbox");
                 self.blocked_until
                     .insert(row.method.clone(), Instant::now() + *wait);
-                // A 429 took nothing: the next try need not look for the post first.
-                if row.started_at.is_some() || row.method == POST {
+                // A 429 to a post this pass started took nothing: the next try need not look
+                // for it first. A row that was already unanswered keeps its mark (the 429
+                // may have been its search's).
+                if row.method == POST && row.started_at.is_none() {
                     db::clear_started(&mut tx, row.id).await?;
                 }
                 &self.metrics.outbox_rate_limited
@@ -447,15 +446,12 @@ async fn call(
         )),
         (Ok(mut payload), POST, _) => {
             already_posted::tag(&mut payload, &row);
-            let found = match row.started_at {
-                Some(_) => already_posted::find(&api, &row, &payload).await,
-                None => None,
-            };
-            match found {
-                Some(ts) => {
+            match already_posted::find(&api, &row, &payload).await {
+                Ok(Some(ts)) => {
                     Ok(json!({ "channel": payload["channel"], "ts": ts, ALREADY_POSTED: true }))
                 }
-                None => api.call(POST, &payload).await,
+                Ok(None) => api.call(POST, &payload).await,
+                Err(limited) => Err(limited),
             }
         }
         (Ok(payload), method, _) => api.call(method, &payload).await,
