@@ -226,7 +226,7 @@ async fn a_mention_shows_the_persons_message_and_the_bots_answer_in_its_thread()
 }
 
 #[tokio::test]
-async fn a_posted_message_and_a_reaction_reach_the_bot_and_show_on_the_page() {
+async fn a_posted_message_and_a_ticket_reaction_reach_the_bot_which_files_the_message() {
     let page = open_page().await;
     let body = json!({ "user": "U02DAVE", "channel": PAYMENTS, "text": "is kafka slow for anyone? & <b>" });
     let (status, sent) = page.post("/api/message", body).await;
@@ -257,6 +257,16 @@ async fn a_posted_message_and_a_reaction_reach_the_bot_and_show_on_the_page() {
         .as_array()
         .unwrap()
         .contains(&json!(CAROL)));
+    // The bot read the reacted message back and filed it: its card shows the person's text.
+    let card = page
+        .wait_for("the reacted message's card", |s| card_of(s, "PLAT-1"))
+        .await;
+    assert!(
+        card["blocks"]
+            .to_string()
+            .contains("is kafka slow for anyone?"),
+        "{card}"
+    );
     page.shutdown().await;
 }
 

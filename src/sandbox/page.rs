@@ -230,6 +230,14 @@ fn post_typed(s: &Shared, input: &Typed, text: &str) -> String {
         after: 0,
     };
     s.ws.post(message, s.fake.messages().len());
+    // Slack lists it too: the bot reads a reacted message back with conversations.history.
+    s.fake.add_person_message(
+        &input.channel,
+        &ts,
+        input.thread_ts.as_deref().filter(|t| !t.is_empty()),
+        &input.user,
+        text,
+    );
     ts
 }
 

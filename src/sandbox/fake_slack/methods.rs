@@ -386,6 +386,7 @@ fn history(inner: &Inner, body: &Value, replies: bool) -> Answer {
     let mut found: Vec<&PostedMessage> = inner
         .messages
         .iter()
+        .chain(&inner.people)
         .filter(|m| m.channel == channel && !m.ephemeral)
         .filter(|m| match &parent {
             Some(parent) => &m.ts == parent || m.thread_ts.as_ref() == Some(parent),
@@ -412,6 +413,14 @@ fn history(inner: &Inner, body: &Value, replies: bool) -> Answer {
         .take(limit)
         .map(|m| {
             let mut json = message_json(&m.ts, &m.text, &m.blocks, m.thread_ts.as_deref());
+            if let Some(person) = &m.user {
+                // A person's message: theirs, with no bot fields.
+                json["user"] = json!(person);
+                if let Some(fields) = json.as_object_mut() {
+                    fields.remove("bot_id");
+                    fields.remove("app_id");
+                }
+            }
             if metadata && !m.metadata.is_null() {
                 json["metadata"] = m.metadata.clone();
             }

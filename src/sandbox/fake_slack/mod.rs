@@ -226,6 +226,30 @@ impl FakeSlack {
         self.inner.state.lock().messages.clone()
     }
 
+    /// Records a message a person wrote (the sandbox's typed messages), so that
+    /// `conversations.history` and `conversations.replies` list it as Slack would. It is not
+    /// among `messages()`, which are what the bot posted.
+    pub fn add_person_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        thread_ts: Option<&str>,
+        user: &str,
+        text: &str,
+    ) {
+        self.inner.state.lock().people.push(PostedMessage {
+            channel: channel.to_string(),
+            ts: ts.to_string(),
+            thread_ts: thread_ts.map(str::to_string),
+            text: text.to_string(),
+            blocks: Value::Null,
+            user: Some(user.to_string()),
+            ephemeral: false,
+            updated: false,
+            metadata: Value::Null,
+        });
+    }
+
     /// Every successful views.open / push / update / publish, in order.
     pub fn views(&self) -> Vec<OpenedView> {
         self.inner.state.lock().views.clone()

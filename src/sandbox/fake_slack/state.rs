@@ -127,6 +127,9 @@ pub(crate) struct Inner {
     pub canned: HashMap<String, Value>,
     pub users: HashMap<String, Value>,
     pub messages: Vec<PostedMessage>,
+    /// Messages people wrote (`FakeSlack::add_person_message`): listed by history, not
+    /// among the bot's posts.
+    pub people: Vec<PostedMessage>,
     pub views: Vec<OpenedView>,
     /// view id -> (current hash, current view)
     pub live_views: HashMap<String, (String, Value)>,

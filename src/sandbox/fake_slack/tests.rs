@@ -329,6 +329,18 @@ async fn history_lists_top_level_posts_newest_first_in_pages_with_metadata_on_re
 }
 
 #[tokio::test]
+async fn a_persons_message_is_listed_by_history_as_theirs_but_is_not_a_bot_post() {
+    let slack = FakeSlack::start().await;
+    slack.add_person_message("C1", "1700000001.000100", None, "U1", "help & such");
+    let page = bot(&slack, "conversations.history", json!({"channel": "C1"})).await;
+    let listed = &page["messages"][0];
+    assert_eq!(listed["user"], "U1");
+    assert_eq!(listed["text"], "help & such");
+    assert!(listed.get("bot_id").is_none());
+    assert!(slack.messages().is_empty(), "the bot posted nothing");
+}
+
+#[tokio::test]
 async fn a_permanent_error_lasts_until_lifted() {
     let slack = FakeSlack::start().await;
     slack.set_slack_error_always("views.publish", Some("not_enabled".into()));
