@@ -352,6 +352,85 @@ async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restar
     stop(&mut child);
 }
 
+#[tokio::test]
+async fn no_secret_reaches_the_log_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSlack::start().await;
+    // A failing post and a refused call put errors, retries and bodies in the log.
+    fake.fail_next(
+        "chat.postMessage",
+        [platform_desk::sandbox::fake_slack::Failure::HttpStatus(500)],
+    );
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, test_policy_text()).unwrap();
+    let log = std::fs::File::create(dir.path().join("log.jsonl")).unwrap();
+    let routing_key = "pd-routing-key-5f0c2a9e";
+    let port = free_port();
+    let mut child = Server(
+        bin()
+            .arg("serve")
+            .env_clear()
+            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+            .env("SLACK_SIGNING_SECRET", SECRET)
+            .env("PAGERDUTY_ROUTING_KEY", routing_key)
+            .env("SLACK_API_URL", fake.api_url())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("desk.db").display()),
+            )
+            .env("PLATFORM_DESK_CONFIG", &policy)
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "trace")
+            .env("LOG_FORMAT", "json")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the binary starts"),
+    );
+    wait_ready(port).await;
+    let answer = command(port, "request a token-free log").await;
+    assert!(answer["text"].as_str().unwrap().contains("PLAT-1"));
+    // A request signed with the wrong secret is refused (and logged).
+    let body = "command=%2Fplatform&text=help&user_id=U1&channel_id=C1";
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let status = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/slack/commands"))
+        .header("X-Slack-Request-Timestamp", &ts)
+        .header(
+            "X-Slack-Signature",
+            platform_desk::slack::signature::sign("not-the-secret", &ts, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    wait_until(Duration::from_secs(10), || {
+        outbox_rows(dir.path())
+            .iter()
+            .all(|(_, s)| s == "sent")
+            .then_some(())
+    })
+    .await
+    .expect("the card is delivered after the 500");
+    stop(&mut child);
+
+    let written = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();
+    assert!(
+        written.lines().count() > 50,
+        "trace level logs plenty: {} lines",
+        written.lines().count()
+    );
+    assert!(
+        written.contains("outbox delivery failed"),
+        "the 500 is logged"
+    );
+    for secret in [BOT_TOKEN, SECRET, routing_key] {
+        assert!(!written.contains(secret), "a secret reached the log");
+    }
+}
+
 fn stop(child: &mut Server) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
