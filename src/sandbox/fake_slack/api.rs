@@ -92,6 +92,15 @@ fn take_failure(state: &State, method: &str) -> Option<Failure> {
         .map(|code| Failure::SlackError(code.clone()))
 }
 
+/// The failure to serve for this call, split by when: before carrying the call out, or
+/// after (`Failure::after_doing`).
+fn failure_when(state: &State, method: &str) -> (Option<Failure>, Option<Failure>) {
+    match take_failure(state, method) {
+        Some(f) if f.after_doing() => (None, Some(f)),
+        f => (f, None),
+    }
+}
+
 /// An injected HTTP status and its recorded outcome.
 fn status_response(code: u16) -> (Response, String) {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -167,11 +176,7 @@ async fn api_call(
             return slack_error(&code);
         }
     };
-    let failure = take_failure(&state, &method);
-    let (before, after) = match failure {
-        Some(f) if f.after_doing() => (None, Some(f)),
-        f => (f, None),
-    };
+    let (before, after) = failure_when(&state, &method);
     if let Err((response, outcome)) = injected(before).await {
         record(outcome);
         return response;
@@ -236,11 +241,7 @@ async fn response_url(
         }
     }
     let token = bearer_token(&headers);
-    let failure = take_failure(&state, &method);
-    let (before, after) = match failure {
-        Some(f) if f.after_doing() => (None, Some(f)),
-        f => (f, None),
-    };
+    let (before, after) = failure_when(&state, &method);
     if let Err((response, outcome)) = injected(before).await {
         state.record(ApiCall {
             method,
