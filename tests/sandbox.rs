@@ -271,6 +271,57 @@ async fn a_posted_message_and_a_ticket_reaction_reach_the_bot_which_files_the_me
 }
 
 #[tokio::test]
+async fn the_message_shortcut_opens_a_prefilled_form_whose_submission_files_the_message() {
+    let page = open_page().await;
+    let body = json!({ "user": "U02DAVE", "channel": PAYMENTS, "text": "our canary deploys time out & roll back" });
+    let (_, sent) = page.post("/api/message", body).await;
+    let ts = sent["ts"].as_str().unwrap().to_string();
+
+    let used = json!({ "user": CAROL, "channel": PAYMENTS, "ts": ts });
+    let (status, answer) = page.post("/api/shortcut", used).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["answer"]["status"], 200,
+        "signed, parsed and handled"
+    );
+    let modal = page
+        .wait_for("the prefilled form", |s| {
+            s["modals"]
+                .as_array()?
+                .iter()
+                .find(|m| m["user"] == CAROL)
+                .cloned()
+        })
+        .await;
+    assert!(
+        modal["view"]
+            .to_string()
+            .contains("canary deploys time out"),
+        "prefilled from the message: {modal}"
+    );
+    let view_id = modal["view_id"].as_str().unwrap();
+    let submit = json!({ "user": CAROL, "view_id": view_id, "values": {} });
+    let (status, answer) = page.post("/api/view_submission", submit).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["closed"], true, "{answer}");
+    let card = page
+        .wait_for("the shortcut's card", |s| card_of(s, "PLAT-1"))
+        .await;
+    assert!(
+        card["blocks"].to_string().contains("canary deploys"),
+        "{card}"
+    );
+    assert!(
+        card["text"].as_str().unwrap().contains("<@U02DAVE>"),
+        "filed for the message's author, not the one who used the shortcut: {card}"
+    );
+
+    let missing = json!({ "user": CAROL, "channel": PAYMENTS, "ts": "1.000001" });
+    assert_eq!(page.post("/api/shortcut", missing).await.0, 404);
+    page.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_click_on_any_button_reaches_the_bot_signed_and_well_formed() {
     let page = open_page().await;
     // A message with a button, posted as the bot would post it.

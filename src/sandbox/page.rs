@@ -40,6 +40,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/mention", post(mention))
         .route("/api/message", post(message))
         .route("/api/reaction", post(reaction))
+        .route("/api/shortcut", post(shortcut))
         .route("/api/action", post(action))
         .route("/api/view_submission", post(view_submission))
         .route("/api/view_closed", post(view_closed))
@@ -296,6 +297,59 @@ async fn message(State(s): State<Arc<Shared>>, Json(input): Json<Typed>) -> ApiR
     ))
 }
 
+/// Who wrote the message at `ts` in `channel`: the bot or a person; `None` when there is no
+/// such message everyone can see (an ephemeral one cannot be reacted to or shared).
+fn author_of(s: &Shared, channel: &str, ts: &str) -> Option<String> {
+    let by_bot = s
+        .fake
+        .messages()
+        .iter()
+        .any(|m| m.channel == channel && m.ts == ts && !m.ephemeral);
+    if by_bot {
+        return Some(BOT_USER_ID.to_string());
+    }
+    s.ws.message(channel, ts)
+        .filter(|m| m.visible_to.is_none())
+        .map(|m| m.author)
+}
+
+#[derive(Deserialize)]
+struct ShortcutIn {
+    user: String,
+    channel: String,
+    ts: String,
+}
+
+/// A person uses the message shortcut ("File as platform request") on a message.
+async fn shortcut(State(s): State<Arc<Shared>>, Json(input): Json<ShortcutIn>) -> ApiResult {
+    check_ids(&input.user, Some(&input.channel))?;
+    let (Some(author), Some((thread_ts, text, _, _))) = (
+        author_of(&s, &input.channel, &input.ts),
+        find_message(&s, &input.channel, &input.ts),
+    ) else {
+        return Err(refuse(StatusCode::NOT_FOUND, "no such message"));
+    };
+    let trigger = s.ws.new_trigger(&input.user);
+    let response_url = s.ws.new_response_url(&input.channel, &input.user, None);
+    let on = payloads::ShortcutOn {
+        channel: &input.channel,
+        ts: &input.ts,
+        thread_ts: thread_ts.as_deref(),
+        author: &author,
+        text: &text,
+    };
+    let payload = payloads::message_action(
+        &on,
+        &input.user,
+        crate::intake::SHORTCUT_CALLBACK,
+        &trigger,
+        &response_url,
+        &s.ws.next_ts(),
+    );
+    let answer = s.bot.interaction(&payload).await;
+    Ok(Json(json!({ "answer": answer.to_json() })))
+}
+
 #[derive(Deserialize)]
 struct ReactionIn {
     user: String,
@@ -315,18 +369,8 @@ async fn reaction(State(s): State<Arc<Shared>>, Json(input): Json<ReactionIn>) -
     if !name_ok {
         return Err(refuse(StatusCode::BAD_REQUEST, "invalid_name"));
     }
-    let by_bot = s
-        .fake
-        .messages()
-        .iter()
-        .any(|m| m.channel == input.channel && m.ts == input.ts && !m.ephemeral);
-    let author = if by_bot {
-        BOT_USER_ID.to_string()
-    } else {
-        match s.ws.message(&input.channel, &input.ts) {
-            Some(m) if m.visible_to.is_none() => m.author,
-            _ => return Err(refuse(StatusCode::NOT_FOUND, "no such message")),
-        }
+    let Some(author) = author_of(&s, &input.channel, &input.ts) else {
+        return Err(refuse(StatusCode::NOT_FOUND, "no such message"));
     };
     let added = s.ws.react(PersonReaction {
         channel: input.channel.clone(),

@@ -381,6 +381,55 @@ pub fn view_submission(user: &str, view: &Value, values: Value, trigger_id: &str
     })
 }
 
+/// The message a shortcut was used on, as Slack shows it to the bot.
+pub struct ShortcutOn<'a> {
+    pub channel: &'a str,
+    pub ts: &'a str,
+    pub thread_ts: Option<&'a str>,
+    /// Who wrote it (a person, or the bot).
+    pub author: &'a str,
+    pub text: &'a str,
+}
+
+/// The `message_action` payload of a message shortcut (`callback_id`) used by `user`.
+pub fn message_action(
+    on: &ShortcutOn<'_>,
+    user: &str,
+    callback_id: &str,
+    trigger_id: &str,
+    response_url: &str,
+    action_ts: &str,
+) -> Value {
+    let mut message = json!({
+        "type": "message",
+        "user": on.author,
+        "ts": on.ts,
+        "text": on.text,
+    });
+    if on.author == BOT_USER_ID {
+        message["bot_id"] = json!(BOT_ID);
+        message["app_id"] = json!(APP_ID);
+    }
+    if let Some(thread) = on.thread_ts {
+        message["thread_ts"] = json!(thread);
+    }
+    json!({
+        "type": "message_action",
+        "token": TOKEN,
+        "action_ts": action_ts,
+        "team": team_json(),
+        "user": user_json(user),
+        "channel": { "id": on.channel, "name": channel_name(on.channel) },
+        "is_enterprise_install": false,
+        "enterprise": null,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": on.ts,
+        "message": message,
+    })
+}
+
 /// The `view_closed` payload (sent only for views with `notify_on_close`).
 pub fn view_closed(user: &str, view: &Value) -> Value {
     json!({
