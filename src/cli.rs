@@ -1,4 +1,4 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`; exit codes 0 (done),
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`; exit codes 0 (done),
 //! 1 (the user's input or config is wrong, one line on stderr), 2 (anything else).
 
 use crate::app;
@@ -75,7 +75,10 @@ pub enum ConfigCommand {
 pub struct UserError(pub String);
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return command_line_error(err),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -88,6 +91,41 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `--help` and `--version` print as clap prints them (exit 0). A command line that does not
+/// parse is the user's error: one line on stderr and exit 1, as for any other bad input
+/// (clap's own would be several lines and exit 2, which means "anything else").
+fn command_line_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!("error: the command is incomplete; add --help to see what it takes");
+            ExitCode::from(1)
+        }
+        _ => {
+            eprintln!("{}", one_line(&err.render().to_string()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Clap's error text on one line: its message, the values it offers and its tip, without
+/// the usage block and the pointer to `--help` (added back once, shorter).
+fn one_line(rendered: &str) -> String {
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .collect();
+    format!(
+        "{} (see --help)",
+        parts.join(" ").replace(" tip:", "; tip:")
+    )
 }
 
 fn user_err(e: impl std::fmt::Display) -> anyhow::Error {

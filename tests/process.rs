@@ -431,6 +431,39 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
     }
 }
 
+#[test]
+fn a_command_line_that_does_not_parse_is_a_one_line_user_error_with_exit_1() {
+    for args in [
+        &["export", "tickets", "--format", "xml"][..],
+        &["no-such-command"],
+        &["serve", "--no-such-flag"],
+        &["export"],
+    ] {
+        let out = bin().args(args).env_clear().output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(lines[0].starts_with("error: "), "{args:?}: {stderr}");
+    }
+    let bad_format = bin()
+        .args(["export", "tickets", "--format", "xml"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8(bad_format.stderr).unwrap();
+    assert!(said.contains("xml") && said.contains("csv"), "{said}");
+    // Help is not an error.
+    for args in [
+        &["--help"][..],
+        &["export", "tickets", "--help"],
+        &["--version"],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 fn stop(child: &mut Server) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
