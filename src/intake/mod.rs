@@ -48,8 +48,10 @@ pub async fn on_command(app: &App, cmd: Command) -> Result<Reply, AppError> {
             let answer = Box::pin(crate::oncall::handler::on_command(app, &cmd.user, rest));
             Reply::ephemeral(answer.await?)
         }
-        SlashCommand::Help(unknown) => Reply::ephemeral(messages::usage(unknown.as_deref())),
-        SlashCommand::NotYet(name) => Reply::ephemeral(messages::not_yet(name)),
+        SlashCommand::Help(unknown) => {
+            Reply::ephemeral(messages::usage(&app.policy, unknown.as_deref()))
+        }
+        SlashCommand::NotYet(name) => Reply::ephemeral(messages::not_yet(&app.policy, name)),
     })
 }
 
