@@ -46,10 +46,13 @@ impl Drop for Server {
     }
 }
 
-fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Server {
+/// `platform-desk serve` on `port` with the test policy, the database in `dir` and the
+/// fake Slack, warnings only; callers may add to or override the environment.
+fn serve_command(dir: &Path, fake: &FakeSlack, port: u16) -> Command {
     let policy = dir.join("policy.toml");
     std::fs::write(&policy, test_policy_text()).unwrap();
-    bin()
+    let mut command = bin();
+    command
         .arg("serve")
         .env_clear()
         .env("SLACK_BOT_TOKEN", BOT_TOKEN)
@@ -61,7 +64,12 @@ fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Server {
         )
         .env("PLATFORM_DESK_CONFIG", &policy)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn start_binary(dir: &Path, fake: &FakeSlack, port: u16) -> Server {
+    serve_command(dir, fake, port)
         .stdout(Stdio::null())
         // Not read by anyone: a pipe would block a chatty server once its buffer filled.
         .stderr(Stdio::null())
@@ -230,6 +238,18 @@ fn outbox_rows(dir: &Path) -> Vec<(String, String)> {
     rows
 }
 
+/// Waits (10 s at most) until every outbox row of the database in `dir` is sent.
+async fn wait_all_sent(dir: &Path, what: &str) {
+    wait_until(Duration::from_secs(10), || {
+        outbox_rows(dir)
+            .iter()
+            .all(|(_, s)| s == "sent")
+            .then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{what}: not every row was sent in time"));
+}
+
 #[tokio::test]
 async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_after_a_kill() {
     let dir = tempfile::tempdir().unwrap();
@@ -321,14 +341,11 @@ async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restar
     let port = free_port();
     let mut child = start_binary(dir.path(), &fake, port);
     wait_ready(port).await;
-    wait_until(Duration::from_secs(10), || {
-        outbox_rows(dir.path())
-            .iter()
-            .all(|(_, s)| s == "sent")
-            .then_some(())
-    })
-    .await
-    .expect("both rows are recorded as sent after the restart");
+    wait_all_sent(
+        dir.path(),
+        "both rows are recorded as sent after the restart",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(shown().len(), 2, "each message shows once: {:?}", shown());
     assert!(
@@ -361,25 +378,12 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
         "chat.postMessage",
         [platform_desk::sandbox::fake_slack::Failure::HttpStatus(500)],
     );
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, test_policy_text()).unwrap();
     let log = std::fs::File::create(dir.path().join("log.jsonl")).unwrap();
     let routing_key = "pd-routing-key-5f0c2a9e";
     let port = free_port();
     let mut child = Server(
-        bin()
-            .arg("serve")
-            .env_clear()
-            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-            .env("SLACK_SIGNING_SECRET", SECRET)
+        serve_command(dir.path(), &fake, port)
             .env("PAGERDUTY_ROUTING_KEY", routing_key)
-            .env("SLACK_API_URL", fake.api_url())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("desk.db").display()),
-            )
-            .env("PLATFORM_DESK_CONFIG", &policy)
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "trace")
             .env("LOG_FORMAT", "json")
             .stdout(log.try_clone().unwrap())
@@ -406,14 +410,7 @@ async fn no_secret_reaches_the_log_even_at_trace_level() {
         .unwrap()
         .status();
     assert_eq!(status, 401);
-    wait_until(Duration::from_secs(10), || {
-        outbox_rows(dir.path())
-            .iter()
-            .all(|(_, s)| s == "sent")
-            .then_some(())
-    })
-    .await
-    .expect("the card is delivered after the 500");
+    wait_all_sent(dir.path(), "the card is delivered after the 500").await;
     stop(&mut child);
 
     let written = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();

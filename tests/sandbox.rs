@@ -85,6 +85,15 @@ fn messages_in<'a>(state: &'a Value, channel: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The modal open for `user`, if any.
+fn modal_of(state: &Value, user: &str) -> Option<Value> {
+    state["modals"]
+        .as_array()?
+        .iter()
+        .find(|m| m["user"] == user)
+        .cloned()
+}
+
 fn card_of(state: &Value, key: &str) -> Option<Value> {
     messages_in(state, INTAKE)
         .into_iter()
@@ -132,15 +141,7 @@ async fn the_request_modal_opens_shows_its_errors_and_files_the_ticket() {
         Value::Null,
         "the form opens silently"
     );
-    let modal = page
-        .wait_for("Carol's modal", |s| {
-            s["modals"]
-                .as_array()?
-                .iter()
-                .find(|m| m["user"] == CAROL)
-                .cloned()
-        })
-        .await;
+    let modal = page.wait_for("Carol's modal", |s| modal_of(s, CAROL)).await;
     let view_id = modal["view_id"].as_str().unwrap().to_string();
     assert_eq!(modal["view"]["callback_id"], "platform_request");
 
@@ -285,13 +286,7 @@ async fn the_message_shortcut_opens_a_prefilled_form_whose_submission_files_the_
         "signed, parsed and handled"
     );
     let modal = page
-        .wait_for("the prefilled form", |s| {
-            s["modals"]
-                .as_array()?
-                .iter()
-                .find(|m| m["user"] == CAROL)
-                .cloned()
-        })
+        .wait_for("the prefilled form", |s| modal_of(s, CAROL))
         .await;
     assert!(
         modal["view"]

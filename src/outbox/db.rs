@@ -73,21 +73,19 @@ pub async fn channel_heads(
         .collect()
 }
 
-/// Notes that calls for `ids` are about to start, in one transaction before they do. A row
-/// already marked keeps its first time: the search for a post Slack may have taken must
-/// reach back to the earliest unanswered call.
+/// Notes that calls for `ids` (one pass's, a handful) are about to start, in one statement
+/// before they do. A row already marked keeps its first time: the search for a post Slack
+/// may have taken must reach back to the earliest unanswered call.
 pub async fn mark_started(conn: &mut SqliteConnection, ids: &[i64], now: &str) -> sqlx::Result<()> {
-    for chunk in ids.chunks(500) {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("update outbox set started_at = coalesce(started_at, ");
-        q.push_bind(now).push(") where id in (");
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        q.push(")");
-        q.build().execute(&mut *conn).await?;
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new("update outbox set started_at = coalesce(started_at, ");
+    q.push_bind(now).push(") where id in (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
     }
+    q.push(")");
+    q.build().execute(conn).await?;
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub async fn find(
         None if is_user(channel) => return Ok(None),
         None => channel.to_string(),
     };
-    let before_call = (since.timestamp() - CLOCK_MARGIN_SECS, 0);
+    let before_call = ((since.timestamp() - CLOCK_MARGIN_SECS).max(0) as u64, 0);
     let thread = payload.get("thread_ts").and_then(Value::as_str);
     let (method, mut query) = match thread {
         Some(parent) => (
@@ -89,7 +89,7 @@ pub async fn find(
             .as_array()
             .and_then(|m| m.last())
             .and_then(|m| m["ts"].as_str())
-            .and_then(ts_order);
+            .and_then(super::ts::order);
         if thread.is_none() && oldest_shown.is_some_and(|ts| ts < before_call) {
             return Ok(None);
         }
@@ -132,12 +132,6 @@ async fn dm_channel(
             Ok(None)
         }
     }
-}
-
-/// A message `ts` as (seconds, microseconds), to compare exactly.
-fn ts_order(ts: &str) -> Option<(i64, i64)> {
-    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
-    Some((secs.parse().ok()?, micros.parse().ok()?))
 }
 
 /// The `ts` of the message in a history or replies page that carries `key`.

@@ -8,4 +8,5 @@ pub mod mrkdwn;
 pub mod outbound;
 pub mod signature;
 pub mod socket;
+pub mod ts;
 pub mod web_api;

@@ -1,5 +1,6 @@
 //! What each Web API method does to the fake workspace and answers (after auth and failure injection).
 
+use crate::slack::ts::order;
 use serde_json::{json, Map, Value};
 
 use super::state::{
@@ -354,12 +355,6 @@ fn publish_view(inner: &mut Inner, body: &Value) -> Answer {
     )
 }
 
-/// A message `ts` as (seconds, microseconds), so that timestamps compare exactly.
-fn ts_order(ts: &str) -> Option<(u64, u64)> {
-    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
-    Some((secs.parse().ok()?, micros.parse().ok()?))
-}
-
 fn flag(body: &Value, name: &str) -> bool {
     str_field(body, name).is_some_and(|v| v == "true" || v == "1")
 }
@@ -376,7 +371,7 @@ fn history(inner: &Inner, body: &Value, replies: bool) -> Answer {
         None
     };
     let inclusive = flag(body, "inclusive");
-    let bound = |name: &str| str_field(body, name).and_then(|t| ts_order(&t));
+    let bound = |name: &str| str_field(body, name).and_then(|t| order(&t));
     let (oldest, latest) = (bound("oldest"), bound("latest"));
     let within = |ts: (u64, u64)| {
         let above = oldest.is_none_or(|o| ts > o || (inclusive && ts == o));
@@ -392,9 +387,9 @@ fn history(inner: &Inner, body: &Value, replies: bool) -> Answer {
             Some(parent) => &m.ts == parent || m.thread_ts.as_ref() == Some(parent),
             None => m.thread_ts.as_ref().is_none_or(|t| t == &m.ts),
         })
-        .filter(|m| ts_order(&m.ts).is_some_and(within))
+        .filter(|m| order(&m.ts).is_some_and(within))
         .collect();
-    found.sort_by_key(|m| ts_order(&m.ts));
+    found.sort_by_key(|m| order(&m.ts));
     if !replies {
         found.reverse();
     }
