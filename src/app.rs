@@ -2,14 +2,14 @@
 //! wiring (start, graceful stop) of `serve` and `sandbox`.
 
 use crate::clock::{db_time, Clock};
+use crate::input::{Input, Reply};
+use crate::metrics::Metrics;
 use crate::outbox::{self, OutboxMessage};
 use crate::settings::{Policy, Secret, Settings};
-use crate::slack::inbound::{Input, Reply};
 use crate::slack::outbound::Sender;
 use crate::slack::web_api::WebApi;
 use crate::store::{self, Pool};
 use crate::tickets::filer::TicketFiler;
-use crate::web::metrics::Metrics;
 use crate::{intake, slack, tickets, web};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -6,8 +6,14 @@ pub mod app;
 pub mod cli;
 /// The injected clock.
 pub mod clock;
+/// Our own input types, which the edge makes from Slack payloads.
+pub mod input;
 /// Requests becoming tickets.
 pub mod intake;
+/// Counters and histograms, exposed on /metrics.
+pub mod metrics;
+/// Making untrusted text safe in Slack mrkdwn.
+pub mod mrkdwn;
 pub mod oncall;
 /// Outgoing Slack messages as durable rows.
 pub mod outbox;

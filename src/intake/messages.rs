@@ -1,8 +1,8 @@
 //! What intake says: usage, the answer to a filed request, the thread reply and DM, and the
 //! request modal. All user text is escaped before it is echoed.
 
+use crate::mrkdwn::escape;
 use crate::settings::Policy;
-use crate::slack::mrkdwn::escape;
 use crate::tickets::messages::{duplicate_hint, triage_reason, when};
 use crate::tickets::{shorten, Ticket};
 use serde_json::{json, Value};
@@ -93,8 +93,8 @@ pub fn filed_notice(t: &Ticket, channel: &str, thread_ts: Option<&str>) -> Value
     let filed_by = match &t.filed_by {
         Some(by) if by != &t.requester => format!(
             " ({} filed it for {})",
-            crate::slack::mrkdwn::user(by),
-            crate::slack::mrkdwn::user(&t.requester)
+            crate::mrkdwn::user(by),
+            crate::mrkdwn::user(&t.requester)
         ),
         _ => String::new(),
     };

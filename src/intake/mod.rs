@@ -7,12 +7,12 @@ pub mod messages;
 pub mod modal;
 
 use crate::app::{App, AppError};
+use crate::input::{Command, Mention, Reaction, Reply, Shortcut, Submission};
+use crate::metrics::Metrics;
+use crate::mrkdwn::plain_from_slack;
 use crate::outbox::{OutboxMessage, Purpose};
-use crate::slack::inbound::{Command, Mention, Reaction, Reply, Shortcut, Submission};
-use crate::slack::mrkdwn::plain_from_slack;
 use crate::tickets::filer::{FileRequest, Filed};
 use crate::tickets::{queries, title_from, NewTicket, Source, Ticket};
-use crate::web::metrics::Metrics;
 use command::SlashCommand;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

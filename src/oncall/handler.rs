@@ -4,8 +4,8 @@
 use super::command::{self, OncallCommand};
 use super::{current, db, rotation};
 use crate::app::{App, AppError};
+use crate::mrkdwn::{self, escape};
 use crate::outbox::OutboxMessage;
-use crate::slack::mrkdwn::{self, escape};
 use crate::tickets::messages::when;
 use chrono::Duration;
 

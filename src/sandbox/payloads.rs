@@ -448,7 +448,8 @@ pub fn view_closed(user: &str, view: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slack::inbound::{self, Input};
+    use crate::input::Input;
+    use crate::slack::inbound;
 
     fn modal() -> Value {
         crate::intake::messages::request_modal(&serde_json::json!({"channel": "C02PAYMENTS"}), None)

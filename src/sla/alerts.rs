@@ -1,7 +1,7 @@
 //! What SLA alerts say: pre-breach warnings (rolled up per person), breach pings with an
 //! Acknowledge button, card-thread notes and escalations. User text is escaped.
 
-use crate::slack::mrkdwn::{self, escape};
+use crate::mrkdwn::{self, escape};
 use crate::tickets::messages::{actions, when};
 use crate::tickets::Ticket;
 use chrono::{DateTime, Utc};

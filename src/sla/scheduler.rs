@@ -497,7 +497,7 @@ async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
                 format!(
                     "• *{}* {} ({})",
                     t.key,
-                    crate::slack::mrkdwn::escape(&t.title),
+                    crate::mrkdwn::escape(&t.title),
                     t.priority
                 )
             })
@@ -517,7 +517,7 @@ async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
         } else {
             format!("; at risk of breaching within a day:\n{}", list(&at_risk))
         },
-        next.map(|n| format!("\nNext on call: {}", crate::slack::mrkdwn::user(&n.user)))
+        next.map(|n| format!("\nNext on call: {}", crate::mrkdwn::user(&n.user)))
             .unwrap_or_default()
     );
     let mut out = vec![OutboxMessage::post(
@@ -527,7 +527,7 @@ async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
     if let Some(channel) = &app.policy.slack.team_channel {
         let text = format!(
             ":pager: On-call handoff: {} is on call now{until}.",
-            crate::slack::mrkdwn::user(&incoming.user)
+            crate::mrkdwn::user(&incoming.user)
         );
         out.push(OutboxMessage::post(
             channel,

@@ -1,10 +1,11 @@
 //! HTTP mode: `/slack/commands`, `/slack/events`, `/slack/interactivity`. Every request is
 //! size-limited and signature-checked on its raw bytes before anything is parsed.
 
-use super::inbound::{self, Input, Reply};
+use super::inbound;
 use super::signature;
 use crate::app::App;
-use crate::web::metrics::Metrics;
+use crate::input::{Input, Reply};
+use crate::metrics::Metrics;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -1,154 +1,12 @@
 //! Slack's payloads turned into our own `Input` values, the same for HTTP and Socket Mode,
 //! and the `Reply` the edge sends back (HTTP body or Socket Mode ack payload).
 
-use super::mrkdwn::plain_from_slack;
+use crate::input::{
+    Action, Command, Input, Mention, Message, MessageKind, Reaction, Shortcut, Submission,
+};
+use crate::mrkdwn::plain_from_slack;
 use serde::Deserialize;
-use serde_json::{json, Value};
-
-/// Something a person did in Slack, in our terms.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    Command(Command),
-    Mention(Mention),
-    Submission(Submission),
-    Action(Action),
-    Message(Message),
-    Reaction(Reaction),
-    /// The "File as platform request" message shortcut.
-    Shortcut(Shortcut),
-    /// Someone opened the App Home tab.
-    HomeOpened {
-        user: String,
-    },
-    /// A delivery we understood and deliberately do nothing with.
-    Ignored(&'static str),
-}
-
-/// A `/platform ...` slash command.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Command {
-    #[serde(rename = "user_id")]
-    pub user: String,
-    #[serde(rename = "channel_id", default)]
-    pub channel: String,
-    #[serde(default)]
-    pub command: String,
-    /// What the person typed, with Slack's escaping undone (see `mrkdwn::plain_from_slack`).
-    #[serde(default)]
-    pub text: String,
-    /// The text exactly as Slack sent it: mentions still `<@U123|name>` sequences.
-    #[serde(skip)]
-    pub raw_text: String,
-    #[serde(default)]
-    pub trigger_id: Option<String>,
-    #[serde(default)]
-    pub response_url: Option<String>,
-}
-
-/// An `app_mention` event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mention {
-    pub event_id: Option<String>,
-    pub user: String,
-    pub channel: String,
-    pub ts: String,
-    pub thread_ts: Option<String>,
-    pub text: String,
-}
-
-/// A modal's `view_submission`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Submission {
-    pub user: String,
-    pub callback_id: String,
-    pub view_id: String,
-    pub private_metadata: String,
-    /// `view.state.values`: block_id -> action_id -> value object.
-    pub values: Value,
-}
-
-/// A message event in a channel the bot is in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    pub event_id: Option<String>,
-    pub channel: String,
-    pub kind: MessageKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum MessageKind {
-    /// A new top-level message by a person.
-    Posted {
-        user: String,
-        ts: String,
-        text: String,
-    },
-    /// A reply in a thread by a person.
-    Reply {
-        user: String,
-        ts: String,
-        thread_ts: String,
-        text: String,
-    },
-    /// The message `ts` was edited to `text`.
-    Edited { ts: String, text: String },
-    /// The message `ts` was deleted.
-    Deleted { ts: String },
-    /// Bots, joins and other subtypes: never tickets.
-    Other(&'static str),
-}
-
-/// A reaction added to a message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reaction {
-    pub event_id: Option<String>,
-    pub user: String,
-    pub reaction: String,
-    pub channel: String,
-    pub ts: String,
-    /// The message's author.
-    pub item_user: Option<String>,
-}
-
-/// A message shortcut on a message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Shortcut {
-    pub user: String,
-    pub callback_id: String,
-    pub trigger_id: String,
-    pub channel: String,
-    pub message_ts: String,
-    pub message_user: Option<String>,
-    pub text: String,
-}
-
-/// A button or menu in a message (`block_actions`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Action {
-    pub user: String,
-    pub action_id: String,
-    pub block_id: String,
-    pub value: Option<String>,
-    pub channel: Option<String>,
-    pub message_ts: Option<String>,
-    pub trigger_id: Option<String>,
-}
-
-/// What goes back to Slack in the HTTP response or the Socket Mode ack.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// 200 with an empty body (closes a modal on `view_submission`).
-    Empty,
-    /// A JSON body: an ephemeral message, or `response_action` for a modal.
-    Json(Value),
-}
-
-impl Reply {
-    /// An ephemeral message with mrkdwn `text` (already escaped by the caller).
-    pub fn ephemeral(text: impl Into<String>) -> Self {
-        Reply::Json(json!({ "response_type": "ephemeral", "text": text.into() }))
-    }
-}
+use serde_json::Value;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum InboundError {
@@ -441,6 +299,7 @@ fn str_at(v: &Value, pointer: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn fixture_json(name: &str) -> Value {
         serde_json::from_str(&fixture(name)).unwrap()

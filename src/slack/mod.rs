@@ -4,7 +4,6 @@
 pub mod already_posted;
 pub mod http;
 pub mod inbound;
-pub mod mrkdwn;
 pub mod outbound;
 pub mod signature;
 pub mod socket;

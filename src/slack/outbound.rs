@@ -8,11 +8,11 @@
 use super::already_posted;
 use super::web_api::{CallError, WebApi};
 use crate::clock::{db_time, parse_db_time};
+use crate::metrics::Metrics;
 use crate::outbox::{db, PendingRow, Purpose};
 use crate::settings::Delivery;
 use crate::store::Pool;
 use crate::tickets;
-use crate::web::metrics::Metrics;
 use chrono::Utc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;

@@ -4,11 +4,12 @@
 //! dropped sockets and sockets gone silent (it pings Slack, and a connection that brings no
 //! frame for three pings is reopened).
 
-use super::inbound::{self, Input, Reply};
+use super::inbound;
 use super::web_api::WebApi;
 use crate::app::App;
+use crate::input::{Input, Reply};
+use crate::metrics::Metrics;
 use crate::settings::Secret;
-use crate::web::metrics::Metrics;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::Arc;

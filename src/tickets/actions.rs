@@ -5,8 +5,8 @@ use super::lifecycle::{self, Change, Outcome};
 use super::messages::{self, actions as ids};
 use super::{db, permissions};
 use crate::app::{App, AppError};
+use crate::input::{Action, Reply, Submission};
 use crate::outbox::OutboxMessage;
-use crate::slack::inbound::{Action, Reply, Submission};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -86,7 +86,7 @@ async fn tell_clicker(app: &App, a: &Action, outcome: Outcome) -> Result<(), App
         Outcome::NotFound => "That ticket no longer exists.".to_string(),
         Outcome::NotAllowed(what) => messages::not_allowed(what),
         Outcome::Unchanged(why) => {
-            format!("Nothing to do: {}.", crate::slack::mrkdwn::escape(&why))
+            format!("Nothing to do: {}.", crate::mrkdwn::escape(&why))
         }
     };
     let msg = match a.channel.as_deref() {

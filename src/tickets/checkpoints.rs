@@ -14,7 +14,7 @@
 //! Durability is unchanged: both checkpoints sync the database file before the log may be
 //! reused (their connections are `synchronous = FULL`).
 
-use crate::web::metrics::Metrics;
+use crate::metrics::Metrics;
 use rusqlite::{Connection, OpenFlags};
 use std::cell::Cell;
 use std::path::Path;

@@ -2,8 +2,8 @@
 //! place after every change), and the notices to requesters. User text is always escaped.
 
 use super::{shorten, Ticket};
+use crate::mrkdwn::{self, escape};
 use crate::settings::Policy;
-use crate::slack::mrkdwn::{self, escape};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;

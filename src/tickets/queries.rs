@@ -4,8 +4,8 @@
 use super::messages::when;
 use super::{db, Ticket};
 use crate::app::{App, AppError};
+use crate::mrkdwn::{self, escape};
 use crate::outbox::OutboxMessage;
-use crate::slack::mrkdwn::{self, escape};
 use serde_json::{json, Value};
 
 /// How many tickets a list shows.

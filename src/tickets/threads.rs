@@ -5,8 +5,8 @@
 use super::db;
 use super::lifecycle::{self, Change};
 use crate::app::{App, AppError};
+use crate::input::{Message, MessageKind};
 use crate::intake;
-use crate::slack::inbound::{Message, MessageKind};
 
 pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
     // Edits and deletions: once per delivery. (Not the `msg:` key: that one says "this
@@ -41,7 +41,7 @@ pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
             Ok(())
         }
         MessageKind::Edited { ts, text } => {
-            let change = Change::SourceEdited(crate::slack::mrkdwn::plain_from_slack(text));
+            let change = Change::SourceEdited(crate::mrkdwn::plain_from_slack(text));
             on_source(app, &m.channel, ts, change, once.as_deref()).await
         }
         MessageKind::Deleted { ts } => {

@@ -1,7 +1,5 @@
 //! The web side: health and readiness probes and Prometheus metrics.
 
-pub mod histogram;
-pub mod metrics;
 pub mod serve;
 
 use crate::app::App;

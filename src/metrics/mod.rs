@@ -1,6 +1,8 @@
 //! Process counters, rendered in Prometheus text format at `/metrics`.
 
-use super::histogram::Histogram;
+pub mod histogram;
+
+use histogram::Histogram;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
