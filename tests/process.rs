@@ -225,26 +225,46 @@ async fn event(port: u16, body: &Value) -> u16 {
 }
 
 /// `(channel, status)` of every outbox row, read from the database file the binary uses.
-fn outbox_rows(dir: &Path) -> Vec<(String, String)> {
-    let db = rusqlite::Connection::open(dir.join("desk.db")).unwrap();
-    let mut query = db
-        .prepare("select channel, status from outbox order by id")
+async fn outbox_rows(dir: &Path) -> Vec<(String, String)> {
+    let mut db = open_db(dir).await;
+    let rows = sqlx::query_as("select channel, status from outbox order by id")
+        .fetch_all(&mut db)
+        .await
         .unwrap();
-    let rows = query
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    sqlx::Connection::close(db).await.unwrap();
     rows
+}
+
+/// A connection to the database file the binary uses.
+async fn open_db(dir: &Path) -> sqlx::SqliteConnection {
+    let url = format!("sqlite://{}", dir.join("desk.db").display());
+    <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap()
+}
+
+/// Reads the outbox rows until `f` finds what it waits for in them (`timeout` at most).
+async fn wait_for_rows<T>(
+    dir: &Path,
+    timeout: Duration,
+    mut f: impl FnMut(&[(String, String)]) -> Option<T>,
+) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f(&outbox_rows(dir).await) {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Waits (10 s at most) until every outbox row of the database in `dir` is sent.
 async fn wait_all_sent(dir: &Path, what: &str) {
-    wait_until(Duration::from_secs(10), || {
-        outbox_rows(dir)
-            .iter()
-            .all(|(_, s)| s == "sent")
-            .then_some(())
+    wait_for_rows(dir, Duration::from_secs(10), |rows| {
+        rows.iter().all(|(_, s)| s == "sent").then_some(())
     })
     .await
     .unwrap_or_else(|| panic!("{what}: not every row was sent in time"));
@@ -270,8 +290,7 @@ async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_aft
         event(port, &fixture_json("event_app_mention.json")).await,
         200
     );
-    let (answered, held) = wait_until(Duration::from_secs(5), || {
-        let rows = outbox_rows(dir.path());
+    let (answered, held) = wait_for_rows(dir.path(), Duration::from_secs(5), |rows| {
         let sent: Vec<_> = rows.iter().filter(|(_, s)| s == "sent").collect();
         let pending: Vec<_> = rows.iter().filter(|(_, s)| s == "pending").collect();
         (sent.len() == 1 && pending.len() == 1).then(|| (sent[0].0.clone(), pending[0].0.clone()))
@@ -302,7 +321,10 @@ async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_aft
         1,
         "the post Slack had answered before the kill is not sent again"
     );
-    assert!(outbox_rows(dir.path()).iter().all(|(_, s)| s == "sent"));
+    assert!(outbox_rows(dir.path())
+        .await
+        .iter()
+        .all(|(_, s)| s == "sent"));
     stop(&mut child);
 }
 
@@ -336,7 +358,10 @@ async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restar
     .expect("Slack took both posts");
     child.kill().unwrap(); // SIGKILL while both answers are still held
     child.wait().unwrap();
-    assert!(outbox_rows(dir.path()).iter().all(|(_, s)| s == "pending"));
+    assert!(outbox_rows(dir.path())
+        .await
+        .iter()
+        .all(|(_, s)| s == "pending"));
 
     let port = free_port();
     let mut child = start_binary(dir.path(), &fake, port);
@@ -355,12 +380,12 @@ async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restar
         "the restarted bot looked for each post"
     );
     // The card found this way is the ticket's card: later updates go to that message.
-    let db = rusqlite::Connection::open(dir.path().join("desk.db")).unwrap();
-    let (card_channel, card_ts): (String, String) = db
-        .query_row("select card_channel, card_ts from tickets", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let mut db = open_db(dir.path()).await;
+    let (card_channel, card_ts): (String, String) =
+        sqlx::query_as("select card_channel, card_ts from tickets")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
     assert!(
         shown().contains(&(card_channel.clone(), card_ts.clone())),
         "{card_channel} {card_ts} is one of {:?}",

@@ -1,20 +1,17 @@
 //! Tickets: what a ticket is, how it is stored, and the group-commit writer that files them.
 
 pub mod actions;
-pub mod checkpoints;
 mod commit_timing;
 pub mod db;
 pub mod export;
 pub mod filer;
 pub mod filer_db;
 pub mod lifecycle;
-pub mod lock_wait;
 pub mod messages;
 pub mod permissions;
 pub mod queries;
 pub mod recent;
 pub mod threads;
-pub mod wal_writes;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
