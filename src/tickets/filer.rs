@@ -5,7 +5,7 @@
 
 use super::commit_timing::{SlowCommits, Timing};
 use super::filer_db;
-use super::recent::{Recent, PER_KEY};
+use super::recent::{window_start, Recent, PER_KEY};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
 use crate::metrics::Metrics;
@@ -61,12 +61,16 @@ struct Job {
 /// writer, so it runs while the writer waits for the disk.
 struct Read {
     triage: triage::Triage,
+    /// The description's tokens, compared with the candidates'.
     tokens: Arc<[u64]>,
+    /// The title's and description's, stored with the ticket for later requests to compare.
+    stored_words: String,
 }
 
 impl Read {
     fn of(policy: &Policy, new: &NewTicket) -> Self {
         let words = triage::Words::of(&new.description);
+        let all = triage::Words::of(&format!("{} {}", new.title, new.description));
         Read {
             triage: triage::rules::classify_words(
                 policy,
@@ -75,6 +79,7 @@ impl Read {
                 new.channel.as_deref(),
             ),
             tokens: triage::similar::hashes_of(&words).into(),
+            stored_words: triage::similar::stored_words(&all),
         }
     }
 }
@@ -159,10 +164,11 @@ struct Writer {
     slow_commits: SlowCommits,
 }
 
-/// What one commit files: its tickets, their SLA plans and outbox rows.
+/// What one commit files: its tickets (with their stored words), their SLA plans and outbox
+/// rows.
 #[derive(Default)]
-struct Rows {
-    tickets: Vec<Ticket>,
+struct Rows<'j> {
+    tickets: Vec<(Ticket, &'j str)>,
     plans: Vec<(i64, sla::timers::Planned, Option<String>)>,
     outbox: Vec<(i64, OutboxMessage)>,
 }
@@ -278,8 +284,10 @@ impl Writer {
         let filing = || jobs.iter().zip(&new).filter(|(_, n)| **n).map(|(j, _)| j);
         let requesters = distinct(filing().map(|j| j.req.new.requester.as_str()));
         let channels = distinct(filing().filter_map(|j| j.req.new.channel.as_deref()));
-        let found = filer_db::open_candidates(&mut tx, &requesters, &channels, PER_KEY).await?;
-        let mut recent = Recent::of(found, now);
+        let since = window_start(now);
+        let found =
+            filer_db::open_candidates(&mut tx, &requesters, &channels, PER_KEY, since).await?;
+        let mut recent = Recent::of(found);
 
         let mut results = Vec::with_capacity(jobs.len());
         let mut rows = Rows::default();
@@ -320,9 +328,9 @@ impl Writer {
             }
             // Its place in `results`, filled once the transaction no longer needs the rows.
             results.push(Filed::Duplicate);
-            rows.tickets.push(ticket);
+            rows.tickets.push((ticket, &job.read.stored_words));
         }
-        let tickets: Vec<&Ticket> = rows.tickets.iter().collect();
+        let tickets: Vec<(&Ticket, &str)> = rows.tickets.iter().map(|(t, w)| (t, *w)).collect();
         filer_db::insert_tickets(&mut tx, &tickets, &now_text).await?;
         filer_db::insert_plans(&mut tx, &rows.plans).await?;
         filer_db::insert_outbox(&mut tx, &rows.outbox, &now_text).await?;
@@ -330,7 +338,7 @@ impl Writer {
         tx.commit().await?;
         self.timing.synced = syncing.elapsed();
         self.next_id = next;
-        let mut filed = rows.tickets.into_iter();
+        let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
         for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {
             if let Some(ticket) = filed.next() {
                 *result = Filed::New(Box::new(ticket));
@@ -492,6 +500,28 @@ mod tests {
         let ticket = file(&filer, "U1").await;
         assert_eq!(ticket.duplicate_of, Some((1, "PLAT-1".into())));
         assert_eq!(ticket.id, 3002, "numbered after the highest ticket");
+    }
+
+    #[tokio::test]
+    async fn a_ticket_filed_more_than_two_weeks_ago_is_no_duplicate() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let filed_at = |at: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("update tickets set created_at = ?")
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        the_original(&pool, 1, "U1").await;
+        let (filer, _stop) = start(&pool).await;
+        // The clock reads 2026-11-10T10:00: two weeks before is still in.
+        filed_at("2026-10-27T10:00:00.000000Z").await;
+        assert_eq!(file(&filer, "U1").await.duplicate_of.map(|d| d.0), Some(1));
+        filed_at("2026-10-27T09:59:59.000000Z").await;
+        assert_eq!(file(&filer, "U1").await.duplicate_of, None);
     }
 
     #[tokio::test]

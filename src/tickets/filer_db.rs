@@ -4,7 +4,7 @@
 //! (`tests::no_statement_of_filing_scans_a_table` checks each one's plan).
 
 use super::Ticket;
-use crate::clock::{db_time, parse_db_time};
+use crate::clock::db_time;
 use crate::outbox::OutboxMessage;
 use crate::sla::timers::Planned;
 use crate::store::Pool;
@@ -70,30 +70,40 @@ pub enum Of {
 }
 
 /// A duplicate candidate: one of the newest open tickets of a requester or a channel.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub of: Of,
     /// The requester's or the channel's id.
     pub whose: String,
     pub id: i64,
     pub key: String,
-    /// Title and description.
-    pub text: String,
-    pub created_at: DateTime<Utc>,
+    pub text: CandidateText,
 }
 
-/// The newest `per_key` open tickets of each requester and of each channel (of any age:
-/// the caller drops those past its window, which are older than every one it keeps).
+/// What a candidate's words are read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CandidateText {
+    /// Its stored words (`triage::similar::stored_words`).
+    Words(String),
+    /// Its title and description: a ticket filed before words were stored, or edited since.
+    Text(String),
+}
+
+/// The newest `per_key` open tickets of each requester and of each channel, those filed
+/// before `since` left out.
 ///
 /// One statement for the whole batch. Each inner select is one seek into a partial index of
-/// the open tickets (migration 9) and at most `per_key` steps back from the newest, so the
-/// cost does not depend on how many tickets, open or not, the database holds. A PostgreSQL
-/// version reads the same with `unnest($1) cross join lateral (... limit n)`.
+/// the open tickets (migration 9) and at most `per_key` steps back from the newest, and the
+/// outer one reads the same index, which holds all it wants: the cost depends neither on how
+/// many tickets the database holds nor on how many are open. `indexed by` makes SQLite refuse
+/// the statement rather than plan it another way. A PostgreSQL version reads the same with
+/// `unnest($1) cross join lateral (... limit n)`.
 pub async fn open_candidates(
     tx: &mut SqliteConnection,
     requesters: &[&str],
     channels: &[&str],
     per_key: usize,
+    since: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Candidate>> {
     if requesters.is_empty() && channels.is_empty() {
         return Ok(Vec::new());
@@ -103,50 +113,80 @@ pub async fn open_candidates(
         .bind(list(requesters))
         .bind(list(channels))
         .bind(per_key as i64)
+        .bind(db_time(since))
         .fetch_all(&mut *tx)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
+    let mut without_words = Vec::new();
     for row in rows {
         let of = match row.try_get::<&str, _>(0)? {
             "requester" => Of::Requester,
             _ => Of::Channel,
         };
-        let Some(created_at) = parse_db_time(row.try_get::<&str, _>(5)?) else {
-            continue;
-        };
+        let id = row.try_get(2)?;
+        let words: Option<String> = row.try_get(4)?;
+        if words.is_none() {
+            without_words.push(id);
+        }
         out.push(Candidate {
             of,
             whose: row.try_get(1)?,
-            id: row.try_get(2)?,
+            id,
             key: row.try_get(3)?,
-            text: row.try_get(4)?,
-            created_at,
+            text: CandidateText::Words(words.unwrap_or_default()),
         });
+    }
+    if !without_words.is_empty() {
+        let texts = texts_of(tx, &without_words).await?;
+        for c in &mut out {
+            if let Some(text) = texts.iter().find(|(id, _)| *id == c.id) {
+                c.text = CandidateText::Text(text.1.clone());
+            }
+        }
     }
     Ok(out)
 }
 
-/// `?1`: requester ids, `?2`: channel ids (JSON arrays); `?3`: how many of each.
+/// `?1`: requester ids, `?2`: channel ids (JSON arrays); `?3`: how many of each; `?4`: the
+/// oldest creation time wanted.
 const OPEN_CANDIDATES: &str = "\
-    select 'requester', r.value, t.id, t.key, t.title || ' ' || t.description, t.created_at \
-    from json_each(?1) r join tickets t on t.id in ( \
-        select o.id from tickets o \
+    select 'requester', t.requester, t.id, t.key, t.words \
+    from json_each(?1) r join tickets t indexed by tickets_requester_open \
+    on t.requester = r.value and t.status in ('open', 'acknowledged', 'waiting') \
+    and t.created_at >= ?4 and t.id in ( \
+        select o.id from tickets o indexed by tickets_requester_open \
         where o.requester = r.value and o.status in ('open', 'acknowledged', 'waiting') \
         order by o.id desc limit ?3) \
     union all \
-    select 'channel', c.value, t.id, t.key, t.title || ' ' || t.description, t.created_at \
-    from json_each(?2) c join tickets t on t.id in ( \
-        select o.id from tickets o \
+    select 'channel', t.channel, t.id, t.key, t.words \
+    from json_each(?2) c join tickets t indexed by tickets_channel_open \
+    on t.channel = c.value and t.status in ('open', 'acknowledged', 'waiting') \
+    and t.created_at >= ?4 and t.id in ( \
+        select o.id from tickets o indexed by tickets_channel_open \
         where o.channel = c.value and o.status in ('open', 'acknowledged', 'waiting') \
         order by o.id desc limit ?3)";
 
-/// Inserts new tickets (numbers already assigned), then their `created` events.
+/// The title and description of tickets `ids` (at most a batch's candidates).
+async fn texts_of(tx: &mut SqliteConnection, ids: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+    let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query_as(TEXTS_OF)
+        .bind(list)
+        .fetch_all(&mut *tx)
+        .await
+}
+
+/// `?1`: ticket ids (a JSON array).
+const TEXTS_OF: &str = "select id, title || ' ' || description from tickets \
+    where id in (select value from json_each(?1))";
+
+/// Inserts new tickets (numbers already assigned, in order) with their stored words, then
+/// their `created` events.
 pub async fn insert_tickets(
     tx: &mut SqliteConnection,
-    tickets: &[&Ticket],
+    tickets: &[(&Ticket, &str)],
     created: &str,
 ) -> sqlx::Result<()> {
-    let (Some(first), Some(last)) = (tickets.first(), tickets.last()) else {
+    let (Some((first, _)), Some((last, _))) = (tickets.first(), tickets.last()) else {
         return Ok(());
     };
     for chunk in chunks(tickets) {
@@ -154,9 +194,9 @@ pub async fn insert_tickets(
             "insert into tickets (id, key, title, description, requester, channel, source, \
              source_ts, category, priority, status, assignee, urgency, link, created_at, \
              updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
-             duplicate_of, filed_by) ",
+             duplicate_of, filed_by, words) ",
         );
-        q.push_values(chunk, |mut row, t| {
+        q.push_values(chunk, |mut row, (t, words)| {
             row.push_bind(t.id)
                 .push_bind(t.key.as_str())
                 .push_bind(t.title.as_str())
@@ -178,7 +218,8 @@ pub async fn insert_tickets(
                 .push_bind(t.triage_rule.as_deref())
                 .push_bind(t.triage_reason.as_deref())
                 .push_bind(t.duplicate_of.as_ref().map(|d| d.0))
-                .push_bind(t.filed_by.as_deref());
+                .push_bind(t.filed_by.as_deref())
+                .push_bind(*words);
         });
         q.build().execute(&mut *tx).await?;
     }
@@ -304,13 +345,14 @@ pub(crate) mod tests {
                 values(2, 2)
             ),
             OPEN_CANDIDATES.to_string(),
+            TEXTS_OF.to_string(),
             INSERT_CREATED.to_string(),
             format!(
                 "insert into tickets (id, key, title, description, requester, channel, source, \
                  source_ts, category, priority, status, assignee, urgency, link, created_at, \
                  updated_at, first_response_due, resolution_due, triage_rule, triage_reason, \
-                 duplicate_of, filed_by) values {}",
-                values(2, 22)
+                 duplicate_of, filed_by, words) values {}",
+                values(2, 23)
             ),
             format!(
                 "insert into timers (ticket_id, kind, due_at, round, later) values {}",
@@ -352,8 +394,8 @@ pub(crate) mod tests {
                 // the status index alone walks every open ticket, as filing did before.
                 let bounded_search = !step.starts_with("SEARCH ")
                     || step.contains("USING INTEGER PRIMARY KEY")
-                    || step.contains("USING INDEX tickets_requester_open (requester=?)")
-                    || step.contains("USING INDEX tickets_channel_open (channel=?)");
+                    || step.contains("COVERING INDEX tickets_requester_open (requester=?")
+                    || step.contains("COVERING INDEX tickets_channel_open (channel=?");
                 assert!(
                     scanned.is_none() && bounded_search && !step.contains("TEMP B-TREE"),
                     "{step:?} in the plan of {sql}: {plan:?}"
@@ -396,59 +438,27 @@ pub(crate) mod tests {
         .unwrap()
     }
 
-    /// The same plans hold with a backlog whose statistics SQLite knows (`analyze`): a planner
-    /// that knows most tickets are open must still seek, not scan.
-    #[tokio::test]
-    async fn the_candidates_are_read_by_index_after_analyze_on_a_large_open_backlog() {
-        let (_dir, pool) = migrated().await;
-        sqlx::query(
-            "with recursive n(i) as (select 1 union all select i + 1 from n where i < 5000) \
-             insert into tickets (id, key, title, description, requester, channel, source, \
-             category, priority, status, created_at, updated_at) \
-             select i, 'PLAT-' || i, 'deploy stuck', 'deploy stuck on staging', \
-             'U' || (i % 50), 'C' || (i % 3), 'command', 'general', 'P3', \
-             case when i % 5 = 0 then 'resolved' else 'open' end, \
-             '2026-11-01T10:00:00.000000Z', '2026-11-01T10:00:00.000000Z' from n",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        sqlx::query("analyze").execute(&pool).await.unwrap();
-        let plan = plan_of(&pool, OPEN_CANDIDATES).await;
-        assert!(
-            plan.iter()
-                .filter(
-                    |s| s.contains("tickets_requester_open") || s.contains("tickets_channel_open")
-                )
-                .count()
-                == 2,
-            "{plan:?}"
-        );
-        assert!(
-            !plan
-                .iter()
-                .any(|s| s.starts_with("SCAN t") || s.starts_with("SCAN o")),
-            "{plan:?}"
-        );
-    }
-
     #[tokio::test]
     async fn candidates_are_the_newest_open_tickets_of_each_requester_and_channel() {
         let (_dir, pool) = migrated().await;
-        // Tickets 1..=30: requester U1 or U2 by parity, channel C1; every third resolved.
+        // Tickets 1..=30: requester U1 or U2 by parity, channel C1, ticket i filed at
+        // 10:i; every third resolved; words stored for all but ticket 28.
         sqlx::query(
             "with recursive n(i) as (select 1 union all select i + 1 from n where i < 30) \
              insert into tickets (id, key, title, description, requester, channel, source, \
-             category, priority, status, created_at, updated_at) \
+             category, priority, status, created_at, updated_at, words) \
              select i, 'PLAT-' || i, 'title ' || i, 'text', 'U' || (1 + i % 2), 'C1', \
              'command', 'general', 'P3', case when i % 3 = 0 then 'resolved' else 'open' end, \
-             '2026-11-01T10:00:00.000000Z', '2026-11-01T10:00:00.000000Z' from n",
+             '2026-11-01T10:' || format('%02d', i) || ':00.000000Z', \
+             '2026-11-01T10:00:00.000000Z', \
+             case when i = 28 then null else 'text title' end from n",
         )
         .execute(&pool)
         .await
         .unwrap();
         let mut conn = pool.acquire().await.unwrap();
-        let found = open_candidates(&mut conn, &["U1", "U9"], &["C1"], 4)
+        let since = "2026-11-01T10:21:00Z".parse().unwrap();
+        let found = open_candidates(&mut conn, &["U1", "U9"], &["C1"], 4, since)
             .await
             .unwrap();
         let ids = |of: Of, whose: &str| -> Vec<i64> {
@@ -460,14 +470,43 @@ pub(crate) mod tests {
             ids.sort_unstable_by(|a, b| b.cmp(a));
             ids
         };
-        // U1 has the even ids; 30 and 24 are resolved.
-        assert_eq!(ids(Of::Requester, "U1"), [28, 26, 22, 20]);
+        // U1 has the even ids; 30 and 24 are resolved; 20 is older than `since`.
+        assert_eq!(ids(Of::Requester, "U1"), [28, 26, 22]);
         assert_eq!(ids(Of::Requester, "U9"), Vec::<i64>::new());
         assert_eq!(ids(Of::Channel, "C1"), [29, 28, 26, 25]);
-        let t29 = found.iter().find(|c| c.id == 29).unwrap();
-        assert_eq!(
-            (t29.key.as_str(), t29.text.as_str()),
-            ("PLAT-29", "title 29 text")
-        );
+        let text_of = |id: i64| found.iter().find(|c| c.id == id).unwrap().text.clone();
+        assert_eq!(text_of(29), CandidateText::Words("text title".into()));
+        assert_eq!(text_of(28), CandidateText::Text("title 28 text".into()));
+        assert_eq!(found.iter().find(|c| c.id == 29).unwrap().key, "PLAT-29");
+    }
+
+    #[tokio::test]
+    async fn an_edited_text_clears_the_stored_words_and_nothing_else_does() {
+        let (_dir, pool) = migrated().await;
+        sqlx::query(
+            "insert into tickets (id, key, title, description, requester, source, category, \
+             priority, status, created_at, updated_at, words) values (1, 'PLAT-1', 'vault', \
+             'vault token', 'U1', 'command', 'general', 'P3', 'open', 'x', 'x', 'token vault')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let words = || async {
+            sqlx::query_scalar::<_, Option<String>>("select words from tickets where id = 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        // A save that writes the same text back (as `db::save` does on every change).
+        sqlx::query("update tickets set description = 'vault token', status = 'acknowledged'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(words().await.as_deref(), Some("token vault"));
+        sqlx::query("update tickets set description = 'kafka lag'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(words().await, None);
     }
 }

@@ -1,11 +1,11 @@
 //! The duplicate candidates of one batch of requests: the newest open tickets of each
-//! requester and each channel in the batch, read in one statement (`filer_db`) inside the
-//! batch's transaction, plus the tickets the batch itself files, in order. A request is
+//! requester and each channel in the batch, filed within the window, read in one statement
+//! (`filer_db`) inside the batch's transaction, plus the tickets the batch itself files. A request is
 //! compared with at most [`PER_KEY`] tickets of its requester and [`PER_KEY`] of its channel,
 //! however many open tickets look like it: the cost of the check does not grow with the
 //! backlog, and the tickets compared are the ones a person would look at first.
 
-use super::filer_db::{Candidate, Of};
+use super::filer_db::{Candidate, CandidateText, Of};
 use crate::triage::similar;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
@@ -15,6 +15,11 @@ use std::sync::Arc;
 pub const PER_KEY: usize = 10;
 /// How far back a duplicate may be.
 const WINDOW_DAYS: i64 = 14;
+
+/// The oldest creation time of a duplicate of a request made at `now`.
+pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::days(WINDOW_DAYS)
+}
 
 #[derive(Clone)]
 struct Entry {
@@ -33,20 +38,20 @@ pub struct Recent {
 }
 
 impl Recent {
-    /// The candidates read from the database, those filed before the window dropped. A
-    /// ticket that is both its requester's and its channel's is tokenized once.
-    pub fn of(rows: Vec<Candidate>, now: DateTime<Utc>) -> Self {
-        let since = now - Duration::days(WINDOW_DAYS);
+    /// The candidates read from the database. A ticket that is both its requester's and its
+    /// channel's is read once.
+    pub fn of(rows: Vec<Candidate>) -> Self {
         let mut recent = Recent::default();
         let mut seen: HashMap<i64, Entry> = HashMap::new();
         for c in rows {
-            if c.created_at < since {
-                continue;
-            }
             let entry = seen
                 .entry(c.id)
                 .or_insert_with(|| {
-                    let tokens: Arc<[u64]> = similar::token_hashes(&c.text).into();
+                    let tokens: Arc<[u64]> = match &c.text {
+                        CandidateText::Words(words) => similar::stored_hashes(words),
+                        CandidateText::Text(text) => similar::token_hashes(text),
+                    }
+                    .into();
                     Entry {
                         id: c.id,
                         key: c.key.into(),
@@ -144,55 +149,49 @@ impl Recent {
 mod tests {
     use super::*;
 
-    fn candidate(of: Of, whose: &str, id: i64, text: &str, at: DateTime<Utc>) -> Candidate {
+    fn candidate(of: Of, whose: &str, id: i64, text: &str) -> Candidate {
+        let words = similar::stored_words(&crate::triage::Words::of(text));
         Candidate {
             of,
             whose: whose.into(),
             id,
             key: format!("PLAT-{id}"),
-            text: text.into(),
-            created_at: at,
+            text: CandidateText::Words(words),
         }
     }
 
-    fn at(day: u32) -> DateTime<Utc> {
-        format!("2026-11-{day:02}T10:00:00Z").parse().unwrap()
+    #[test]
+    fn stored_words_and_the_text_they_came_from_match_alike() {
+        let wanted = similar::token_hashes("the staging deploy is stuck again");
+        let text = "Staging deploys are stuck";
+        for c in [
+            candidate(Of::Requester, "U1", 7, text),
+            Candidate {
+                text: CandidateText::Text(text.into()),
+                ..candidate(Of::Requester, "U1", 7, "")
+            },
+        ] {
+            let recent = Recent::of(vec![c]);
+            assert_eq!(
+                recent.duplicate_of("U1", None, &wanted),
+                Some((7, "PLAT-7".into()))
+            );
+        }
     }
 
     #[test]
-    fn a_candidate_ages_out_by_when_it_was_filed() {
-        let rows = || {
-            vec![candidate(
-                Of::Requester,
-                "U1",
-                7,
-                "staging deploy is stuck",
-                at(1),
-            )]
-        };
-        let wanted = similar::token_hashes("the staging deploy is stuck again");
-        // Day 14 (inside the window): suggested.
-        let recent = Recent::of(rows(), at(14));
+    fn the_window_is_two_weeks() {
+        let now: DateTime<Utc> = "2026-11-15T10:00:00Z".parse().unwrap();
         assert_eq!(
-            recent.duplicate_of("U1", None, &wanted),
-            Some((7, "PLAT-7".into()))
+            window_start(now),
+            "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
-        // Day 16: past the window counted from its filing.
-        let recent = Recent::of(rows(), at(16));
-        assert_eq!(recent.compared("U1", None), 0);
-        assert_eq!(recent.duplicate_of("U1", None, &wanted), None);
     }
 
     #[test]
     fn a_channel_candidate_is_suggested_to_another_requester_only_in_its_channel() {
-        let rows = vec![candidate(
-            Of::Channel,
-            "C1",
-            7,
-            "staging deploy is stuck",
-            at(1),
-        )];
-        let recent = Recent::of(rows, at(2));
+        let rows = vec![candidate(Of::Channel, "C1", 7, "staging deploy is stuck")];
+        let recent = Recent::of(rows);
         let wanted = similar::token_hashes("staging deploy stuck");
         assert_eq!(
             recent.duplicate_of("U0SOMEONE", Some("C1"), &wanted),
@@ -203,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_ticket_filed_earlier_in_the_batch_is_a_candidate_for_a_later_request() {
-        let mut recent = Recent::of(Vec::new(), at(2));
+        let mut recent = Recent::of(Vec::new());
         let tokens: Arc<[u64]> = similar::token_hashes("vault token expired for payments").into();
         recent.remember(9, "PLAT-9", "U1", Some("C1"), tokens);
         let wanted = similar::token_hashes("payments vault token expired");
@@ -216,9 +215,9 @@ mod tests {
     #[test]
     fn of_equally_similar_candidates_the_newest_is_suggested_and_each_list_stays_bounded() {
         let rows: Vec<Candidate> = (1..=30)
-            .map(|id| candidate(Of::Channel, "C1", id, "vault token expired", at(1)))
+            .map(|id| candidate(Of::Channel, "C1", id, "vault token expired"))
             .collect();
-        let recent = Recent::of(rows, at(2));
+        let recent = Recent::of(rows);
         assert_eq!(recent.compared("U1", Some("C1")), PER_KEY);
         let wanted = similar::token_hashes("vault token expired");
         assert_eq!(
