@@ -3,9 +3,9 @@
 -- walking every open ticket, so filing slowed down as the backlog grew: about 550 requests/s
 -- with 10,000 open tickets.
 --
--- `words`: the significant words of a ticket's title and description, distinct, sorted and
--- space-separated (`triage::similar::stored_words`), written when it is filed: what the
--- duplicate check compares, so that it does not read and split every candidate's text.
+-- `words`: the significant words of a ticket's title and description, distinct and
+-- space-separated (`triage::similar::stored`), written when it is filed: what the duplicate
+-- check compares, so that it does not read and split every candidate's text.
 -- Null for tickets filed before this migration and after an edit of the text (the trigger
 -- below): the check then reads the text itself.
 alter table tickets add column words text;

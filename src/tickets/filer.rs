@@ -74,7 +74,8 @@ impl Read {
     fn of(policy: &Policy, new: &NewTicket) -> Self {
         use triage::similar;
         let words = triage::Words::of(&new.description);
-        let stored_words = similar::stored_words([&triage::Words::of(&new.title), &words]);
+        let (stored_words, stored_tokens) =
+            similar::stored([&triage::Words::of(&new.title), &words]);
         Read {
             triage: triage::rules::classify_words(
                 policy,
@@ -83,7 +84,7 @@ impl Read {
                 new.channel.as_deref(),
             ),
             tokens: similar::hashes_of(&words).into(),
-            stored_tokens: similar::stored_hashes(&stored_words).into(),
+            stored_tokens: stored_tokens.into(),
             stored_words,
         }
     }

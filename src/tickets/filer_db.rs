@@ -86,7 +86,7 @@ pub struct Candidate {
 /// What a candidate's words are read from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CandidateText {
-    /// Its stored words (`triage::similar::stored_words`).
+    /// Its stored words (`triage::similar::stored`).
     Words(String),
     /// Its title and description: a ticket filed before words were stored, or edited since.
     Text(String),

@@ -302,7 +302,7 @@ mod tests {
     use super::*;
 
     fn candidate(of: Of, whose: &str, id: i64, text: &str) -> Candidate {
-        let words = similar::stored_words([&crate::triage::Words::of(text)]);
+        let (words, _) = similar::stored([&crate::triage::Words::of(text)]);
         Candidate {
             of,
             whose: whose.into(),
