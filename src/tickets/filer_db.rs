@@ -3,7 +3,6 @@
 //! statements rather than a hundred. Every read here is by an index, whatever the backlog
 //! (`tests::no_statement_of_filing_scans_a_table` checks each one's plan).
 
-use super::recent::PER_KEY;
 use super::Ticket;
 use crate::clock::db_time;
 use crate::outbox::OutboxMessage;
@@ -14,7 +13,6 @@ use sqlx::query_builder::Separated;
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Connection, QueryBuilder, Row, Transaction};
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
 /// The most rows one statement inserts (a batch holds at most 512 requests). A statement's
 /// rows are padded to a power of two (see [`insert_padded`]), so ten statement texts serve
@@ -65,19 +63,9 @@ pub async fn first_sightings(
     Ok(fresh)
 }
 
-/// Whose recent open tickets a [`Candidate`] is among.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Of {
-    Requester,
-    Channel,
-}
-
-/// A duplicate candidate: one of the recent open tickets of a requester or a channel.
+/// A duplicate candidate read for a batch: a ticket still open.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
-    pub of: Of,
-    /// The requester's or the channel's id.
-    pub whose: String,
     pub id: i64,
     pub key: String,
     pub text: CandidateText,
@@ -92,48 +80,35 @@ pub enum CandidateText {
     Text(String),
 }
 
-/// The duplicate candidates of a batch: tickets `ids` (its requesters' recent tickets that
-/// the writer's memory says may match, `recent::Requesters`) that are still open, and the
-/// newest [`PER_KEY`] open tickets of each of `channels`; none filed before `since`.
+/// Of tickets `ids` (what the writer remembers of a batch's requesters and channels that may
+/// match, `recent::Remembered`), those still open and filed since `since`.
 ///
-/// One statement for the whole batch, one row back. The tickets by id are read by primary
-/// key. A channel's are one seek into its run of the index of open tickets by channel
-/// (migration 9) and at most [`PER_KEY`] steps back from the newest, and the outer select
-/// reads the same index, which holds all it wants: the cost depends neither on how many
-/// tickets the database holds nor on how many are open. `indexed by` makes SQLite refuse
-/// the statement rather than plan it another way, and `not indexed` keeps it to the primary
-/// key where it would otherwise walk the index by status. A PostgreSQL version reads the same with
-/// `unnest($1) cross join lateral (... limit n)`.
+/// One statement for the whole batch, one row back, each ticket read by its primary key: the
+/// cost depends on how many the batch asks for (at most twenty per request), not on how many
+/// tickets the database holds. `not indexed` keeps it to the primary key where SQLite would
+/// otherwise walk the index by status.
 pub async fn open_candidates(
     tx: &mut SqliteConnection,
     ids: &[i64],
-    channels: &[&str],
     since: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Candidate>> {
-    if ids.is_empty() && channels.is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let all: String = sqlx::query_scalar(OPEN_CANDIDATES.as_str())
+    let all: String = sqlx::query_scalar(OPEN_CANDIDATES)
         .bind(json_list(ids))
-        .bind(json_list(channels))
         .bind(db_time(since))
         .fetch_one(&mut *tx)
         .await?;
-    let rows: Vec<(&str, String, i64, String, Option<String>)> =
+    let rows: Vec<(i64, String, Option<String>)> =
         serde_json::from_str(&all).map_err(|e| sqlx::Error::Decode(e.into()))?;
     let mut out = Vec::with_capacity(rows.len());
     let mut without_words = Vec::new();
-    for (of, whose, id, key, words) in rows {
+    for (id, key, words) in rows {
         if words.is_none() {
             without_words.push(id);
         }
         out.push(Candidate {
-            of: if of == "requester" {
-                Of::Requester
-            } else {
-                Of::Channel
-            },
-            whose,
             id,
             key,
             text: CandidateText::Words(words.unwrap_or_default()),
@@ -155,59 +130,55 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-/// `?1`: ticket ids, `?2`: channel ids (JSON arrays); `?3`: the oldest creation time wanted.
-/// One row: a JSON array of `[of, whose, id, key, words]`, since sqlx hands rows over from
-/// its connection's thread one at a time, and a batch has a few hundred candidates. The limit
-/// is written in, not bound: SQLite plans a subquery's bound limit again at every run (it was
-/// two thirds of this statement's time).
-static OPEN_CANDIDATES: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "select json_group_array(json_array(c.of, c.whose, c.id, c.key, c.words)) from ( \
-             select 'requester' as of, t.requester as whose, t.id, t.key, t.words \
-             from json_each(?1) w join tickets t not indexed on t.id = w.value \
-             where t.status in ('open', 'acknowledged', 'waiting') and t.created_at >= ?3 \
-         union all \
-             select 'channel' as of, t.channel as whose, t.id, t.key, t.words \
-             from json_each(?2) w join tickets t indexed by tickets_channel_open \
-             on t.channel = w.value and t.status in ('open', 'acknowledged', 'waiting') \
-             and t.created_at >= ?3 and t.id in ( \
-                 select o.id from tickets o indexed by tickets_channel_open \
-                 where o.channel = w.value and o.status in ('open', 'acknowledged', 'waiting') \
-                 order by o.id desc limit {PER_KEY}) \
-         ) c"
-    )
-});
+/// `?1`: ticket ids (a JSON array); `?2`: the oldest creation time wanted. One row: a JSON
+/// array of `[id, key, words]`, since sqlx hands rows over from its connection's thread one
+/// at a time.
+const OPEN_CANDIDATES: &str = "\
+    select json_group_array(json_array(t.id, t.key, t.words)) \
+    from json_each(?1) w join tickets t not indexed on t.id = w.value \
+    where t.status in ('open', 'acknowledged', 'waiting') and t.created_at >= ?2";
 
-/// The open tickets filed since `since`, newest first: `(id, requester, created, text)`,
-/// at most `most` of them, among the newest `scanned` tickets. What the writer recalls of its
-/// requesters when it starts (`recent::Requesters`); a background read, once.
+/// The open tickets filed since `since`, newest first: `(id, requester, channel, created,
+/// text)`, at most `most` of them, among the newest `scanned` tickets. What the writer recalls
+/// of its requesters and channels when it starts (`recent::Remembered`); a background read,
+/// once.
+#[allow(clippy::type_complexity)]
 pub fn recent_open<'p>(
     pool: &'p Pool,
     since: DateTime<Utc>,
     most: usize,
     scanned: i64,
-) -> impl futures_util::Stream<Item = sqlx::Result<(i64, String, DateTime<Utc>, CandidateText)>> + 'p
-{
+) -> impl futures_util::Stream<
+    Item = sqlx::Result<(i64, String, Option<String>, DateTime<Utc>, CandidateText)>,
+> + 'p {
     use futures_util::StreamExt;
-    sqlx::query_as::<_, (i64, String, DateTime<Utc>, Option<String>, Option<String>)>(RECENT_OPEN)
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        DateTime<Utc>,
+        Option<String>,
+        Option<String>,
+    );
+    sqlx::query_as::<_, Row>(RECENT_OPEN)
         .bind(scanned)
         .bind(db_time(since))
         .bind(most as i64)
         .fetch(pool)
         .map(|row| {
-            let (id, requester, created, words, text) = row?;
+            let (id, requester, channel, created, words, text) = row?;
             let text = match words {
                 Some(words) => CandidateText::Words(words),
                 None => CandidateText::Text(text.unwrap_or_default()),
             };
-            Ok((id, requester, created, text))
+            Ok((id, requester, channel, created, text))
         })
 }
 
 /// `?1`: how many of the newest tickets to look at, `?2`: the oldest creation time, `?3`: the
 /// most rows. A range of the primary key read backwards (`not indexed`: not the index by
 /// status, whose rows would then be sorted): bounded whatever the backlog.
-const RECENT_OPEN: &str = "select id, requester, created_at, words, \
+const RECENT_OPEN: &str = "select id, requester, channel, created_at, words, \
     case when words is null then title || ' ' || description end from tickets not indexed \
     where id > (select coalesce(max(id), 0) from tickets) - ?1 \
     and status in ('open', 'acknowledged', 'waiting') and created_at >= ?2 \
@@ -438,7 +409,7 @@ pub(crate) mod tests {
             "insert into inbox (key, received_at) values (?, ?), (?, ?) \
              on conflict do nothing returning key"
                 .to_string(),
-            OPEN_CANDIDATES.clone(),
+            OPEN_CANDIDATES.to_string(),
             TEXTS_OF.to_string(),
             INSERT_CREATED.to_string(),
             padded(INTO_TICKETS, 23),
@@ -484,13 +455,11 @@ pub(crate) mod tests {
                     continue;
                 }
                 // A search must find its rows by key: the primary key (`max(id)` is a search
-                // with no `USING`: one step to the table's last row), or a channel's run of the
-                // index of open tickets, read newest first up to a limit. A search of an index
-                // by status alone walks every open ticket, as filing did before.
+                // with no `USING`: one step to the table's last row). A search of the index by
+                // status walks every open ticket, as filing did before.
                 let bounded_search = !step.starts_with("SEARCH ")
                     || step.contains("USING INTEGER PRIMARY KEY")
-                    || !step.contains(" USING ")
-                    || step.contains("COVERING INDEX tickets_channel_open (channel=?");
+                    || !step.contains(" USING ");
                 assert!(
                     scanned.is_none() && bounded_search && !step.contains("TEMP B-TREE"),
                     "{step:?} in the plan of {sql}: {plan:?}"
@@ -551,41 +520,33 @@ pub(crate) mod tests {
         .unwrap();
     }
 
-    fn ids_of(found: &[Candidate], of: Of) -> Vec<i64> {
-        let mut ids: Vec<i64> = found.iter().filter(|c| c.of == of).map(|c| c.id).collect();
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids
-    }
-
     #[tokio::test]
-    async fn candidates_are_the_open_ones_asked_for_and_the_channels_newest_open_ones() {
+    async fn candidates_are_those_asked_for_that_are_open_and_in_the_window() {
         let (_dir, pool) = migrated().await;
         forty_tickets(&pool).await;
         let mut conn = pool.acquire().await.unwrap();
-        let since = "2026-11-01T10:00:00Z".parse().unwrap();
-        let found = open_candidates(&mut conn, &[40, 39, 38, 99], &["C1", "C9"], since)
+        let since = "2026-11-01T10:05:00Z".parse().unwrap();
+        let found = open_candidates(&mut conn, &[40, 39, 38, 28, 4, 99], since)
             .await
             .unwrap();
-        // 39 is resolved, 99 does not exist.
-        assert_eq!(ids_of(&found, Of::Requester), [40, 38]);
-        assert_eq!(PER_KEY, 10);
-        let c1 = [40, 38, 37, 35, 34, 32, 31, 29, 28, 26];
-        assert_eq!(ids_of(&found, Of::Channel), c1);
-        let text_of = |id: i64| found.iter().find(|c| c.id == id).unwrap().text.clone();
-        assert_eq!(text_of(29), CandidateText::Words("text title".into()));
-        assert_eq!(text_of(28), CandidateText::Text("title 28 text".into()));
-        let t38 = found
-            .iter()
-            .find(|c| c.id == 38 && c.of == Of::Requester)
-            .unwrap();
-        assert_eq!((t38.whose.as_str(), t38.key.as_str()), ("U1", "PLAT-38"));
-        // Those filed before `since` are left out of the ten, not replaced by older ones.
-        let since = "2026-11-01T10:33:00Z".parse().unwrap();
-        let found = open_candidates(&mut conn, &[32, 34], &["C1"], since)
+        // 39 is resolved, 4 older than `since`, 99 does not exist.
+        let mut ids: Vec<i64> = found.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [28, 38, 40]);
+        let of = |id: i64| found.iter().find(|c| c.id == id).unwrap().clone();
+        assert_eq!(
+            of(38),
+            Candidate {
+                id: 38,
+                key: "PLAT-38".into(),
+                text: CandidateText::Words("text title".into())
+            }
+        );
+        assert_eq!(of(28).text, CandidateText::Text("title 28 text".into()));
+        assert!(open_candidates(&mut conn, &[], since)
             .await
-            .unwrap();
-        assert_eq!(ids_of(&found, Of::Requester), [34]);
-        assert_eq!(ids_of(&found, Of::Channel), c1[..5]);
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test]
@@ -604,12 +565,12 @@ pub(crate) mod tests {
         assert_eq!(read(3, 1000).await.unwrap(), [40, 38, 37]);
         // Only the newest ten tickets (31..=40) are looked at.
         assert_eq!(read(100, 10).await.unwrap(), [40, 38, 37, 35, 34, 32, 31]);
-        let (_, requester, at, text) = recent_open(&pool, since, 1, 1000)
+        let (_, requester, channel, at, text) = recent_open(&pool, since, 1, 1000)
             .try_collect::<Vec<_>>()
             .await
             .unwrap()
             .remove(0);
-        assert_eq!(requester, "U1");
+        assert_eq!((requester.as_str(), channel.as_deref()), ("U1", Some("C1")));
         assert_eq!(at, "2026-11-01T10:40:00Z".parse::<DateTime<Utc>>().unwrap());
         assert_eq!(text, CandidateText::Words("text title".into()));
     }
