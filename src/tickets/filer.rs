@@ -74,8 +74,7 @@ impl Read {
     fn of(policy: &Policy, new: &NewTicket) -> Self {
         use triage::similar;
         let words = triage::Words::of(&new.description);
-        let (stored_words, stored_tokens) =
-            similar::stored([&triage::Words::of(&new.title), &words]);
+        let tokens = similar::request_tokens(&triage::Words::of(&new.title), &words);
         Read {
             triage: triage::rules::classify_words(
                 policy,
@@ -83,9 +82,9 @@ impl Read {
                 &words,
                 new.channel.as_deref(),
             ),
-            tokens: similar::hashes_of(&words).into(),
-            stored_tokens: stored_tokens.into(),
-            stored_words,
+            tokens: tokens.description.into(),
+            stored_tokens: tokens.stored.into(),
+            stored_words: tokens.stored_words,
         }
     }
 }

@@ -9,13 +9,13 @@ use crate::outbox::OutboxMessage;
 use crate::sla::timers::Planned;
 use crate::store::Pool;
 use chrono::{DateTime, Utc};
-use sqlx::query_builder::Separated;
-use sqlx::sqlite::{Sqlite, SqliteConnection};
-use sqlx::{Connection, QueryBuilder, Row, Transaction};
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnection};
+use sqlx::{Arguments, Connection, QueryBuilder, Row, Transaction};
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 /// The most rows one statement inserts (a batch holds at most 512 requests). A statement's
-/// rows are padded to a power of two (see [`insert_padded`]), so ten statement texts serve
+/// rows are padded to a power of two (see [`PaddedInsert`]), so ten statement texts serve
 /// every batch size, and each is prepared once (sqlx caches prepared statements by text).
 const MOST_ROWS: usize = 512;
 
@@ -206,32 +206,33 @@ pub async fn insert_tickets(
     let (Some((first, _)), Some((last, _))) = (tickets.first(), tickets.last()) else {
         return Ok(());
     };
-    insert_padded(tx, INTO_TICKETS, 23, tickets, |row, (t, words)| {
-        row.push_bind(t.id)
-            .push_bind(t.key.as_str())
-            .push_bind(t.title.as_str())
-            .push_bind(t.description.as_str())
-            .push_bind(t.requester.as_str())
-            .push_bind(t.channel.as_deref())
-            .push_bind(t.source.as_str())
-            .push_bind(t.source_ts.as_deref())
-            .push_bind(t.category.as_str())
-            .push_bind(t.priority.as_str())
-            .push_bind(t.status.as_str())
-            .push_bind(t.assignee.as_deref())
-            .push_bind(t.urgency.as_deref())
-            .push_bind(t.link.as_deref())
-            .push_bind(created)
-            .push_bind(created)
-            .push_bind(t.first_response_due.map(db_time))
-            .push_bind(t.resolution_due.map(db_time))
-            .push_bind(t.triage_rule.as_deref())
-            .push_bind(t.triage_reason.as_deref())
-            .push_bind(t.duplicate_of.as_ref().map(|d| d.0))
-            .push_bind(t.filed_by.as_deref())
-            .push_bind(*words);
-    })
-    .await?;
+    TICKETS
+        .run(tx, tickets, |row, (t, words)| {
+            row.bind(t.id)
+                .bind(t.key.as_str())
+                .bind(t.title.as_str())
+                .bind(t.description.as_str())
+                .bind(t.requester.as_str())
+                .bind(t.channel.as_deref())
+                .bind(t.source.as_str())
+                .bind(t.source_ts.as_deref())
+                .bind(t.category.as_str())
+                .bind(t.priority.as_str())
+                .bind(t.status.as_str())
+                .bind(t.assignee.as_deref())
+                .bind(t.urgency.as_deref())
+                .bind(t.link.as_deref())
+                .bind(created)
+                .bind(created)
+                .bind(t.first_response_due.map(db_time))
+                .bind(t.resolution_due.map(db_time))
+                .bind(t.triage_rule.as_deref())
+                .bind(t.triage_reason.as_deref())
+                .bind(t.duplicate_of.as_ref().map(|d| d.0))
+                .bind(t.filed_by.as_deref())
+                .bind(*words);
+        })
+        .await?;
     // The writer numbers a batch's tickets in order with no gaps, so their events are one
     // statement, read back from the rows just written (by their primary key).
     sqlx::query(INSERT_CREATED)
@@ -241,15 +242,6 @@ pub async fn insert_tickets(
         .await?;
     Ok(())
 }
-
-const INTO_TICKETS: &str = "tickets (id, key, title, description, requester, channel, source, \
-    source_ts, category, priority, status, assignee, urgency, link, created_at, updated_at, \
-    first_response_due, resolution_due, triage_rule, triage_reason, duplicate_of, filed_by, \
-    words)";
-
-const INTO_TIMERS: &str = "timers (ticket_id, kind, due_at, round, later)";
-
-const INTO_OUTBOX: &str = "outbox (ticket_id, method, channel, payload, purpose, created_at)";
 
 /// The `created` event of tickets `?1` to `?2`: by whoever filed it, its priority as detail.
 const INSERT_CREATED: &str = "\
@@ -263,20 +255,15 @@ pub async fn insert_plans(
     tx: &mut SqliteConnection,
     plans: &[(i64, Planned, Option<String>)],
 ) -> sqlx::Result<()> {
-    insert_padded(
-        tx,
-        INTO_TIMERS,
-        5,
-        plans,
-        |row, (ticket_id, head, later)| {
-            row.push_bind(*ticket_id)
-                .push_bind(head.kind.as_str())
-                .push_bind(db_time(head.due_at))
-                .push_bind(0_i64)
-                .push_bind(later.as_deref());
-        },
-    )
-    .await
+    TIMERS
+        .run(tx, plans, |row, (ticket_id, head, later)| {
+            row.bind(*ticket_id)
+                .bind(head.kind.as_str())
+                .bind(db_time(head.due_at))
+                .bind(0_i64)
+                .bind(later.as_deref());
+        })
+        .await
 }
 
 /// Inserts outbox rows, each for its ticket.
@@ -285,15 +272,16 @@ pub async fn insert_outbox(
     rows: &[(i64, OutboxMessage)],
     now: &str,
 ) -> sqlx::Result<()> {
-    insert_padded(tx, INTO_OUTBOX, 6, rows, |row, (ticket_id, m)| {
-        row.push_bind(*ticket_id)
-            .push_bind(m.method)
-            .push_bind(m.channel.as_str())
-            .push_bind(m.payload.as_str())
-            .push_bind(m.purpose.as_str())
-            .push_bind(now);
-    })
-    .await
+    OUTBOX
+        .run(tx, rows, |row, (ticket_id, m)| {
+            row.bind(*ticket_id)
+                .bind(m.method)
+                .bind(m.channel.as_str())
+                .bind(m.payload.as_str())
+                .bind(m.purpose.as_str())
+                .bind(now);
+        })
+        .await
 }
 
 /// `items` in chunks of at most [`MOST_ROWS`].
@@ -301,45 +289,105 @@ fn chunks<T>(items: &[T]) -> std::slice::Chunks<'_, T> {
     items.chunks(MOST_ROWS)
 }
 
-/// Inserts `rows` into `into` (`table (column, ...)`, `columns` of them) with one
-/// statement per [`MOST_ROWS`]: `insert ... select * from (values ...) where column1 is not
-/// null`, its rows padded with nulls to the next power of two and the padding dropped by
-/// the `where`. `push` binds one row's values, in column order; the first is never null.
-async fn insert_padded<T>(
-    tx: &mut SqliteConnection,
-    into: &str,
+/// One table's multi-row insert: `insert ... select * from (values ...) where column1 is
+/// not null`, its rows padded with nulls to the next power of two and the padding dropped by
+/// the `where`, so that ten statement texts serve every batch size and each is prepared once
+/// (sqlx caches prepared statements by their text). The texts are made once too.
+struct PaddedInsert {
+    /// `table (column, ...)`
+    into: &'static str,
     columns: usize,
-    rows: &[T],
-    mut push: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
-) -> sqlx::Result<()> {
-    for chunk in chunks(rows) {
-        let padded = chunk.len().next_power_of_two();
-        let mut q = padded_insert(into, columns, chunk, padded, &mut push);
-        q.build().execute(&mut *tx).await?;
-    }
-    Ok(())
+    /// The text for 1, 2, 4, ... [`MOST_ROWS`] rows.
+    texts: [OnceLock<String>; 10],
 }
 
-/// The statement of [`insert_padded`] for `rows` padded to `padded` rows.
-fn padded_insert<T>(
-    into: &str,
-    columns: usize,
-    rows: &[T],
-    padded: usize,
-    mut push: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
-) -> QueryBuilder<Sqlite> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!("insert into {into} select * from ("));
-    q.push_values(0..padded, |mut row, i| match rows.get(i) {
-        Some(item) => push(&mut row, item),
-        None => {
-            for _ in 0..columns {
-                row.push_bind(None::<i64>);
-            }
+impl PaddedInsert {
+    const fn new(into: &'static str, columns: usize) -> Self {
+        PaddedInsert {
+            into,
+            columns,
+            texts: [const { OnceLock::new() }; 10],
         }
-    });
-    q.push(") where column1 is not null");
-    q
+    }
+
+    /// The statement for `rows` rows (a power of two up to [`MOST_ROWS`]).
+    fn text(&'static self, rows: usize) -> &'static str {
+        self.texts[rows.trailing_zeros() as usize].get_or_init(|| {
+            let row = format!("({})", vec!["?"; self.columns].join(", "));
+            format!(
+                "insert into {} select * from (values {}) where column1 is not null",
+                self.into,
+                vec![row; rows].join(", ")
+            )
+        })
+    }
+
+    /// Inserts `rows` with one statement per [`MOST_ROWS`]; `push` binds one row's values
+    /// in column order (the first is never null).
+    async fn run<T>(
+        &'static self,
+        tx: &mut SqliteConnection,
+        rows: &[T],
+        mut push: impl FnMut(&mut Binds, &T),
+    ) -> sqlx::Result<()> {
+        for chunk in chunks(rows) {
+            let padded = chunk.len().next_power_of_two();
+            let mut binds = Binds::default();
+            for row in chunk {
+                push(&mut binds, row);
+            }
+            for _ in 0..(padded - chunk.len()) * self.columns {
+                binds.bind(None::<i64>);
+            }
+            let args = binds.done()?;
+            sqlx::query_with(self.text(padded), args)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
 }
+
+/// The values of a statement, bound in order.
+#[derive(Default)]
+struct Binds {
+    args: SqliteArguments,
+    failed: Option<sqlx::error::BoxDynError>,
+}
+
+impl Binds {
+    fn bind<'q, V: sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>>(
+        &mut self,
+        value: V,
+    ) -> &mut Self {
+        if let Err(err) = self.args.add(value) {
+            self.failed.get_or_insert(err);
+        }
+        self
+    }
+
+    fn done(self) -> sqlx::Result<SqliteArguments> {
+        match self.failed {
+            Some(err) => Err(sqlx::Error::Encode(err)),
+            None => Ok(self.args),
+        }
+    }
+}
+
+static TICKETS: PaddedInsert = PaddedInsert::new(
+    "tickets (id, key, title, description, requester, channel, source, source_ts, category, \
+     priority, status, assignee, urgency, link, created_at, updated_at, first_response_due, \
+     resolution_due, triage_rule, triage_reason, duplicate_of, filed_by, words)",
+    23,
+);
+
+static TIMERS: PaddedInsert =
+    PaddedInsert::new("timers (ticket_id, kind, due_at, round, later)", 5);
+
+static OUTBOX: PaddedInsert = PaddedInsert::new(
+    "outbox (ticket_id, method, channel, payload, purpose, created_at)",
+    6,
+);
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -397,13 +445,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn no_statement_of_filing_scans_a_table() {
         let (_dir, pool) = migrated().await;
-        let padded = |into: &str, columns: usize| {
-            let none: &[()] = &[];
-            padded_insert(into, columns, none, 2, |_, _| {})
-                .sql()
-                .as_str()
-                .to_string()
-        };
+        let padded = |insert: &'static PaddedInsert| insert.text(2).to_string();
         // With the two the writer runs when it starts, bounded too.
         let statements = [
             "insert into inbox (key, received_at) values (?, ?), (?, ?) \
@@ -412,9 +454,9 @@ pub(crate) mod tests {
             OPEN_CANDIDATES.to_string(),
             TEXTS_OF.to_string(),
             INSERT_CREATED.to_string(),
-            padded(INTO_TICKETS, 23),
-            padded(INTO_TIMERS, 5),
-            padded(INTO_OUTBOX, 6),
+            padded(&TICKETS),
+            padded(&TIMERS),
+            padded(&OUTBOX),
             MAX_ID.to_string(),
             RECENT_OPEN.to_string(),
         ];

@@ -124,11 +124,44 @@ pub fn hashes_of(words: &Words) -> Vec<u64> {
 /// it (a token holds no space), separated by single spaces, in the order of their hashes;
 /// the duplicate check reads them back with [`stored_hashes`] instead of splitting the texts.
 pub fn stored<'a>(texts: impl IntoIterator<Item = &'a Words>) -> (String, Vec<u64>) {
-    let mut tokens: Vec<(u64, &str, bool)> = texts
-        .into_iter()
-        .flat_map(|words| words.iter().filter_map(significant_word))
+    let tokens: Vec<(u64, &str, bool)> = texts.into_iter().flat_map(hashed_tokens).collect();
+    stored_of(tokens)
+}
+
+/// A request's tokens, each word looked at once: its description's hashes (the
+/// [`token_hashes`] it is compared by) and its title's and description's [`stored`] words and
+/// hashes (what later requests are compared with).
+pub struct RequestTokens {
+    pub description: Vec<u64>,
+    pub stored_words: String,
+    pub stored: Vec<u64>,
+}
+
+/// [`RequestTokens`] of a request with this title and description.
+pub fn request_tokens(title: &Words, description: &Words) -> RequestTokens {
+    let mut tokens: Vec<(u64, &str, bool)> = hashed_tokens(description).collect();
+    let mut hashes: Vec<u64> = tokens.iter().map(|t| t.0).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    tokens.extend(hashed_tokens(title));
+    let (stored_words, stored) = stored_of(tokens);
+    RequestTokens {
+        description: hashes,
+        stored_words,
+        stored,
+    }
+}
+
+/// The significant tokens of `words` with their hashes, in text order.
+fn hashed_tokens(words: &Words) -> impl Iterator<Item = (u64, &str, bool)> + '_ {
+    words
+        .iter()
+        .filter_map(significant_word)
         .map(|(stem, ies)| (hash_token(stem, ies), stem, ies))
-        .collect();
+}
+
+/// [`stored`] of these tokens.
+fn stored_of(mut tokens: Vec<(u64, &str, bool)>) -> (String, Vec<u64>) {
     tokens.sort_unstable_by_key(|t| t.0);
     tokens.dedup_by_key(|t| t.0);
     let mut words = String::with_capacity(tokens.iter().map(|t| t.1.len() + 2).sum());
@@ -514,6 +547,15 @@ mod tests {
             let read: BTreeSet<String> =
                 stored.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
             prop_assert_eq!(read, tokens(&a));
+        }
+
+        /// A request's tokens read in one pass are those read one by one.
+        #[test]
+        fn request_tokens_are_the_descriptions_hashes_and_both_texts_stored(a in text(), b in text()) {
+            let (title, description) = (Words::of(&a), Words::of(&b));
+            let read = request_tokens(&title, &description);
+            prop_assert_eq!(read.description, hashes_of(&description));
+            prop_assert_eq!((read.stored_words, read.stored), stored([&title, &description]));
         }
 
         /// Words stored from two texts are those of the texts joined.
