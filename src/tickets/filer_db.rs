@@ -403,6 +403,44 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn the_writers_connection_checks_foreign_keys_and_constraints_and_syncs_every_commit() {
+        let (_dir, pool) = migrated().await;
+        let mut conn = connect(&pool).await.unwrap();
+        for (pragma, expected) in [
+            ("foreign_keys", 1),
+            ("ignore_check_constraints", 0),
+            // 2 is FULL: a commit is on disk before it returns (WAL mode).
+            ("synchronous", 2),
+        ] {
+            let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("pragma {pragma}")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(value, expected, "{pragma}");
+        }
+        let mode: String = sqlx::query_scalar("pragma journal_mode")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        // And they hold: a timer for no ticket, and a ticket of an unknown status, are refused.
+        let orphan = sqlx::query(
+            "insert into timers (ticket_id, kind, due_at) values (12345, 'escalate', 'x')",
+        )
+        .execute(&mut conn)
+        .await;
+        assert!(orphan.is_err(), "{orphan:?}");
+        let unknown = sqlx::query(
+            "insert into tickets (id, key, title, description, requester, source, category, \
+             priority, status, created_at, updated_at) \
+             values (1, 'PLAT-1', 't', 'd', 'U1', 'command', 'general', 'P3', 'lost', 'x', 'x')",
+        )
+        .execute(&mut conn)
+        .await;
+        assert!(unknown.is_err(), "{unknown:?}");
+    }
+
+    #[tokio::test]
     async fn padded_inserts_write_every_row_once_and_no_padding() {
         let (_dir, pool) = migrated().await;
         let mut conn = pool.acquire().await.unwrap();
