@@ -69,10 +69,7 @@ pub enum ConfigCommand {
     Check { file: Option<PathBuf> },
 }
 
-/// An error the user can fix: printed as one line, exit code 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UserError(pub String);
+pub use crate::app::UserError;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -160,7 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(env.log_format, &env.rust_log);
             runtime()?.block_on(async {
                 let running = app::start(Settings { env, policy }, Arc::new(SystemClock)).await?;
-                wait_for_signal().await;
+                app::wait_for_signal().await;
                 tracing::info!("shutting down");
                 running.shutdown().await;
                 Ok(ExitCode::SUCCESS)
@@ -226,26 +223,4 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-/// SIGTERM (how orchestrators stop us) or Ctrl-C.
-pub async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

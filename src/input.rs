@@ -134,6 +134,11 @@ pub struct Action {
     pub trigger_id: Option<String>,
 }
 
+/// The answer when our side failed (storage, a Slack call): the details are logged, never
+/// shown.
+pub const STORE_FAILED: &str =
+    "Sorry, I couldn't file that just now. Please try again in a moment.";
+
 /// What goes back to Slack in the HTTP response or the Socket Mode ack.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {

@@ -3,7 +3,42 @@
 
 pub mod db;
 
+use futures_util::future::BoxFuture;
 use serde_json::Value;
+use sqlx::SqliteConnection;
+
+/// The outbox method the sender delivers to PagerDuty's Events API, not to Slack.
+pub const PAGERDUTY: &str = "pagerduty.enqueue";
+
+/// What the sender asks of the tickets capability for rows about a ticket's card. The sender
+/// is the Slack edge, which imports no capability: `app` hands it the tickets' own
+/// implementation.
+pub trait Cards: Send + Sync {
+    /// The card's `chat.postMessage` body for `channel`, the ticket as it is now; None when
+    /// the ticket is gone.
+    fn render<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        ticket_id: i64,
+        channel: &'a str,
+    ) -> BoxFuture<'a, sqlx::Result<Option<Value>>>;
+
+    /// Where the ticket's card was posted (channel, ts), if it was.
+    fn card_of<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        ticket_id: i64,
+    ) -> BoxFuture<'a, sqlx::Result<Option<(String, String)>>>;
+
+    /// Records where the ticket's card was posted, in the sender's transaction.
+    fn set_card<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        ticket_id: i64,
+        channel: &'a str,
+        ts: &'a str,
+    ) -> BoxFuture<'a, sqlx::Result<()>>;
+}
 
 /// What the sender must do with Slack's answer besides marking the row sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

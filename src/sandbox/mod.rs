@@ -53,7 +53,7 @@ fn local_base(addr: SocketAddr) -> String {
 pub async fn start(addr: SocketAddr, env: Env) -> anyhow::Result<Sandbox> {
     // The page's port is the one people choose: fail on it before starting anything else.
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        crate::cli::UserError(format!(
+        crate::app::UserError(format!(
             "cannot listen on {addr} for the sandbox page: {e} (choose another with --addr)"
         ))
     })?;
@@ -156,7 +156,7 @@ pub async fn run(addr: SocketAddr, env: Env) -> anyhow::Result<()> {
         "platform-desk sandbox: open {} (Ctrl-C to stop)",
         sandbox.page_url()
     );
-    crate::cli::wait_for_signal().await;
+    crate::app::wait_for_signal().await;
     tracing::info!("stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())

@@ -3,8 +3,8 @@
 
 use super::deadlines::{clocks_at, Clock, Moment};
 use crate::clock::{db_time, parse_db_time};
+use crate::domain::Ticket;
 use crate::settings::Policy;
-use crate::tickets::Ticket;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
@@ -389,8 +389,8 @@ pub async fn postpone(conn: &mut SqliteConnection, id: i64, to: DateTime<Utc>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ticket::tests::sample;
     use crate::sla::deadlines::Happening;
-    use crate::tickets::tests::sample;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -3,7 +3,7 @@
 
 use super::inbound;
 use super::signature;
-use crate::app::App;
+use super::Edge;
 use crate::input::{Input, Reply};
 use crate::metrics::Metrics;
 use axum::body::Bytes;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// Slack's payloads are small; a modal submission with long text is the largest.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<Edge>) -> Router {
     Router::new()
         .route("/slack/commands", post(commands))
         .route("/slack/events", post(events))
@@ -28,7 +28,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Refuses requests that Slack did not sign.
-fn check(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
+fn check(app: &Edge, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
     let Some(secret) = &app.signing_secret else {
         return Err(Box::new(StatusCode::UNAUTHORIZED.into_response()));
     };
@@ -38,10 +38,10 @@ fn check(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response
         get("x-slack-request-timestamp"),
         get("x-slack-signature"),
         body,
-        app.clock.now().timestamp(),
+        app.ctx.clock.now().timestamp(),
     )
     .map_err(|err| {
-        Metrics::inc(&app.metrics.signature_rejections);
+        Metrics::inc(&app.ctx.metrics.signature_rejections);
         tracing::warn!(reason = %err, "refused an unsigned or badly signed request");
         Box::new((StatusCode::UNAUTHORIZED, "invalid signature").into_response())
     })
@@ -77,8 +77,8 @@ fn is_ssl_check(body: &[u8]) -> bool {
     inbound::form_pairs(body).any(|pair| pair == b"ssl_check=1")
 }
 
-async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _timer = app.metrics.slack_request_seconds.time();
+async fn commands(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.ctx.metrics.slack_request_seconds.time();
     if is_ssl_check(&body) {
         return StatusCode::OK.into_response();
     }
@@ -94,13 +94,13 @@ async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
         // A command is a person waiting: answer, never a 500.
         Err(err) => {
             tracing::error!(error = %err, "slash command failed");
-            respond(Reply::ephemeral(crate::intake::messages::STORE_FAILED))
+            respond(Reply::ephemeral(crate::input::STORE_FAILED))
         }
     }
 }
 
-async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _timer = app.metrics.slack_request_seconds.time();
+async fn events(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.ctx.metrics.slack_request_seconds.time();
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }
@@ -124,8 +124,8 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) ->
     }
 }
 
-async fn interactivity(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _timer = app.metrics.slack_request_seconds.time();
+async fn interactivity(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.ctx.metrics.slack_request_seconds.time();
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }

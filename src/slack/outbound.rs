@@ -9,10 +9,9 @@ use super::already_posted;
 use super::web_api::{CallError, WebApi};
 use crate::clock::{db_time, parse_db_time};
 use crate::metrics::Metrics;
-use crate::outbox::{db, PendingRow, Purpose};
+use crate::outbox::{db, Cards, PendingRow, Purpose, PAGERDUTY};
 use crate::settings::Delivery;
 use crate::store::Pool;
-use crate::tickets;
 use chrono::Utc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -73,19 +72,13 @@ pub struct Paging {
     pub routing_key: crate::settings::Secret,
 }
 
-/// What the sender needs to render a ticket's card when it sends it: the card shows the
-/// ticket as it is then, and no request or timer path pays for rendering it.
-#[derive(Clone)]
-pub struct CardRenderer {
-    pub policy: Arc<crate::settings::Policy>,
-    pub clock: Arc<dyn crate::clock::Clock>,
-}
-
 pub struct Sender {
     pool: Pool,
     api: WebApi,
     paging: Option<Paging>,
-    cards: CardRenderer,
+    /// Renders a ticket's card when it is sent: the card shows the ticket as it is then,
+    /// and no request or timer path pays for rendering it.
+    cards: Arc<dyn Cards>,
     delivery: Delivery,
     metrics: Arc<Metrics>,
     buckets: HashMap<String, Bucket>,
@@ -97,7 +90,7 @@ impl Sender {
         pool: Pool,
         api: WebApi,
         paging: Option<Paging>,
-        cards: CardRenderer,
+        cards: Arc<dyn Cards>,
         delivery: Delivery,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -159,7 +152,7 @@ impl Sender {
                         next_pass = Some(Instant::now());
                     }
                 }
-                _ = crate::app::stopped(&mut shutdown) => break,
+                _ = crate::context::stopped(&mut shutdown) => break,
             }
         }
         while let Some((row, result)) = calls.in_flight.next().await {
@@ -253,21 +246,23 @@ impl Sender {
         let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
         if let (Purpose::TicketCard | Purpose::CardUpdate, Some(id)) = (row.purpose, row.ticket_id)
         {
-            let ticket = tickets::db::by_id(&mut *self.pool.acquire().await?, id).await?;
-            let Some(ticket) = ticket else {
+            let card = self
+                .cards
+                .render(&mut *self.pool.acquire().await?, id, &row.channel)
+                .await?;
+            let Some(card) = card else {
                 return Ok(Err(CallError::Permanent("the ticket is gone".into())));
             };
-            payload = tickets::messages::card(
-                &ticket,
-                &self.cards.policy,
-                &row.channel,
-                self.cards.clock.now(),
-            );
+            payload = card;
         }
         if let (Purpose::CardUpdate | Purpose::CardThread, Some(ticket)) =
             (row.purpose, row.ticket_id)
         {
-            match tickets::db::card_of(&mut *self.pool.acquire().await?, ticket).await? {
+            match self
+                .cards
+                .card_of(&mut *self.pool.acquire().await?, ticket)
+                .await?
+            {
                 Some((channel, ts)) => {
                     payload["channel"] = Value::String(channel);
                     let field = if row.purpose == Purpose::CardUpdate {
@@ -347,7 +342,7 @@ impl Sender {
                         .get("channel")
                         .and_then(Value::as_str)
                         .unwrap_or(&row.channel);
-                    tickets::db::set_card(&mut tx, ticket, channel, ts).await?;
+                    self.cards.set_card(&mut tx, ticket, channel, ts).await?;
                 }
                 &self.metrics.outbox_sent
             }
@@ -437,11 +432,11 @@ async fn call(
     payload: Result<Value, CallError>,
 ) -> (PendingRow, Result<Value, CallError>) {
     let result = match (payload, row.method.as_str(), paging) {
-        (Ok(mut payload), crate::oncall::paging::METHOD, Some(paging)) => {
+        (Ok(mut payload), PAGERDUTY, Some(paging)) => {
             payload["routing_key"] = Value::String(paging.routing_key.expose().to_string());
             api.post_json(&paging.url, &payload).await
         }
-        (Ok(_), crate::oncall::paging::METHOD, None) => Err(CallError::Permanent(
+        (Ok(_), PAGERDUTY, None) => Err(CallError::Permanent(
             "PAGERDUTY_ROUTING_KEY is not set".into(),
         )),
         (Ok(mut payload), POST, _) => {

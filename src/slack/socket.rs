@@ -6,7 +6,7 @@
 
 use super::inbound;
 use super::web_api::WebApi;
-use crate::app::App;
+use super::Edge;
 use crate::input::{Input, Reply};
 use crate::metrics::Metrics;
 use crate::settings::Secret;
@@ -29,7 +29,7 @@ enum Ended {
 /// Keeps a Socket Mode connection open until `stop` turns true, pinging Slack every
 /// `ping_interval`.
 pub async fn run(
-    app: Arc<App>,
+    app: Arc<Edge>,
     api: WebApi,
     token: Secret,
     ping_interval: Duration,
@@ -46,7 +46,7 @@ pub async fn run(
                 match session(app.clone(), ws, ping_interval, &mut stop).await {
                     Ended::Stop => break,
                     Ended::Reconnect => {
-                        Metrics::inc(&app.metrics.socket_reconnects);
+                        Metrics::inc(&app.ctx.metrics.socket_reconnects);
                         continue;
                     }
                 }
@@ -57,7 +57,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
-            _ = crate::app::stopped(&mut stop) => break,
+            _ = crate::context::stopped(&mut stop) => break,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -96,7 +96,7 @@ enum Read {
 /// One connection's life. Acks still in flight when it ends are written by the writer
 /// task, which outlives the reader until every envelope task is done.
 async fn session(
-    app: Arc<App>,
+    app: Arc<Edge>,
     ws: Ws,
     ping_interval: Duration,
     stop: &mut watch::Receiver<bool>,
@@ -132,7 +132,7 @@ async fn session(
 /// Serves the frames of one connection until it ends; `draining` once Slack has asked us to
 /// move to a new one (a second `disconnect` then changes nothing).
 async fn read(
-    app: &Arc<App>,
+    app: &Arc<Edge>,
     stream: &mut futures_util::stream::SplitStream<Ws>,
     out_tx: &mpsc::Sender<Message>,
     ping_interval: Duration,
@@ -159,7 +159,7 @@ async fn read(
                 let _ = out_tx.send(Message::Ping(Default::default())).await;
                 continue;
             }
-            _ = crate::app::stopped(stop) => {
+            _ = crate::context::stopped(stop) => {
                 let _ = out_tx.send(Message::Close(None)).await;
                 return Read::Stop;
             }
@@ -195,7 +195,7 @@ async fn read(
                 return Read::Disconnect;
             }
             Some(_) if frame.get("envelope_id").is_some() => {
-                Metrics::inc(&app.metrics.socket_envelopes);
+                Metrics::inc(&app.ctx.metrics.socket_envelopes);
                 let (app, out) = (app.clone(), out_tx.clone());
                 tokio::spawn(async move {
                     if let Some(ack) = handle_envelope(&app, frame).await {
@@ -209,7 +209,7 @@ async fn read(
 }
 
 /// The ack for one envelope, or None when it must not be acked (so Slack redelivers).
-async fn handle_envelope(app: &App, envelope: Value) -> Option<Value> {
+async fn handle_envelope(app: &Edge, envelope: Value) -> Option<Value> {
     let id = envelope.get("envelope_id")?.as_str()?.to_string();
     let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
     let accepts_payload = envelope
@@ -230,7 +230,7 @@ async fn handle_envelope(app: &App, envelope: Value) -> Option<Value> {
         Ok(Ok(reply)) => reply,
         Ok(Err(err)) if is_command => {
             tracing::error!(error = %err, "slash command failed");
-            Reply::ephemeral(crate::intake::messages::STORE_FAILED)
+            Reply::ephemeral(crate::input::STORE_FAILED)
         }
         Ok(Err(err)) => {
             tracing::error!(error = %err, "envelope not handled; leaving it unacked for redelivery");

@@ -154,7 +154,7 @@ pub fn to_csv(records: &[Record]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     #[test]
     fn csv_quotes_what_needs_quoting_and_leaves_absent_values_empty() {

@@ -9,11 +9,11 @@ use super::commit_timing::{SlowCommits, Timing};
 use super::filer_db::{FilerDb, Filing};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
+use crate::context::wake::TimerWake;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxMessage;
 use crate::settings::Policy;
 use crate::sla::deadlines::{Happening, Moment};
-use crate::sla::wake::TimerWake;
 use crate::store::Pool;
 use crate::{sla, triage};
 use chrono::{DateTime, Utc};
@@ -138,7 +138,7 @@ impl TicketFiler {
         let handle = tokio::task::spawn_blocking(move || writer.run(rx));
         let stop = tx.clone();
         tokio::spawn(async move {
-            crate::app::stopped(&mut shutdown).await;
+            crate::context::stopped(&mut shutdown).await;
             let _ = stop.send(Msg::Stop).await;
         });
         Ok((Self { tx, policy }, handle))

@@ -3,7 +3,7 @@
 //! recomputed SLA deadlines, and the outbox rows (card update, requester notice, reaction).
 
 use super::{db, messages, permissions, Ticket};
-use crate::app::{App, AppError};
+use crate::context::{AppError, Context};
 use crate::outbox::{self, OutboxMessage, Purpose};
 use crate::sla;
 use crate::tickets::shorten;
@@ -48,7 +48,7 @@ pub enum Outcome {
 /// Applies `change` by `actor` to ticket `id`. With `once`, an inbox key: if it was seen
 /// before, nothing happens (Slack redelivered the event).
 pub async fn apply(
-    app: &App,
+    app: &Context,
     id: i64,
     actor: &str,
     change: Change,
@@ -282,7 +282,7 @@ fn acknowledge(
 
 /// Deadlines and response/resolution times from the ticket's whole history.
 async fn recompute(
-    app: &App,
+    app: &Context,
     conn: &mut sqlx::SqliteConnection,
     t: &mut Ticket,
 ) -> Result<Vec<sla::deadlines::Moment>, AppError> {
@@ -298,7 +298,7 @@ async fn recompute(
 }
 
 /// The card, re-rendered, as a `chat.update` (the sender fills in the card's ts).
-pub fn card_update(app: &App, t: &Ticket) -> Option<OutboxMessage> {
+pub fn card_update(app: &Context, t: &Ticket) -> Option<OutboxMessage> {
     let channel = t
         .card_channel
         .clone()

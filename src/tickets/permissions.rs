@@ -36,7 +36,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     #[test]
     fn the_team_may_triage_the_requester_may_only_close_their_own_and_strangers_nothing() {

@@ -178,7 +178,7 @@ mod tests {
             .unwrap();
         crate::store::migrate(&pool).await.unwrap();
         let mut db = FilerDb::open(&path).unwrap();
-        let ticket = crate::tickets::tests::sample();
+        let ticket = crate::domain::ticket::tests::sample();
         let tx = db.begin().unwrap();
         tx.statements()
             .unwrap()

@@ -2,7 +2,7 @@
 
 pub mod serve;
 
-use crate::app::App;
+use crate::context::Context;
 use crate::outbox;
 use crate::store;
 use axum::extract::State;
@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<Context>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -20,7 +20,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+async fn readyz(State(app): State<Arc<Context>>) -> impl IntoResponse {
     if store::ready(&app.pool).await {
         (StatusCode::OK, "ready")
     } else {
@@ -28,7 +28,7 @@ async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+async fn metrics(State(app): State<Arc<Context>>) -> impl IntoResponse {
     let counts = match app.pool.acquire().await {
         Ok(mut conn) => outbox::db::counts(&mut conn).await.unwrap_or_default(),
         Err(_) => Default::default(),

@@ -124,7 +124,7 @@ impl TestApp {
     /// Runs the SLA scheduler once at the app's current (manual) time.
     pub async fn step(&self) -> usize {
         let app = &self.running.as_ref().expect("running").app;
-        platform_desk::sla::scheduler::step(app)
+        platform_desk::escalation::scheduler::step(app)
             .await
             .expect("scheduler step")
     }

@@ -4,12 +4,12 @@
 //! clock: tests move time and call [`step`].
 
 use super::alerts;
-use super::timers::{self, Due, Kind};
-use super::wake::TimerWake;
-use crate::app::{App, AppError};
 use crate::clock::db_time;
+use crate::context::wake::TimerWake;
+use crate::context::{AppError, Context};
 use crate::oncall;
 use crate::outbox::{self, OutboxMessage, Purpose};
+use crate::sla::timers::{self, Due, Kind};
 use crate::tickets::{self, db as tdb, Ticket};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ const BATCH: i64 = 500;
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Runs until `stop` turns true.
-pub async fn run(app: Arc<App>, wake: Arc<TimerWake>, mut stop: watch::Receiver<bool>) {
+pub async fn run(app: Arc<Context>, wake: Arc<TimerWake>, mut stop: watch::Receiver<bool>) {
     loop {
         wake.awake();
         if let Err(err) = step(&app).await {
@@ -40,13 +40,13 @@ pub async fn run(app: Arc<App>, wake: Arc<TimerWake>, mut stop: watch::Receiver<
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            _ = crate::app::stopped(&mut stop) => break,
+            _ = crate::context::stopped(&mut stop) => break,
         }
     }
 }
 
 /// When the next timer or handoff is due.
-async fn next_wake(app: &App) -> Result<Option<DateTime<Utc>>, AppError> {
+async fn next_wake(app: &Context) -> Result<Option<DateTime<Utc>>, AppError> {
     let timer = timers::next_due(&mut *app.pool.acquire().await?).await?;
     let handoff =
         app.policy.oncall.as_ref().and_then(|p| {
@@ -56,7 +56,7 @@ async fn next_wake(app: &App) -> Result<Option<DateTime<Utc>>, AppError> {
 }
 
 /// Fires everything due now; returns how many timers fired.
-pub async fn step(app: &App) -> Result<usize, AppError> {
+pub async fn step(app: &Context) -> Result<usize, AppError> {
     let now = app.clock.now();
     let mut fired = 0;
     loop {
@@ -81,7 +81,7 @@ pub async fn step(app: &App) -> Result<usize, AppError> {
 /// Splits every plan whose first timer is due, so the pass that follows sees each due timer
 /// as its own row: a warning and a breach both missed while the process was down are then
 /// decided together, as they always were.
-async fn split_chains(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
+async fn split_chains(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
     loop {
         // Most passes have nothing to split: find out without taking the write lock.
         if !timers::has_due_chains(&mut *app.pool.acquire().await?, now).await? {
@@ -147,7 +147,7 @@ impl Pings {
 /// Breaches and escalation rounds, many per transaction: each firing marks its timer and
 /// writes its messages in the same commit, and one fsync serves the whole batch (thousands
 /// of deadlines can fall in the same second). If the batch fails, each is retried alone.
-async fn fire_batch(app: &App, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usize, AppError> {
+async fn fire_batch(app: &Context, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usize, AppError> {
     if dues.is_empty() {
         return Ok(0);
     }
@@ -165,7 +165,7 @@ async fn fire_batch(app: &App, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usi
     }
 }
 
-async fn fire_together(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<usize, AppError> {
+async fn fire_together(app: &Context, dues: &[Due], now: DateTime<Utc>) -> Result<usize, AppError> {
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let ids: Vec<i64> = dues.iter().map(|d| d.id).collect();
     let late_before = now - Duration::seconds(LATE_AFTER_SECS);
@@ -214,7 +214,7 @@ struct Batch {
 impl Batch {
     async fn write(
         self,
-        app: &App,
+        app: &Context,
         tx: &mut sqlx::SqliteConnection,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
@@ -246,7 +246,7 @@ impl Batch {
 
 /// One breach or escalation round of a batch: decides, and gathers its writes and messages.
 fn fire_one(
-    app: &App,
+    app: &Context,
     t: &mut Ticket,
     d: &Due,
     now: DateTime<Utc>,
@@ -374,14 +374,14 @@ fn fire_one(
 /// Every due warning, rolled up: one DM per person, in one transaction. Warnings for
 /// business-hours priorities are held outside business hours until the next opening.
 async fn fire_warnings(
-    app: &App,
+    app: &Context,
     warnings: Vec<Due>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     if warnings.is_empty() {
         return Ok(0);
     }
-    let calendar = super::calendar(&app.policy);
+    let calendar = crate::sla::calendar(&app.policy);
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let mut per_person: BTreeMap<String, (Vec<String>, bool, Vec<i64>)> = BTreeMap::new();
     let mut fired = 0;
@@ -449,7 +449,7 @@ async fn fire_warnings(
 /// At each on-call handoff: the incoming person gets the open tickets and the ones at risk,
 /// and the team channel is told. Once per handoff (job_runs), the latest one if several
 /// were missed, none older than a day.
-async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
+async fn handoff(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
     let Some(policy) = &app.policy.oncall else {
         return Ok(());
     };
@@ -507,7 +507,7 @@ async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
     let until = if incoming.until == oncall::rotation::NEVER {
         String::new()
     } else {
-        format!(" until {}", tickets::messages::when(incoming.until))
+        format!(" until {}", crate::mrkdwn::when(incoming.until))
     };
     let dm = format!(
         ":pager: You are on call now{until}. {} open ticket(s){}{}",
