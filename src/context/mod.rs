@@ -47,6 +47,21 @@ pub enum AppError {
     Other(#[from] anyhow::Error),
 }
 
+impl AppError {
+    /// The error and every cause under it, `outer: inner: root`: what the one log line that
+    /// reports a failure shows (`Display` alone would stop at "storage failed").
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+}
+
 /// The two Slack calls a capability cannot make by writing an outbox row, because it needs
 /// their answer now. The edge implements them; capabilities never see Slack's client.
 pub trait SlackPort: Send + Sync {
@@ -109,4 +124,17 @@ impl Context {
 /// Resolves once `stop` turns true (or its sender is gone).
 pub async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_failure_is_reported_with_its_cause() {
+        let err = AppError::from(sqlx::Error::PoolTimedOut);
+        let chain = err.chain();
+        assert!(chain.starts_with("storage failed: "), "{chain}");
+        assert!(chain.contains("timed out"), "{chain}");
+    }
 }

@@ -1,6 +1,7 @@
 //! What a ticket is: the request as it came in, the filed ticket, where it came from, and
 //! the text rules (titles) every capability shares.
 
+use super::{Priority, Status};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
@@ -71,8 +72,8 @@ pub struct Ticket {
     pub source: Source,
     pub source_ts: Option<String>,
     pub category: String,
-    pub priority: String,
-    pub status: String,
+    pub priority: Priority,
+    pub status: Status,
     pub assignee: Option<String>,
     pub urgency: Option<String>,
     pub link: Option<String>,
@@ -101,15 +102,10 @@ pub struct Ticket {
     pub paged: bool,
 }
 
-/// Open, acknowledged or waiting: someone still owes the requester something.
-pub fn is_open_status(status: &str) -> bool {
-    matches!(status, "open" | "acknowledged" | "waiting")
-}
-
 impl Ticket {
-    /// See [`is_open_status`].
+    /// Someone still owes the requester something.
     pub fn is_open(&self) -> bool {
-        is_open_status(&self.status)
+        self.status.is_open()
     }
 
     /// Where the requester hears about their ticket: the source message's thread, or a DM
@@ -166,7 +162,7 @@ pub(crate) mod tests {
             source_ts: None,
             category: "general".into(),
             priority: "P3".into(),
-            status: "open".into(),
+            status: Status::Open,
             assignee: None,
             urgency: None,
             link: Some("<https://x|y>".into()),

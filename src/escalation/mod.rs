@@ -3,4 +3,5 @@
 //! above tickets, SLA and on-call: it reads tickets, asks who is on call, and writes pings.
 
 pub mod alerts;
+pub mod firing;
 pub mod scheduler;

@@ -4,13 +4,14 @@
 //! clock: tests move time and call [`step`].
 
 use super::alerts;
+use super::firing::{fire_one, Batch};
 use crate::clock::db_time;
 use crate::context::wake::TimerWake;
 use crate::context::{AppError, Context};
 use crate::oncall;
-use crate::outbox::{self, OutboxMessage, Purpose};
+use crate::outbox::{self, OutboxMessage};
 use crate::sla::timers::{self, Due, Kind};
-use crate::tickets::{self, db as tdb, Ticket};
+use crate::tickets::{db as tdb, EventKind, Status, Ticket};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ pub async fn run(app: Arc<Context>, wake: Arc<TimerWake>, mut stop: watch::Recei
     loop {
         wake.awake();
         if let Err(err) = step(&app).await {
-            tracing::error!(error = %err, "SLA scheduler step failed");
+            tracing::error!(error = %err.chain(), "SLA scheduler step failed");
         }
         let now = app.clock.now();
         let wait = match next_wake(&app).await {
@@ -100,50 +101,6 @@ fn is_late(d: &Due, now: DateTime<Utc>) -> bool {
     now - d.due_at > Duration::seconds(LATE_AFTER_SECS)
 }
 
-/// Pings for one person or channel, gathered over a batch. Only the first ping to each
-/// recipient is rendered whole (it is sent alone if it stays alone); the rest are lines of
-/// a roll-up.
-#[derive(Default)]
-struct Pings(BTreeMap<String, (Option<serde_json::Value>, Vec<String>)>);
-
-impl Pings {
-    fn add(&mut self, to: &str, line: String, render: impl FnOnce() -> serde_json::Value) {
-        let entry = self.0.entry(to.to_string()).or_default();
-        if entry.1.is_empty() {
-            entry.0 = Some(render());
-        }
-        entry.1.push(line);
-    }
-
-    /// One message per recipient: the ping itself, or a roll-up when there are several.
-    fn messages(self) -> Vec<OutboxMessage> {
-        self.0
-            .into_iter()
-            .filter_map(|(to, (first, lines))| {
-                if lines.len() == 1 {
-                    return first.map(|body| OutboxMessage::post(&to, body));
-                }
-                let shown: Vec<String> = lines.iter().take(20).map(|l| format!("• {l}")).collect();
-                let more = lines.len().saturating_sub(20);
-                let text = format!(
-                    ":rotating_light: {} SLA alerts at once:\n{}{}",
-                    lines.len(),
-                    shown.join("\n"),
-                    if more > 0 {
-                        format!("\n…and {more} more")
-                    } else {
-                        String::new()
-                    }
-                );
-                Some(OutboxMessage::post(
-                    &to,
-                    serde_json::json!({ "channel": to, "text": text, "unfurl_links": false }),
-                ))
-            })
-            .collect()
-    }
-}
-
 /// Breaches and escalation rounds, many per transaction: each firing marks its timer and
 /// writes its messages in the same commit, and one fsync serves the whole batch (thousands
 /// of deadlines can fall in the same second). If the batch fails, each is retried alone.
@@ -154,7 +111,7 @@ async fn fire_batch(app: &Context, dues: Vec<Due>, now: DateTime<Utc>) -> Result
     match fire_together(app, &dues, now).await {
         Ok(n) => Ok(n),
         Err(err) if dues.len() > 1 => {
-            tracing::warn!(error = %err, "a batch of SLA timers failed; firing one by one");
+            tracing::warn!(error = %err.chain(), "a batch of SLA timers failed; firing one by one");
             let mut n = 0;
             for d in dues {
                 n += fire_together(app, std::slice::from_ref(&d), now).await?;
@@ -189,186 +146,53 @@ async fn fire_together(app: &Context, dues: &[Due], now: DateTime<Utc>) -> Resul
     let mut batch = Batch::default();
     for d in dues.iter().filter(|d| fired.contains(&d.id)) {
         if let Some(t) = tickets.get_mut(&d.ticket_id) {
-            fire_one(app, t, d, now, on_call.as_deref(), &mut batch);
+            fire_one(
+                app,
+                t,
+                d,
+                now,
+                is_late(d, now),
+                on_call.as_deref(),
+                &mut batch,
+            );
         }
     }
     let count = batch.fired;
-    batch.write(app, &mut tx, now).await?;
+    write(batch, app, &mut tx, now).await?;
     tx.commit().await?;
     Ok(count)
 }
 
-/// What a batch of firings writes, gathered so each kind of write is one statement.
-#[derive(Default)]
-struct Batch {
-    fired: usize,
-    events: Vec<(i64, &'static str, Option<String>)>,
-    breached_first: Vec<i64>,
-    breached_resolution: Vec<i64>,
-    restart_escalation: Vec<i64>,
-    new_timers: Vec<(i64, timers::Planned, i64)>,
-    pings: Pings,
-    rows: Vec<(Option<i64>, OutboxMessage)>,
-}
-
-impl Batch {
-    async fn write(
-        self,
-        app: &Context,
-        tx: &mut sqlx::SqliteConnection,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        tdb::add_events(tx, &self.events, now).await?;
-        tdb::mark_breached(
-            tx,
-            &self.breached_first,
-            "first response",
-            app.paging_enabled,
-            now,
-        )
-        .await?;
-        tdb::mark_breached(
-            tx,
-            &self.breached_resolution,
-            "resolution",
-            app.paging_enabled,
-            now,
-        )
-        .await?;
-        timers::cancel_escalations_many(tx, &self.restart_escalation).await?;
-        timers::insert_all(tx, &self.new_timers).await?;
-        let mut rows = self.rows;
-        rows.extend(self.pings.messages().into_iter().map(|m| (None, m)));
-        outbox::db::insert_all(tx, &rows, &db_time(now)).await?;
-        Ok(())
-    }
-}
-
-/// One breach or escalation round of a batch: decides, and gathers its writes and messages.
-fn fire_one(
+/// Writes a batch's gathered rows, each kind in one statement.
+async fn write(
+    b: Batch,
     app: &Context,
-    t: &mut Ticket,
-    d: &Due,
+    tx: &mut sqlx::SqliteConnection,
     now: DateTime<Utc>,
-    on_call: Option<&str>,
-    b: &mut Batch,
-) {
-    let late = is_late(d, now);
-    let team_channel = app.policy.slack.team_channel.as_deref();
-    match d.kind {
-        Kind::BreachFirstResponse | Kind::BreachResolution => {
-            let still_due = t.status != "waiting"
-                && t.is_open()
-                && (d.kind != Kind::BreachFirstResponse || t.first_response_at.is_none());
-            if !still_due {
-                return;
-            }
-            let target = d.kind.target();
-            if d.kind == Kind::BreachFirstResponse {
-                t.first_response_breached = true;
-                b.breached_first.push(t.id);
-            } else {
-                t.resolution_breached = true;
-                b.breached_resolution.push(t.id);
-            }
-            t.breach_acknowledged_at = None;
-            b.events.push((t.id, "breached", Some(target.to_string())));
-            let mut people: Vec<String> = on_call
-                .map(str::to_string)
-                .into_iter()
-                .chain(t.assignee.clone())
-                .collect();
-            people.dedup();
-            let line = alerts::breach_line(t, target, d.due_at);
-            let ticket: &Ticket = t;
-            for person in people.iter().map(String::as_str).chain(team_channel) {
-                b.pings.add(person, line.clone(), || {
-                    alerts::breach_ping(person, ticket, target, d.due_at, late)
-                });
-            }
-            if let Some(channel) = t
-                .card_channel
-                .clone()
-                .or_else(|| app.policy.slack.intake_channel.clone())
-            {
-                let note = OutboxMessage {
-                    method: "chat.postMessage",
-                    channel,
-                    payload: alerts::breach_thread_note(t, target, d.due_at).to_string(),
-                    purpose: Purpose::CardThread,
-                };
-                b.rows.push((Some(t.id), note));
-            }
-            if let Some(policy) = app
-                .policy
-                .oncall
-                .as_ref()
-                .filter(|p| !p.escalate_to.is_empty())
-            {
-                b.restart_escalation.push(t.id);
-                let first = timers::Planned {
-                    kind: Kind::Escalate,
-                    due_at: now + Duration::from_std(policy.escalate_after).unwrap_or_default(),
-                };
-                b.new_timers.push((t.id, first, 1));
-            }
-            if app.paging_enabled {
-                b.rows.push((
-                    Some(t.id),
-                    oncall::paging::trigger(
-                        t,
-                        &format!("{} breached its {target} SLA: {}", t.key, t.title),
-                    ),
-                ));
-                t.paged = true;
-            }
-        }
-        Kind::Escalate => {
-            let (Some(policy), true) = (
-                &app.policy.oncall,
-                t.is_open() && t.breach_acknowledged_at.is_none(),
-            ) else {
-                return;
-            };
-            let step = Duration::from_std(policy.escalate_after).unwrap_or_default();
-            let breached_at = d.due_at - step * d.round as i32;
-            b.events
-                .push((t.id, "escalated", Some(d.round.to_string())));
-            let line = format!(
-                "escalation {}/{}: {}",
-                d.round,
-                policy.max_rounds,
-                alerts::breach_line(t, "SLA", breached_at)
-            );
-            let ticket: &Ticket = t;
-            for person in policy
-                .escalate_to
-                .iter()
-                .map(String::as_str)
-                .chain(team_channel)
-            {
-                b.pings.add(person, line.clone(), || {
-                    alerts::escalation(person, ticket, d.round, policy.max_rounds, breached_at)
-                });
-            }
-            if d.round < policy.max_rounds as i64 {
-                b.new_timers.push((
-                    t.id,
-                    timers::Planned {
-                        kind: Kind::Escalate,
-                        due_at: d.due_at + step,
-                    },
-                    d.round + 1,
-                ));
-            }
-        }
-        // `step` hands warnings to `fire_warnings`.
-        Kind::WarnFirstResponse | Kind::WarnResolution => return,
-    }
-    if let Some(update) = tickets::lifecycle::card_update(app, t) {
-        b.rows.push((Some(t.id), update));
-    }
-    b.fired += 1;
+) -> Result<(), AppError> {
+    tdb::add_events(tx, &b.events, now).await?;
+    tdb::mark_breached(
+        tx,
+        &b.breached_first,
+        "first response",
+        app.paging_enabled,
+        now,
+    )
+    .await?;
+    tdb::mark_breached(
+        tx,
+        &b.breached_resolution,
+        "resolution",
+        app.paging_enabled,
+        now,
+    )
+    .await?;
+    timers::cancel_escalations_many(tx, &b.restart_escalation).await?;
+    timers::insert_all(tx, &b.new_timers).await?;
+    let mut rows = b.rows;
+    rows.extend(b.pings.messages().into_iter().map(|m| (None, m)));
+    outbox::db::insert_all(tx, &rows, &db_time(now)).await?;
+    Ok(())
 }
 
 /// Every due warning, rolled up: one DM per person, in one transaction. Warnings for
@@ -416,7 +240,7 @@ async fn fire_warnings(
             Kind::WarnResolution if !t.resolution_breached => ("resolution", t.resolution_due),
             _ => continue,
         };
-        let (Some(due), true) = (due, t.is_open() && t.status != "waiting") else {
+        let (Some(due), true) = (due, t.is_open() && t.status != Status::Waiting) else {
             continue;
         };
         let recipient = match &t.assignee {
@@ -430,7 +254,7 @@ async fn fire_warnings(
         entry.0.push(alerts::warning_line(&t, target, due));
         entry.1 |= late;
         entry.2.push(t.id);
-        tdb::add_event(&mut tx, t.id, "warned", None, now, Some(target)).await?;
+        tdb::add_event(&mut tx, t.id, EventKind::Warned, None, now, Some(target)).await?;
         fired += 1;
     }
     let mut rows = Vec::new();

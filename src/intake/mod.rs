@@ -48,7 +48,11 @@ pub async fn file_from_command(app: &Intake, cmd: &Command, text: String) -> Rep
     };
     match file(app, new, Vec::new(), |_: &Ticket| Vec::new()).await {
         Ok(Filed::New(t)) => Reply::Json(messages::filed_reply(&t)),
-        Ok(Filed::Duplicate) | Err(_) => Reply::ephemeral(messages::STORE_FAILED),
+        Ok(Filed::Duplicate) => Reply::ephemeral(messages::STORE_FAILED),
+        Err(err) => {
+            tracing::error!(error = %err.chain(), "filing a ticket failed");
+            Reply::ephemeral(messages::STORE_FAILED)
+        }
     }
 }
 
@@ -139,7 +143,8 @@ pub async fn on_submission(app: &Intake, sub: Submission) -> Result<Reply, AppEr
             );
             Ok(view_errors(errors))
         }
-        Err(_) => {
+        Err(err) => {
+            tracing::error!(error = %err.chain(), "filing a submitted request failed");
             let mut errors = BTreeMap::new();
             errors.insert(
                 messages::form::TITLE.0.to_string(),
@@ -416,10 +421,8 @@ async fn file(
             }
             Ok(filed)
         }
-        Err(err) => {
-            tracing::error!(error = %err, "filing a ticket failed");
-            Err(AppError::Other(err.into()))
-        }
+        // Logged once, by whoever reports it (the edge, or the reply that says it failed).
+        Err(err) => Err(AppError::Other(err.into())),
     }
 }
 

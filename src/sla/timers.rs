@@ -3,7 +3,7 @@
 
 use super::deadlines::{clocks_at, Clock, Moment};
 use crate::clock::{db_time, parse_db_time};
-use crate::domain::Ticket;
+use crate::domain::{Status, Ticket};
 use crate::settings::Policy;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -62,7 +62,7 @@ pub struct Planned {
 /// The warnings and breaches still ahead of a ticket: none while it waits on its requester
 /// or is resolved; none for a target already met or already breached.
 pub fn plan(policy: &Policy, t: &Ticket, history: &[Moment]) -> Vec<Planned> {
-    if !matches!(t.status.as_str(), "open" | "acknowledged") {
+    if !matches!(t.status, Status::Open | Status::Acknowledged) {
         return Vec::new();
     }
     let calendar = super::calendar(policy);
@@ -462,9 +462,9 @@ mod tests {
         assert_eq!(kinds, [Kind::WarnResolution, Kind::BreachResolution]);
         t.resolution_breached = true;
         assert!(plan(&policy, &t, &p1_history()).is_empty());
-        for status in ["waiting", "resolved", "closed"] {
+        for status in [Status::Waiting, Status::Resolved, Status::Closed] {
             let mut t = sample();
-            t.status = status.into();
+            t.status = status;
             assert!(plan(&policy, &t, &p1_history()).is_empty(), "{status}");
         }
     }

@@ -93,7 +93,7 @@ async fn commands(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes)
         Ok(reply) => respond(reply),
         // A command is a person waiting: answer, never a 500.
         Err(err) => {
-            tracing::error!(error = %err, "slash command failed");
+            tracing::error!(error = %err.chain(), "slash command failed");
             respond(Reply::ephemeral(crate::input::STORE_FAILED))
         }
     }
@@ -116,7 +116,7 @@ async fn events(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -
             Ok(_) => StatusCode::OK.into_response(),
             // Not stored: let Slack deliver it again (the inbox makes that safe).
             Err(err) => {
-                tracing::error!(error = %err, "event handling failed; Slack will retry");
+                tracing::error!(error = %err.chain(), "event handling failed; Slack will retry");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },
@@ -139,7 +139,7 @@ async fn interactivity(State(app): State<Arc<Edge>>, headers: HeaderMap, body: B
     match app.handle(inbound::interaction(&payload)).await {
         Ok(reply) => respond(reply),
         Err(err) => {
-            tracing::error!(error = %err, "interaction failed");
+            tracing::error!(error = %err.chain(), "interaction failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -229,11 +229,11 @@ async fn handle_envelope(app: &Edge, envelope: Value) -> Option<Value> {
     let reply = match tokio::time::timeout(ACK_BUDGET, app.handle(input)).await {
         Ok(Ok(reply)) => reply,
         Ok(Err(err)) if is_command => {
-            tracing::error!(error = %err, "slash command failed");
+            tracing::error!(error = %err.chain(), "slash command failed");
             Reply::ephemeral(crate::input::STORE_FAILED)
         }
         Ok(Err(err)) => {
-            tracing::error!(error = %err, "envelope not handled; leaving it unacked for redelivery");
+            tracing::error!(error = %err.chain(), "envelope not handled; leaving it unacked for redelivery");
             return None;
         }
         Err(_) => {

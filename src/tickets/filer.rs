@@ -298,7 +298,7 @@ impl Writer {
             let history = [Moment {
                 at: now,
                 what: Happening::Created {
-                    priority: ticket.priority.clone(),
+                    priority: ticket.priority.to_string(),
                 },
             }];
             let plan = sla::timers::plan(&self.policy, &ticket, &history);
@@ -363,8 +363,8 @@ fn build(
         source: new.source,
         source_ts: new.source_ts.clone(),
         category: triage.category,
-        priority: triage.priority,
-        status: "open".to_string(),
+        priority: triage.priority.into(),
+        status: super::Status::Open,
         assignee: triage.assignee,
         urgency: new.urgency.clone(),
         link: new.link.clone(),

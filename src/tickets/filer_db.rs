@@ -136,8 +136,8 @@ impl Statements<'_> {
             t.source.as_str(),
             t.source_ts,
             t.category,
-            t.priority,
-            t.status,
+            t.priority.as_str(),
+            t.status.as_str(),
             t.assignee,
             t.urgency,
             t.link,
@@ -154,7 +154,7 @@ impl Statements<'_> {
             t.id,
             t.filed_by.as_deref().unwrap_or(&t.requester),
             created,
-            t.priority,
+            t.priority.as_str(),
         ])?;
         Ok(())
     }
@@ -260,7 +260,8 @@ pub fn is_open(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare_cached("select status from tickets where id = ?")?;
     let mut rows = stmt.query([id])?;
     Ok(match rows.next()? {
-        Some(row) => super::is_open_status(row.get_ref(0)?.as_str().unwrap_or("")),
+        Some(row) => super::Status::parse(row.get_ref(0)?.as_str().unwrap_or(""))
+            .is_some_and(super::Status::is_open),
         None => false,
     })
 }

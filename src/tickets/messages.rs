@@ -1,7 +1,7 @@
 //! What tickets look like in Slack: the intake card with its buttons and menus (updated in
 //! place after every change), and the notices to requesters. User text is always escaped.
 
-use super::{shorten, Ticket};
+use super::{shorten, Status, Ticket};
 use crate::mrkdwn::{self, escape, when};
 use crate::settings::Policy;
 use chrono::{DateTime, Utc};
@@ -84,7 +84,7 @@ pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> V
         escape(&t.title)
     );
     let revision = now.timestamp_millis();
-    let paused = t.status == "waiting";
+    let paused = t.status == Status::Waiting;
     let fields: Vec<SlackBlockText> = vec![
         md!("*Requester*\n{}", mrkdwn::user(&t.requester)),
         md!("*Status*\n{}", status_label(t)),
@@ -208,7 +208,7 @@ fn controls(t: &Ticket, policy: &Policy, revision: i64) -> SlackBlock {
     let id = t.id.to_string();
     let mut elements: Vec<SlackActionBlockElement> = Vec::new();
     if t.is_open() {
-        if t.status == "open" {
+        if t.status == Status::Open {
             elements.push(
                 button(
                     "Acknowledge",
@@ -241,7 +241,7 @@ fn controls(t: &Ticket, policy: &Policy, revision: i64) -> SlackBlock {
             select = select.with_initial_option(current);
         }
         elements.push(select.into());
-        if t.status != "waiting" {
+        if t.status != Status::Waiting {
             elements.push(button("Waiting on requester", actions::WAIT, &id, None).into());
         }
         elements.push(
@@ -426,7 +426,7 @@ mod tests {
                 "ticket_resolve"
             ]
         );
-        t.status = "acknowledged".into();
+        t.status = Status::Acknowledged;
         assert_eq!(
             action_ids(&render(&t)),
             [
@@ -436,12 +436,12 @@ mod tests {
                 "ticket_resolve"
             ]
         );
-        t.status = "waiting".into();
+        t.status = Status::Waiting;
         assert_eq!(
             action_ids(&render(&t)),
             ["ticket_assign", "ticket_priority", "ticket_resolve"]
         );
-        t.status = "resolved".into();
+        t.status = Status::Resolved;
         assert_eq!(action_ids(&render(&t)), ["ticket_reopen"]);
     }
 

@@ -3,9 +3,11 @@
 
 pub mod actions;
 pub mod cards;
+pub mod change;
 pub mod checkpoints;
 mod commit_timing;
 pub mod db;
+pub mod decide;
 pub mod export;
 pub mod filer;
 pub mod filer_db;
@@ -18,6 +20,5 @@ pub mod recent;
 pub mod threads;
 pub mod wal_writes;
 
-pub use crate::domain::ticket::{
-    is_open_status, shorten, title_from, NewTicket, Source, Ticket, MAX_TITLE_CHARS,
-};
+pub use crate::domain::ticket::{shorten, title_from, NewTicket, Source, Ticket, MAX_TITLE_CHARS};
+pub use crate::domain::{EventKind, Priority, Status};

@@ -2,7 +2,7 @@
 //! payload claims: only the platform team triages; a requester may resolve or reopen
 //! their own ticket (and merge it into the one it duplicates).
 
-use super::lifecycle::Change;
+use super::change::Change;
 use super::Ticket;
 use crate::settings::Policy;
 

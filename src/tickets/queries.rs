@@ -1,7 +1,7 @@
 //! Asking the bot: `/platform status`, `mine`, `queue`, and the Context Home tab showing the
 //! same (my requests for everyone, the queue for the platform team).
 
-use super::{db, Ticket};
+use super::{db, Status, Ticket};
 use crate::context::{AppError, Context};
 use crate::mrkdwn::when;
 use crate::mrkdwn::{self, escape};
@@ -13,7 +13,7 @@ const LIST_LIMIT: i64 = 20;
 
 /// One line per ticket: key, title, status, priority, and the next deadline.
 fn line(t: &Ticket) -> String {
-    let next = if t.status == "waiting" {
+    let next = if t.status == Status::Waiting {
         "paused (waiting on requester)".to_string()
     } else if t.first_response_at.is_none() {
         t.first_response_due
@@ -33,7 +33,7 @@ fn line(t: &Ticket) -> String {
         "• *{}* {} — {} · {}{} · {}",
         t.key,
         escape(&t.title),
-        escape(&t.status),
+        t.status,
         escape(&t.priority),
         assignee,
         next
@@ -76,12 +76,12 @@ pub async fn status(app: &Context, key: &str) -> Result<String, AppError> {
             format!("{}{by}, {}", kind.replace('_', " "), when(*at))
         })
         .unwrap_or_default();
-    let paused = t.status == "waiting";
+    let paused = t.status == Status::Waiting;
     let mut out = vec![
         format!("*{}* {}", t.key, escape(&t.title)),
         format!(
             "Status: {} · Priority: {} · Category: {} · Assignee: {} · Requester: {}",
-            escape(&t.status),
+            t.status,
             escape(&t.priority),
             escape(&t.category),
             t.assignee
