@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::context::wake::TimerWake;
-use crate::context::{stopped, Context};
+use crate::context::Context;
 use crate::dispatch::Desk;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
@@ -173,12 +173,6 @@ impl Running {
         }
         store::close(&self.app.pool).await;
         tracing::info!("platform-desk stopped");
-    }
-
-    /// Resolves when the intake is told to stop (for callers that wait on it).
-    pub async fn intake_stopped(&self) {
-        let mut rx = self.stop_intake.subscribe();
-        stopped(&mut rx).await;
     }
 }
 
