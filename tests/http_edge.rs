@@ -235,14 +235,31 @@ async fn malformed_signed_bodies_get_400_not_500() {
             String::from_utf8_lossy(body)
         );
     }
+    // A command with a field given twice is malformed too, and files nothing.
+    let twice = b"team_id=T1&channel_id=C1&user_id=U1&command=%2Fplatform&text=request+a&text=request+b&response_url=https%3A%2F%2Fhooks.slack.com%2Fx&trigger_id=1.2.3";
+    let resp = app
+        .post_signed(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            twice.to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(app.scalar("select count(*) from tickets").await, 0);
     // Unknown event types and interactions are acknowledged and ignored.
     let resp = app
         .event(
-            &json!({"type": "event_callback", "event_id": "Ev1", "event": {"type": "team_join"}}),
+            &envelope(json!({"type": "team_join", "user": {"id": "U9"}})),
             None,
         )
         .await;
     assert_eq!(resp.status(), 200);
+    let resp = app
+        .interaction(&json!({"type": "workflow_step_edit", "team": {"id": "T0A1B2C3D4"}}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.scalar("select count(*) from outbox").await, 0);
 }
 
 #[tokio::test]
