@@ -281,6 +281,17 @@ async fn health_and_readiness_answer() {
     assert_eq!(ready.status(), 200);
     let metrics = app.metrics().await;
     assert!(metrics.contains("platform_desk_outbox_failed_total 0"));
+    let scraped = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        scraped.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8",
+        "what Prometheus expects of its text format"
+    );
 }
 
 /// The value of the sample `name` (with its labels, if any) in `/metrics` text.
