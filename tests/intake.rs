@@ -258,10 +258,16 @@ async fn concurrent_requests_get_distinct_keys_and_one_card_each() {
         let (http, base, secret) = (app.http.clone(), app.base.clone(), app.secret.clone());
         handles.push(tokio::spawn(async move {
             let body = serde_urlencoded::to_string([
+                ("team_id", "T0A1B2C3D4"),
                 ("user_id", ALICE),
                 ("channel_id", "C1"),
                 ("command", "/platform"),
                 ("text", &format!("request thing {i}")),
+                (
+                    "response_url",
+                    "https://hooks.slack.com/commands/T0A1B2C3D4/1/x",
+                ),
+                ("trigger_id", &format!("{i}.1.a")),
             ])
             .unwrap();
             let ts = chrono::Utc::now().timestamp().to_string();

@@ -242,6 +242,7 @@ async fn the_message_shortcut_opens_a_prefilled_form_that_files_for_the_author()
     let app = spawn_app().await;
     let payload = json!({
         "type": "message_action", "callback_id": "file_platform_request", "trigger_id": "1.2.shortcut",
+        "team": {"id": "T0A1B2C3D4"}, "response_url": "https://hooks.slack.com/app/T0A1B2C3D4/1/x",
         "user": {"id": "U06WXYZ7AB"}, "channel": {"id": "C02PAYMENTS"},
         "message": {"type": "message", "user": ALICE, "ts": "1700000600.000100", "text": "Our canary keeps failing health checks\nsince the mesh upgrade"},
     });
@@ -261,7 +262,7 @@ async fn the_message_shortcut_opens_a_prefilled_form_that_files_for_the_author()
     sub["view"]["state"]["values"] = json!({
         "title_block": {"title_input": {"type": "plain_text_input", "value": "Our canary keeps failing health checks"}},
         "description_block": {"description_input": {"type": "plain_text_input", "value": "since the mesh upgrade"}},
-        "urgency_block": {"urgency_select": {"type": "static_select", "selected_option": {"value": "high"}}},
+        "urgency_block": {"urgency_select": {"type": "static_select", "selected_option": {"value": "high", "text": {"type": "plain_text", "text": "High"}}}},
         "link_block": {"link_input": {"type": "plain_text_input", "value": null}},
     });
     let resp = app.interaction(&sub).await;

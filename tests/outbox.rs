@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use platform_desk::sandbox::fake_slack::Failure;
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -478,4 +479,131 @@ async fn a_rate_limited_search_waits_and_searches_again_rather_than_post_blindly
     );
     assert_eq!(app.fake.calls_to("chat.postMessage").len(), 1);
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Someone on the platform team (the test policy's `platform_team`).
+const TEAM: &str = "U01ALICE";
+
+/// The test policy with posts paced at `interval` per channel after a burst of one.
+fn paced(interval: &str) -> Options {
+    let policy = test_policy_text()
+        .replace(
+            "channel_interval = \"1ms\"",
+            &format!("channel_interval = \"{interval}\""),
+        )
+        .replace("channel_burst = 50", "channel_burst = 1");
+    Options {
+        policy,
+        ..Options::default()
+    }
+}
+
+/// The fake's successful posts of ticket `key`'s card.
+fn card_posts(app: &TestApp, key: &str) -> Vec<platform_desk::sandbox::fake_slack::ApiCall> {
+    app.fake
+        .successful_calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == INTAKE)
+        .filter(|c| {
+            c.body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with(&format!("{key} ")))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cards_update_after_a_click_overtakes_the_cards_queued_in_its_channel() {
+    // Slack's pace for posts: one a second per channel.
+    let app = spawn_with(paced("1s")).await;
+    app.command_json(ALICE, "C04PLATENG", "request the first thing")
+        .await;
+    assert_eq!(app.intake_cards(1).await.len(), 1, "PLAT-1's card is up");
+    // Ten more cards queue behind the channel's pace: the last is ten seconds away.
+    for i in 2..=11 {
+        app.command_json(ALICE, "C04PLATENG", &format!("request queued thing {i}"))
+            .await;
+    }
+    let clicked = Instant::now();
+    let resp = app.click(TEAM, INTAKE, "ticket_ack", "b", json!("1")).await;
+    assert_eq!(resp.status(), 200);
+
+    let updates = app
+        .fake
+        .wait_for("chat.update", 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(updates.len(), 1, "the card's update reached Slack");
+    let update = &updates[0];
+    assert!(update.is_ok(), "{}", update.outcome);
+    let took = update.at.duration_since(clicked);
+    assert!(took < Duration::from_secs(1), "the update took {took:?}");
+    let card_ts = app
+        .text("select card_ts from tickets where id = 1")
+        .await
+        .unwrap();
+    assert_eq!(update.body["ts"], card_ts.as_str());
+    assert!(update.body["text"].as_str().unwrap().starts_with("PLAT-1 "));
+    // PLAT-1's card and at most a couple of the queued ones came before it.
+    let posted_before = app
+        .fake
+        .successful_calls_to("chat.postMessage")
+        .iter()
+        .filter(|c| c.body["channel"] == INTAKE && c.at < update.at)
+        .count();
+    println!("the update reached Slack {took:?} after the click, after {posted_before} cards");
+    assert!(
+        posted_before <= 3,
+        "the update waited for {} of the ten queued cards",
+        posted_before - 1
+    );
+    assert_eq!(card_posts(&app, "PLAT-1").len(), 1);
+}
+
+#[tokio::test]
+async fn a_cards_updates_wait_for_its_post_and_go_in_order() {
+    let app = spawn_with(paced("300ms")).await;
+    for i in 1..=3 {
+        app.command_json(ALICE, "C04PLATENG", &format!("request thing {i}"))
+            .await;
+    }
+    // Two clicks on PLAT-3 before its card is up (it is 600 ms away).
+    assert!(card_posts(&app, "PLAT-3").is_empty());
+    let ack = app.click(TEAM, INTAKE, "ticket_ack", "b", json!("3")).await;
+    assert_eq!(ack.status(), 200);
+    let prio = app
+        .click(TEAM, INTAKE, "ticket_priority", "b", json!("3:P1"))
+        .await;
+    assert_eq!(prio.status(), 200);
+
+    let updates = app
+        .fake
+        .wait_for("chat.update", 2, Duration::from_secs(10))
+        .await;
+    assert_eq!(updates.len(), 2, "both updates reached Slack");
+    let posted = card_posts(&app, "PLAT-3");
+    assert_eq!(posted.len(), 1);
+    let card_ts = app
+        .text("select card_ts from tickets where id = 3")
+        .await
+        .unwrap();
+    for update in &updates {
+        assert!(update.is_ok(), "{}", update.outcome);
+        assert!(update.at > posted[0].at, "an update came before its card");
+        assert_eq!(update.body["ts"], card_ts.as_str());
+    }
+    // One after the other, in the order they were written.
+    let order = app
+        .text("select group_concat(id) from (select id from outbox where method = 'chat.update' order by sent_at)")
+        .await
+        .unwrap();
+    let written = app
+        .text("select group_concat(id) from (select id from outbox where method = 'chat.update' order by id)")
+        .await
+        .unwrap();
+    assert_eq!(order, written);
+    assert_eq!(
+        app.scalar("select count(*) from outbox where status = 'failed'")
+            .await,
+        0
+    );
 }

@@ -97,10 +97,16 @@ async fn wait_ready(port: u16) {
 
 async fn command(port: u16, text: &str) -> Value {
     let body = serde_urlencoded::to_string([
+        ("team_id", "T0A1B2C3D4"),
         ("user_id", ALICE),
         ("channel_id", "C04PLATENG"),
         ("command", "/platform"),
         ("text", text),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0A1B2C3D4/1/x",
+        ),
+        ("trigger_id", "1.1.a"),
     ])
     .unwrap();
     let ts = chrono::Utc::now().timestamp().to_string();

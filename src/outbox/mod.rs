@@ -1,7 +1,13 @@
 //! The outbox: everything the bot says to Slack, as rows written in the transaction of the
 //! change that caused it, delivered afterwards by `slack::outbound`.
+//!
+//! Rows go out in order per lane: a method and its channel (`chat.postMessage C01INTAKE`),
+//! except that each ticket's card updates have a lane of their own (`chat.update #42`); the
+//! database computes it (migration 0009). A card update also waits for its card's post.
+//! How fast each lane may go is `pacing`'s.
 
 pub mod db;
+pub mod pacing;
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -79,7 +85,7 @@ impl Purpose {
 pub struct OutboxMessage {
     /// e.g. `chat.postMessage`
     pub method: &'static str,
-    /// The channel (or user, for DMs) it goes to: the pacing key.
+    /// The channel (or user, for DMs) it goes to: with the method, its lane and its pace.
     pub channel: String,
     /// The JSON body, already serialized: written as is in the hot paths.
     pub payload: String,
@@ -120,6 +126,8 @@ pub struct PendingRow {
     pub id: i64,
     pub method: String,
     pub channel: String,
+    /// The rows of a lane go out one at a time, in order (see the module's doc).
+    pub lane: String,
     pub payload: String,
     pub purpose: Purpose,
     pub ticket_id: Option<i64>,

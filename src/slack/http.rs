@@ -72,14 +72,10 @@ fn json_response(body: &Value) -> Response {
     resp
 }
 
-/// `ssl_check=1` pings carry no request and change nothing: answer them as they come.
-fn is_ssl_check(body: &[u8]) -> bool {
-    inbound::form_pairs(body).any(|pair| pair == b"ssl_check=1")
-}
-
 async fn commands(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
     let _timer = app.ctx.metrics.slack_request_seconds.time();
-    if is_ssl_check(&body) {
+    // `ssl_check=1` pings carry no request and change nothing: answer them as they come.
+    if inbound::is_ssl_check(&body) {
         return StatusCode::OK.into_response();
     }
     if let Err(refused) = check(&app, &headers, &body) {
@@ -107,12 +103,11 @@ async fn events(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
     };
-    match value.get("type").and_then(Value::as_str) {
-        Some("url_verification") => {
-            let challenge = value.get("challenge").cloned().unwrap_or(Value::Null);
+    match inbound::push(&value) {
+        inbound::Push::UrlVerification { challenge } => {
             json_response(&json!({ "challenge": challenge }))
         }
-        Some("event_callback") => match app.handle(inbound::event(&value)).await {
+        inbound::Push::Event(input) => match app.handle(input).await {
             Ok(_) => StatusCode::OK.into_response(),
             // Not stored: let Slack deliver it again (the inbox makes that safe).
             Err(err) => {
@@ -120,7 +115,6 @@ async fn events(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },
-        _ => StatusCode::OK.into_response(),
     }
 }
 
@@ -129,12 +123,9 @@ async fn interactivity(State(app): State<Arc<Edge>>, headers: HeaderMap, body: B
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }
-    let payload = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "payload"))
-        .and_then(|(_, v)| serde_json::from_str::<Value>(&v).ok());
-    let Some(payload) = payload else {
-        return (StatusCode::BAD_REQUEST, "no payload field").into_response();
+    let payload = match inbound::interaction_from_form(&body) {
+        Ok(payload) => payload,
+        Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
     };
     match app.handle(inbound::interaction(&payload)).await {
         Ok(reply) => respond(reply),

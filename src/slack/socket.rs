@@ -11,6 +11,7 @@ use crate::input::{Input, Reply};
 use crate::metrics::Metrics;
 use crate::settings::Secret;
 use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,22 +180,19 @@ async fn read(
             }
             Some(Ok(_)) => continue,
         };
-        let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+        let Ok(frame) = serde_json::from_str::<Frame>(text.as_str()) else {
             tracing::warn!("Socket Mode frame is not JSON; ignored");
             continue;
         };
-        match frame.get("type").and_then(Value::as_str) {
-            Some("hello") => tracing::debug!("Socket Mode hello"),
-            Some("disconnect") if draining => {}
-            Some("disconnect") => {
-                let reason = frame
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown");
+        match (frame.kind.as_str(), &frame.envelope_id) {
+            ("hello", _) => tracing::debug!("Socket Mode hello"),
+            ("disconnect", _) if draining => {}
+            ("disconnect", _) => {
+                let reason = frame.reason.as_deref().unwrap_or("unknown");
                 tracing::info!(%reason, "Slack asked to reconnect");
                 return Read::Disconnect;
             }
-            Some(_) if frame.get("envelope_id").is_some() => {
+            (_, Some(_)) => {
                 Metrics::inc(&app.ctx.metrics.socket_envelopes);
                 let (app, out) = (app.clone(), out_tx.clone());
                 tokio::spawn(async move {
@@ -208,21 +206,33 @@ async fn read(
     }
 }
 
+/// A Socket Mode frame: `hello`, `disconnect`, or an envelope of `type` with a payload.
+/// slack-morphism 2.31 models these (`SlackSocketModeEvent`) but does not export the
+/// models, so these few fields are decoded here; the payloads go to its typed models.
+#[derive(Debug, Deserialize)]
+struct Frame {
+    #[serde(rename = "type", default)]
+    kind: String,
+    envelope_id: Option<String>,
+    /// Why Slack asks us to reconnect (`disconnect` only).
+    reason: Option<String>,
+    #[serde(default)]
+    payload: Value,
+    #[serde(default)]
+    accepts_response_payload: bool,
+}
+
 /// The ack for one envelope, or None when it must not be acked (so Slack redelivers).
-async fn handle_envelope(app: &Edge, envelope: Value) -> Option<Value> {
-    let id = envelope.get("envelope_id")?.as_str()?.to_string();
-    let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
-    let accepts_payload = envelope
-        .get("accepts_response_payload")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let input = match envelope.get("type").and_then(Value::as_str) {
-        Some("slash_commands") => match inbound::command_from_json(&payload) {
+async fn handle_envelope(app: &Edge, frame: Frame) -> Option<Value> {
+    let id = frame.envelope_id?;
+    let payload = &frame.payload;
+    let input = match frame.kind.as_str() {
+        "slash_commands" => match inbound::command_from_json(payload) {
             Ok(cmd) => Input::Command(cmd),
             Err(_) => Input::Ignored("malformed slash command"),
         },
-        Some("interactive") => inbound::interaction(&payload),
-        Some("events_api") => inbound::event(&payload),
+        "interactive" => inbound::interaction(payload),
+        "events_api" => inbound::event(payload),
         _ => Input::Ignored("envelope type not handled"),
     };
     let is_command = matches!(input, Input::Command(_));
@@ -242,7 +252,9 @@ async fn handle_envelope(app: &Edge, envelope: Value) -> Option<Value> {
         }
     };
     Some(match reply {
-        Reply::Json(body) if accepts_payload => json!({ "envelope_id": id, "payload": body }),
+        Reply::Json(body) if frame.accepts_response_payload => {
+            json!({ "envelope_id": id, "payload": body })
+        }
         _ => json!({ "envelope_id": id }),
     })
 }

@@ -14,11 +14,10 @@
 //! Durability is unchanged: both checkpoints sync the database file before the log may be
 //! reused (their connections are `synchronous = FULL`).
 
-use crate::metrics::Metrics;
 use rusqlite::{Connection, OpenFlags};
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -44,6 +43,17 @@ thread_local! {
     static LOG_PAGES: Cell<u32> = const { Cell::new(0) };
 }
 
+/// What the checkpoints did (no longer exported at `/metrics`: this machinery is going).
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Copies by the background thread.
+    pub background: AtomicU64,
+    /// Copies by the writer itself.
+    pub writer: AtomicU64,
+    /// The most pages the log held after a commit.
+    pub log_pages_max: AtomicU64,
+}
+
 /// The writer's side: when to ask for a checkpoint, and when to finish one.
 pub struct Checkpoints {
     ask: Option<mpsc::Sender<()>>,
@@ -57,13 +67,13 @@ pub struct Checkpoints {
     /// belongs to the log before it started over.
     stale: bool,
     thread: Option<std::thread::JoinHandle<()>>,
-    metrics: Arc<Metrics>,
+    pub counts: Arc<Counts>,
 }
 
 impl Checkpoints {
     /// Takes over checkpoints from `writer` (its automatic ones stop) and starts the
     /// background thread with its own connection to `path`.
-    pub fn start(writer: &Connection, path: &Path, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    pub fn start(writer: &Connection, path: &Path) -> anyhow::Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -77,12 +87,13 @@ impl Checkpoints {
         }));
         let (ask, asked) = mpsc::channel::<()>();
         let (done, copies) = mpsc::channel();
-        let counted = metrics.clone();
+        let counts = Arc::new(Counts::default());
+        let counted = counts.clone();
         let thread = std::thread::Builder::new()
             .name("wal-checkpoint".into())
             .spawn(move || {
                 for () in asked {
-                    Metrics::inc(&counted.background_checkpoints);
+                    counted.background.fetch_add(1, Relaxed);
                     let copied = passive(&conn)
                         .inspect_err(
                             |e| tracing::warn!(error = %e, "a background checkpoint failed"),
@@ -100,7 +111,7 @@ impl Checkpoints {
             copying: false,
             stale: false,
             thread: Some(thread),
-            metrics,
+            counts,
         })
     }
 
@@ -112,7 +123,7 @@ impl Checkpoints {
     /// Called by the writer between commits, after answering the last one.
     pub fn after_commit(&mut self, writer: &Connection) {
         let pages = LOG_PAGES.get();
-        self.metrics
+        self.counts
             .log_pages_max
             .fetch_max(u64::from(pages), Relaxed);
         if self.copying {
@@ -154,7 +165,7 @@ impl Checkpoints {
     /// all of it, the next commit starts the log over; if not (a reader still uses old
     /// pages), the count of 0 asks the background thread for a copy, which corrects it.
     fn writer_copies(&mut self, writer: &Connection) {
-        let _timer = self.metrics.writer_checkpoint_seconds.time();
+        self.counts.writer.fetch_add(1, Relaxed);
         if let Err(e) = passive(writer) {
             tracing::warn!(error = %e, "a checkpoint failed");
         }
@@ -232,7 +243,7 @@ mod tests {
             // START_OVER_AT, a copy under way sees at most a few commits (about 50 pages,
             // under WRITER_REST) before the writer waits for it; commits still go on during
             // every copy, so starting over still needs the writer to copy that rest.
-            let copy = checkpoints.metrics.background_checkpoints.load(Relaxed);
+            let copy = checkpoints.counts.background.load(Relaxed);
             if copy != this_copy {
                 (this_copy, during_copy) = (copy, 0);
             }
@@ -243,7 +254,7 @@ mod tests {
                 // Only this copy: one the writer asks for next must see commits too.
                 while during_copy >= COMMITS_PER_COPY
                     && checkpoints.copying
-                    && checkpoints.metrics.background_checkpoints.load(Relaxed) == this_copy
+                    && checkpoints.counts.background.load(Relaxed) == this_copy
                     && std::time::Instant::now() < give_up
                 {
                     std::thread::sleep(Duration::from_millis(1));
@@ -258,7 +269,7 @@ mod tests {
     fn the_writers_commits_no_longer_copy_the_log_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
-        let _checkpoints = Checkpoints::start(&conn, &path, Default::default()).unwrap();
+        let _checkpoints = Checkpoints::start(&conn, &path).unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
         // Well past the 1,000 pages at which SQLite's automatic checkpoint would copy.
         for n in 0..400 {
@@ -272,17 +283,17 @@ mod tests {
     fn without_the_background_thread_the_writer_starts_the_log_over_itself() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
-        let metrics = Arc::new(Metrics::default());
-        let mut checkpoints = Checkpoints::start(&conn, &path, metrics.clone()).unwrap();
+        let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let counts = checkpoints.counts.clone();
         // As if the thread had died: asking it fails.
         checkpoints.ask = None;
         let (most, starts_over) = commit_through(&mut conn, &mut checkpoints, 1_500);
         assert!(starts_over >= 1, "the log never started over");
-        // And `/metrics` shows who copied, and how far the log grew.
-        let copies = metrics.writer_checkpoint_seconds.count();
+        // And the counts show who copied, and how far the log grew.
+        let copies = counts.writer.load(Relaxed);
         assert!(copies >= starts_over as u64, "{copies} copies counted");
-        assert_eq!(metrics.background_checkpoints.load(Relaxed), 0);
-        assert_eq!(metrics.log_pages_max.load(Relaxed), u64::from(most));
+        assert_eq!(counts.background.load(Relaxed), 0);
+        assert_eq!(counts.log_pages_max.load(Relaxed), u64::from(most));
         assert!(
             most < START_OVER_AT + COPY_EVERY,
             "the log reached {most} pages"
@@ -293,12 +304,12 @@ mod tests {
     fn the_log_is_copied_in_the_background_and_starts_over_while_commits_go_on() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, path) = writer(dir.path());
-        let metrics = Arc::new(Metrics::default());
-        let mut checkpoints = Checkpoints::start(&conn, &path, metrics.clone()).unwrap();
+        let mut checkpoints = Checkpoints::start(&conn, &path).unwrap();
+        let counts = checkpoints.counts.clone();
         let (most, starts_over) = commit_through(&mut conn, &mut checkpoints, 2_000);
         drop(checkpoints);
         assert!(starts_over >= 2, "the log started over {starts_over} times");
-        assert!(metrics.background_checkpoints.load(Relaxed) >= 2);
+        assert!(counts.background.load(Relaxed) >= 2);
         assert!(
             most < START_OVER_AT + 3 * COPY_EVERY,
             "the log reached {most} pages"

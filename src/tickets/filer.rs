@@ -119,7 +119,7 @@ impl TicketFiler {
             anyhow::anyhow!("the ticket writer cannot open {}: {e}", path.display())
         })?;
         let next_id = db.max_id()?;
-        let checkpoints = Checkpoints::start(db.connection(), &path, metrics.clone())
+        let checkpoints = Checkpoints::start(db.connection(), &path)
             .map_err(|e| anyhow::anyhow!("the checkpointer cannot open {}: {e}", path.display()))?;
         let (tx, rx) = mpsc::channel(8192);
         let writer = Writer {

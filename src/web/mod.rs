@@ -33,17 +33,10 @@ async fn metrics(State(app): State<Arc<Context>>) -> impl IntoResponse {
         Ok(mut conn) => outbox::db::counts(&mut conn).await.unwrap_or_default(),
         Err(_) => Default::default(),
     };
-    let body = app.metrics.render(&[
-        (
-            "platform_desk_outbox_pending",
-            "Outbox rows waiting to be delivered",
-            counts.0,
-        ),
-        (
-            "platform_desk_outbox_failed_rows",
-            "Outbox rows given up on (kept for inspection)",
-            counts.2,
-        ),
-    ]);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    app.metrics.outbox_pending.set(counts.0);
+    app.metrics.outbox_failed_rows.set(counts.2);
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        app.metrics.render(),
+    )
 }

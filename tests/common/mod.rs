@@ -387,14 +387,22 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut action = serde_json::json!({ "action_id": action_id, "block_id": block_id, "action_ts": "1700000070.1" });
         match action_id {
-            "ticket_assign" => action["selected_user"] = value,
+            "ticket_assign" => {
+                action["type"] = "users_select".into();
+                action["selected_user"] = value;
+            }
             "ticket_priority" => {
+                action["type"] = "static_select".into();
                 action["selected_option"] = serde_json::json!({ "value": value, "text": { "type": "plain_text", "text": "p" } })
             }
-            _ => action["value"] = value,
+            _ => {
+                action["type"] = "button".into();
+                action["value"] = value;
+            }
         }
         let payload = serde_json::json!({
             "type": "block_actions", "user": { "id": user, "name": "someone" }, "api_app_id": "A07PLTFM2QX",
+            "team": { "id": "T0A1B2C3D4", "domain": "acme-eng" },
             "trigger_id": "6123456799999.7012345678901.1b2c3d4e5f",
             "container": { "type": "message", "message_ts": "1700000050.000300", "channel_id": channel },
             "channel": { "id": channel }, "actions": [action],
