@@ -10,7 +10,8 @@ use crate::context::wake::TimerWake;
 use crate::context::{AppError, Context};
 use crate::oncall;
 use crate::outbox::{self, OutboxMessage};
-use crate::sla::timers::{self, Due, Kind};
+use crate::sla::db as sla_db;
+use crate::sla::timers::{Due, Kind};
 use crate::tickets::{db as tdb, EventKind, Status, Ticket};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -48,7 +49,7 @@ pub async fn run(app: Arc<Context>, wake: Arc<TimerWake>, mut stop: watch::Recei
 
 /// When the next timer or handoff is due.
 async fn next_wake(app: &Context) -> Result<Option<DateTime<Utc>>, AppError> {
-    let timer = timers::next_due(&mut *app.pool.acquire().await?).await?;
+    let timer = sla_db::next_due(&mut *app.pool.acquire().await?).await?;
     let handoff =
         app.policy.oncall.as_ref().and_then(|p| {
             oncall::rotation::next_handoff(p, app.policy.sla.timezone, app.clock.now())
@@ -62,7 +63,7 @@ pub async fn step(app: &Context) -> Result<usize, AppError> {
     let mut fired = 0;
     loop {
         split_chains(app, now).await?;
-        let due = timers::due(&mut *app.pool.acquire().await?, now, BATCH).await?;
+        let due = sla_db::due(&mut *app.pool.acquire().await?, now, BATCH).await?;
         let count = due.len();
         let (warnings, others): (Vec<Due>, Vec<Due>) =
             due.into_iter().partition(|d| d.kind.is_warning());
@@ -85,11 +86,11 @@ pub async fn step(app: &Context) -> Result<usize, AppError> {
 async fn split_chains(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
     loop {
         // Most passes have nothing to split: find out without taking the write lock.
-        if !timers::has_due_chains(&mut *app.pool.acquire().await?, now).await? {
+        if !sla_db::has_due_chains(&mut *app.pool.acquire().await?, now).await? {
             return Ok(());
         }
         let mut tx = app.pool.begin_with("begin immediate").await?;
-        let split = timers::split_due_chains(&mut tx, now, BATCH).await?;
+        let split = sla_db::split_due_chains(&mut tx, now, BATCH).await?;
         tx.commit().await?;
         if (split as i64) < BATCH {
             return Ok(());
@@ -127,7 +128,7 @@ async fn fire_together(app: &Context, dues: &[Due], now: DateTime<Utc>) -> Resul
     let ids: Vec<i64> = dues.iter().map(|d| d.id).collect();
     let late_before = now - Duration::seconds(LATE_AFTER_SECS);
     let fired: std::collections::HashSet<i64> =
-        timers::mark_fired_many(&mut tx, &ids, now, late_before)
+        sla_db::mark_fired_many(&mut tx, &ids, now, late_before)
             .await?
             .into_iter()
             .collect();
@@ -187,8 +188,8 @@ async fn write(
         now,
     )
     .await?;
-    timers::cancel_escalations_many(tx, &b.restart_escalation).await?;
-    timers::insert_all(tx, &b.new_timers).await?;
+    sla_db::cancel_escalations_many(tx, &b.restart_escalation).await?;
+    sla_db::insert_all(tx, &b.new_timers).await?;
     let mut rows = b.rows;
     rows.extend(b.pings.messages().into_iter().map(|m| (None, m)));
     outbox::db::insert_all(tx, &rows, &db_time(now)).await?;
@@ -218,7 +219,7 @@ async fn fire_warnings(
             .priority(&t.priority)
             .is_some_and(|p| p.business_hours);
         if business && !calendar.is_working_time(now) {
-            timers::postpone(
+            sla_db::postpone(
                 &mut tx,
                 d.id,
                 calendar.add_working_time(now, Duration::zero()),
@@ -227,7 +228,7 @@ async fn fire_warnings(
             continue;
         }
         let late = is_late(&d, now);
-        if !timers::mark_fired(&mut tx, d.id, now, late).await? {
+        if !sla_db::mark_fired(&mut tx, d.id, now, late).await? {
             continue;
         }
         let (target, due) = match d.kind {
@@ -286,13 +287,7 @@ async fn handoff(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
     };
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let late = now - at > Duration::seconds(LATE_AFTER_SECS);
-    let fresh = sqlx::query("insert into job_runs (name, scheduled_at, ran_at, late) values ('oncall_handoff', ?, ?, ?) on conflict do nothing")
-        .bind(db_time(at))
-        .bind(db_time(now))
-        .bind(late)
-        .execute(&mut *tx)
-        .await?;
-    if fresh.rows_affected() == 0 {
+    if !oncall::db::record_handoff(&mut tx, at, now, late).await? {
         return Ok(());
     }
     let Some((incoming, next)) = oncall::current::now_and_next(app, &mut tx, at).await? else {

@@ -2,6 +2,7 @@
 
 pub mod calendar;
 mod day_table;
+pub mod db;
 pub mod deadlines;
 pub mod timers;
 

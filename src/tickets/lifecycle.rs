@@ -64,9 +64,9 @@ async fn apply_in_span(
         db::add_event(&mut tx, t.id, *kind, Some(actor), now, detail.as_deref()).await?;
     }
     let history = recompute(app, &mut tx, &mut t).await?;
-    sla::timers::replace(&mut tx, t.id, &sla::timers::plan(&app.policy, &t, &history)).await?;
+    sla::db::replace(&mut tx, t.id, &sla::timers::plan(&app.policy, &t, &history)).await?;
     if !t.is_open() || t.breach_acknowledged_at == Some(now) {
-        sla::timers::cancel_escalations(&mut tx, t.id).await?;
+        sla::db::cancel_escalations(&mut tx, t.id).await?;
     }
     if t.paged && !t.is_open() {
         out.extend(crate::oncall::paging::resolve(&t));
