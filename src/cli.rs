@@ -27,9 +27,9 @@ pub enum Command {
     Serve,
     /// Run the bot against the built-in Slack simulator: no workspace, no tokens
     Sandbox {
-        /// Address of the simulator's page
-        #[arg(long, default_value = "127.0.0.1:3030")]
-        addr: std::net::SocketAddr,
+        /// Address of the sandbox's page [default: LISTEN_ADDR, else 127.0.0.1:3000]
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -188,7 +188,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sandbox { addr } => {
             let env = Env::from_env().map_err(user_err)?;
-            telemetry::init(env.log_format, &env.rust_log);
+            telemetry::init(env.log_format, &crate::sandbox::log_filter(&env.rust_log));
+            let addr = addr.unwrap_or(env.listen_addr);
             runtime()?.block_on(crate::sandbox::run(addr, env))?;
             Ok(ExitCode::SUCCESS)
         }
