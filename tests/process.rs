@@ -500,7 +500,7 @@ async fn sigterm_finishes_in_flight_work_and_leaves_a_clean_database() {
 fn config_check_accepts_the_contract_example_and_prints_the_sla_table() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("policy.toml");
-    std::fs::write(&file, include_str!("../src/settings/default_policy.toml")).unwrap();
+    std::fs::write(&file, include_str!("fixtures/contract_policy.toml")).unwrap();
     let out = bin().args(["config", "check"]).arg(&file).output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -518,7 +518,7 @@ fn config_check_accepts_the_contract_example_and_prints_the_sla_table() {
 fn config_check_reports_every_problem_with_its_key_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("policy.toml");
-    let text = include_str!("../src/settings/default_policy.toml")
+    let text = include_str!("fixtures/contract_policy.toml")
         .replace(
             "first_response = \"15m\"",
             "first_response = \"15 parsecs\"",

@@ -21,7 +21,7 @@ pub const ALICE: &str = "U05QRST6UV";
 
 /// The CONTRACT example policy, with delivery fast enough for tests.
 pub fn test_policy_text() -> String {
-    let contract = include_str!("../../src/settings/default_policy.toml");
+    let contract = include_str!("../fixtures/contract_policy.toml");
     format!(
         "{contract}\n[delivery]\nmax_attempts = 5\nretry_base = \"20ms\"\nretry_max = \"200ms\"\nchannel_interval = \"1ms\"\nchannel_burst = 50\n"
     )
