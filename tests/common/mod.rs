@@ -434,6 +434,26 @@ impl TestApp {
         resp.text().await.expect("a text body")
     }
 
+    /// Waits until every outbox row written so far is recorded (sent or given up), and fails
+    /// the test if that takes over 20 s. Rows are written in the transaction of the change
+    /// that causes them, before its answer, and the sender never calls Slack again for a
+    /// recorded row: once a test's requests are answered and this returns, what the fake
+    /// has seen from them is final, and a check that something did NOT happen can be made.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self
+            .scalar("select count(*) from outbox where status = 'pending'")
+            .await
+            > 0
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox still has pending rows after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits until the outbox has nothing pending (or 10 s pass).
     pub async fn drain(&self) {
         for _ in 0..1000 {
