@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod outbox;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "platform-desk",
@@ -218,7 +220,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;
-            runtime()?.block_on(outbox(action, &env.database_url))
+            runtime()?.block_on(outbox::run(action, &env.database_url))
         }
         Command::Sandbox { addr } => {
             let env = Env::from_env().map_err(user_err)?;
@@ -228,122 +230,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// `outbox failed` and `outbox retry`, on the database a running bot may be using: each is
-/// one short transaction, and the bot's sender finds requeued rows on its next pass.
-async fn outbox(action: OutboxCommand, database_url: &str) -> anyhow::Result<ExitCode> {
-    use crate::outbox::db;
-    // Reading a database that is not there would make an empty one and report nothing
-    // failed: a wrong DATABASE_URL must say so instead.
-    let options: sqlx::sqlite::SqliteConnectOptions = database_url
-        .parse()
-        .map_err(|_| user_err(format!("DATABASE_URL is not a SQLite URL: {database_url}")))?;
-    if !options.get_filename().exists() {
-        return Err(user_err(format!(
-            "no database at {} (check DATABASE_URL)",
-            options.get_filename().display()
-        )));
-    }
-    let pool = store::connect(database_url).await?;
-    store::migrate(&pool).await?;
-    let result = async {
-        match action {
-            OutboxCommand::Failed { format } => {
-                let rows = db::failed(&mut *pool.acquire().await?).await?;
-                match format {
-                    ListFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                    ListFormat::Text if rows.is_empty() => println!("no failed outbox rows"),
-                    ListFormat::Text => print!("{}", failed_table(&rows)),
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            OutboxCommand::Retry { id, .. } => {
-                let mut tx = pool.begin_with("begin immediate").await?;
-                if let Some(id) = id {
-                    match db::status_of(&mut tx, id).await?.as_deref() {
-                        None => return Err(user_err(format!("there is no outbox row {id}"))),
-                        Some("failed") => {}
-                        Some(status) => {
-                            return Err(user_err(format!(
-                                "outbox row {id} is {status}, not failed: nothing to retry"
-                            )))
-                        }
-                    }
-                }
-                let mut requeued = db::requeue(&mut tx, id).await?;
-                tx.commit().await?;
-                requeued.sort_by_key(|row| row.id);
-                if requeued.is_empty() {
-                    println!("no failed outbox rows: nothing to retry");
-                }
-                for row in &requeued {
-                    println!("requeued {} {} to {}", row.id, row.method, row.channel);
-                }
-                if !requeued.is_empty() {
-                    println!(
-                        "{} row(s) pending again, attempts reset: a running bot sends them \
-                         within a minute, a stopped one when it starts",
-                        requeued.len()
-                    );
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-        }
-    }
-    .await;
-    store::close(&pool).await;
-    result
-}
-
-/// Failed rows as an aligned table, one line each (an error's own line breaks flattened).
-fn failed_table(rows: &[crate::outbox::db::FailedRow]) -> String {
-    let header = [
-        "ID",
-        "METHOD",
-        "CHANNEL",
-        "TICKET",
-        "ATTEMPTS",
-        "WRITTEN (UTC)",
-        "LAST ERROR",
-    ];
-    let lines: Vec<[String; 7]> = rows
-        .iter()
-        .map(|row| {
-            [
-                row.id.to_string(),
-                row.method.clone(),
-                row.channel.clone(),
-                row.ticket.clone().unwrap_or_else(|| "-".into()),
-                row.attempts.to_string(),
-                row.created_at.clone(),
-                row.last_error
-                    .as_deref()
-                    .unwrap_or("-")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for line in &lines {
-        for (width, cell) in widths.iter_mut().zip(line) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let header = header.map(String::from);
-    for line in std::iter::once(&header).chain(&lines) {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
