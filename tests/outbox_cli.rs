@@ -189,6 +189,16 @@ async fn retried_rows_are_pending_again_with_attempts_reset_and_the_bot_sends_th
     );
     assert!(stdout(&outbox(&app, &["retry", "--all"])).contains("nothing to retry"));
     assert!(stdout(&outbox(&app, &["failed"])).contains("no failed outbox rows"));
+    // Slack may have taken a post whose answer was lost: each requeued post is marked so
+    // that the sender looks for it in the channel before posting it again.
+    assert_eq!(
+        app.scalar(
+            "select count(*) from outbox where method = 'chat.postMessage' \
+             and (started_at is null or started_at <> created_at)"
+        )
+        .await,
+        0
+    );
 
     // Slack takes messages again: the bot sends each requeued card, once.
     app.fake.set_slack_error_always("chat.postMessage", None);
@@ -200,13 +210,17 @@ async fn retried_rows_are_pending_again_with_attempts_reset_and_the_bot_sends_th
         .collect();
     keys.sort();
     assert_eq!(keys, ["PLAT-1", "PLAT-2"]);
-    app.drain().await;
+    app.settled().await;
     assert_eq!(
         app.scalar("select count(*) from outbox where status <> 'sent'")
             .await,
         0
     );
     assert_eq!(app.cards().len(), 2, "each card once");
+    assert!(
+        !app.fake.calls_to("conversations.history").is_empty(),
+        "the bot looked in the intake channel before posting again"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! The README as a promise kept: its policy reference is checked against the real policy
 //! parser (the example parses, every key listed is accepted, every key accepted is listed,
-//! each with its default), and its first lines run what CI runs.
+//! each with its default), the metrics it names are the bot's, and its first lines run what
+//! CI runs.
+
+mod common;
 
 use platform_desk::settings::Policy;
 use std::collections::BTreeSet;
@@ -153,4 +156,26 @@ fn the_readme_starts_with_the_sandbox_and_the_command_ci_runs_and_stays_short() 
         lines <= 300,
         "the README has {lines} lines: keep it for people who run the bot"
     );
+}
+
+#[tokio::test]
+async fn every_metric_the_readme_names_is_served_at_metrics() {
+    let app = common::spawn_app().await;
+    let served = app.metrics().await;
+    let named: BTreeSet<&str> = regex::Regex::new(r"platform_desk_[a-z_]+")
+        .unwrap()
+        .find_iter(README)
+        .map(|m| m.as_str())
+        .collect();
+    assert!(named.len() >= 5, "{named:?}");
+    for name in named {
+        let sampled = served.lines().any(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        });
+        assert!(
+            sampled,
+            "the README names {name}, which /metrics does not serve"
+        );
+    }
 }
