@@ -10,7 +10,9 @@
 //! fastest, the median and the slowest. The first case checks its answer too (the same as
 //! the unit test's), so a fast wrong count cannot pass for a fast right one. For reference:
 //! walking each of five years of hourly handoffs took about 400 ms in a debug build,
-//! counting by days about 20 ms (and far less in the release build benches use).
+//! counting by days about 20 ms. In the release build, on this project's 2-core VM under
+//! other builds' load (2026-12-06), medians: 0.47 ms hourly and 0.35 ms weekly five years
+//! out, 0.37 ms with 200 overrides, 2.96 ms to list a year of hourly handoffs.
 //!
 //! `cargo test --all-targets` runs this binary without `--bench`: it then runs each case
 //! once, unreported, so the cases keep compiling and working.
