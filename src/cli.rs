@@ -1,5 +1,6 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`; exit codes 0 (done),
-//! 1 (the user's input or config is wrong, one line on stderr), 2 (anything else).
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `outbox`; exit
+//! codes 0 (done), 1 (the user's input or config is wrong, one line on stderr), 2 (anything
+//! else).
 
 use crate::app;
 use crate::clock::SystemClock;
@@ -9,6 +10,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+mod outbox;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,9 +30,9 @@ pub enum Command {
     Serve,
     /// Run the bot against the built-in Slack simulator: no workspace, no tokens
     Sandbox {
-        /// Address of the simulator's page
-        #[arg(long, default_value = "127.0.0.1:3030")]
-        addr: std::net::SocketAddr,
+        /// Address of the sandbox's page [default: LISTEN_ADDR, else 127.0.0.1:3000]
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -43,6 +46,35 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// The messages Slack never took, and sending them again
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List the messages given up on (after delivery.max_attempts, or refused by Slack)
+    Failed {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Put failed messages back in the queue, attempts reset: the bot sends them again
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
+    Retry {
+        /// The id of the row (from `outbox failed`)
+        id: Option<i64>,
+        /// Every failed row
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,9 +215,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
+        Command::Outbox { action } => {
+            let env = Env::from_env().map_err(user_err)?;
+            runtime()?.block_on(outbox::run(action, &env.database_url))
+        }
         Command::Sandbox { addr } => {
             let env = Env::from_env().map_err(user_err)?;
-            telemetry::init(env.log_format, &env.rust_log);
+            telemetry::init(env.log_format, &crate::sandbox::log_filter(&env.rust_log));
+            let addr = addr.unwrap_or(env.listen_addr);
             runtime()?.block_on(crate::sandbox::run(addr, env))?;
             Ok(ExitCode::SUCCESS)
         }

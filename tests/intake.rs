@@ -223,10 +223,8 @@ async fn the_same_event_delivered_three_times_is_handled_once() {
     assert_eq!(app.event(&again, None).await.status(), 200);
 
     assert_eq!(app.scalar("select count(*) from tickets").await, 1);
-    app.fake
-        .wait_for("chat.postMessage", 2, Duration::from_secs(5))
-        .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.scalar("select count(*) from outbox").await, 2);
+    app.settled().await;
     assert_eq!(
         app.fake.successful_calls_to("chat.postMessage").len(),
         2,

@@ -180,6 +180,77 @@ pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<(i64, i64, i64)
     Ok((r.try_get("p")?, r.try_get("s")?, r.try_get("f")?))
 }
 
+/// A row Slack never took, as `platform-desk outbox failed` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct FailedRow {
+    pub id: i64,
+    pub method: String,
+    pub channel: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// When the message was written (RFC 3339 UTC): the change it reports happened then.
+    pub created_at: String,
+    /// The key of the ticket the message is about, if any.
+    pub ticket: Option<String>,
+}
+
+/// Every failed row, oldest first. Failed rows are few (each is an alert), so reading past
+/// the sent ones costs one pass over the table, fine for an operator's command.
+pub async fn failed(conn: &mut SqliteConnection) -> sqlx::Result<Vec<FailedRow>> {
+    sqlx::query_as(
+        r#"
+        select o.id, o.method, o.channel, o.attempts, o.last_error, o.created_at,
+               t.key as ticket
+        from outbox o left join tickets t on t.id = o.ticket_id
+        where o.status = 'failed'
+        order by o.id
+        "#,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The status of row `id` (`pending`, `sent` or `failed`), None when there is no such row.
+pub async fn status_of(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select status from outbox where id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A row put back in the queue by [`requeue`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Requeued {
+    pub id: i64,
+    pub method: String,
+    pub channel: String,
+}
+
+/// Puts failed rows back to pending, due now, with their attempts reset: row `only`, or
+/// every failed row when None. The sender then sends them as any other pending row (first
+/// in their channel's queue, as their ids are older than what came since).
+///
+/// A post may have reached Slack on a try whose answer was lost, and `started_at` was
+/// cleared when the row was given up: it is set back to the row's creation, so the sender
+/// looks in the channel for the post before posting it again (`slack::already_posted`).
+pub async fn requeue(
+    conn: &mut SqliteConnection,
+    only: Option<i64>,
+) -> sqlx::Result<Vec<Requeued>> {
+    sqlx::query_as(
+        r#"
+        update outbox
+        set status = 'pending', attempts = 0, next_attempt_at = null,
+            started_at = case when method = 'chat.postMessage' then created_at end
+        where status = 'failed' and (?1 is null or id = ?1)
+        returning id, method, channel
+        "#,
+    )
+    .bind(only)
+    .fetch_all(conn)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ pub const ALICE: &str = "U05QRST6UV";
 
 /// The CONTRACT example policy, with delivery fast enough for tests.
 pub fn test_policy_text() -> String {
-    let contract = include_str!("../../src/settings/default_policy.toml");
+    let contract = include_str!("../fixtures/contract_policy.toml");
     format!(
         "{contract}\n[delivery]\nmax_attempts = 5\nretry_base = \"20ms\"\nretry_max = \"200ms\"\nchannel_interval = \"1ms\"\nchannel_burst = 50\n"
     )
@@ -440,6 +440,26 @@ impl TestApp {
             .await
             .expect("GET reaches the app");
         resp.text().await.expect("a text body")
+    }
+
+    /// Waits until every outbox row written so far is recorded (sent or given up), and fails
+    /// the test if that takes over 20 s. Rows are written in the transaction of the change
+    /// that causes them, before its answer, and the sender never calls Slack again for a
+    /// recorded row: once a test's requests are answered and this returns, what the fake
+    /// has seen from them is final, and a check that something did NOT happen can be made.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self
+            .scalar("select count(*) from outbox where status = 'pending'")
+            .await
+            > 0
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox still has pending rows after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Waits until the outbox has nothing pending (or 10 s pass).
