@@ -45,19 +45,7 @@ async fn rate_limits_then_server_errors_then_recovery_deliver_each_message_exact
 
     // Exactly once each, in order.
     app.settled().await;
-    let keys: Vec<String> = app
-        .cards()
-        .iter()
-        .map(|c| {
-            c["text"]
-                .as_str()
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let keys = card_keys(&app);
     assert_eq!(keys, ["PLAT-1", "PLAT-2", "PLAT-3", "PLAT-4", "PLAT-5"]);
     assert_eq!(
         app.scalar("select count(*) from outbox where status = 'sent'")
@@ -290,19 +278,7 @@ async fn a_post_whose_answer_cannot_be_recorded_is_not_sent_again_and_is_recorde
     execute(&app, "drop trigger refuse_marks").await;
     // The next try comes within the backoff's 10 s cap; then the held card goes.
     app.settled().await;
-    let keys: Vec<String> = app
-        .cards()
-        .iter()
-        .map(|c| {
-            c["text"]
-                .as_str()
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let keys = card_keys(&app);
     assert_eq!(keys, ["PLAT-1", "PLAT-2"], "each card once, in order");
     let intake_calls = app
         .fake
@@ -630,4 +606,15 @@ async fn a_cards_updates_wait_for_its_post_and_go_in_order() {
             .await,
         0
     );
+}
+
+/// The ticket keys of the cards Slack received, in the order it received them.
+fn card_keys(app: &TestApp) -> Vec<String> {
+    app.cards()
+        .iter()
+        .map(|c| {
+            let text = c["text"].as_str().unwrap();
+            text.split(' ').next().unwrap().to_string()
+        })
+        .collect()
 }

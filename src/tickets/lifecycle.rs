@@ -8,27 +8,14 @@ use super::{db, Ticket};
 use crate::context::{inbox, AppError, Context};
 use crate::outbox::{self, OutboxMessage, Purpose};
 use crate::sla;
-use tracing::Instrument;
 
 pub use super::change::{Change, Outcome};
 
 /// Applies `change` by `actor` to ticket `id`. With `once`, an inbox key: if it was seen
 /// before, nothing happens (Slack redelivered the event). Runs in a span naming the ticket,
 /// so every line logged on its way says which.
+#[tracing::instrument(name = "ticket_change", skip_all, fields(ticket = id, key))]
 pub async fn apply(
-    app: &Context,
-    id: i64,
-    actor: &str,
-    change: Change,
-    once: Option<&str>,
-) -> Result<Outcome, AppError> {
-    let span = tracing::info_span!("ticket_change", ticket = id, key = tracing::field::Empty);
-    apply_in_span(app, id, actor, change, once)
-        .instrument(span)
-        .await
-}
-
-async fn apply_in_span(
     app: &Context,
     id: i64,
     actor: &str,
