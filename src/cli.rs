@@ -188,8 +188,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
             telemetry::init(env.log_format, &env.rust_log);
             runtime()?.block_on(async {
+                let stop = app::stop_signal();
                 let running = app::start(Settings { env, policy }, Arc::new(SystemClock)).await?;
-                app::wait_for_signal().await;
+                stop.await;
                 tracing::info!("shutting down");
                 running.shutdown().await;
                 Ok(ExitCode::SUCCESS)

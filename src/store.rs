@@ -17,8 +17,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// after a crash. The cost of one fsync per commit is paid once per *batch* of requests by
 /// the ticket writer's group commit.
 pub async fn connect(url: &str) -> anyhow::Result<Pool> {
-    // The ticket writer opens the same file on a connection of its own (`tickets::filer_db`),
-    // and durability is the point of the store: an in-memory database fits neither.
+    // The ticket writer opens the same database on a connection of its own
+    // (`tickets::filer_db`), which would be another, empty database in memory; and
+    // durability is the point of the store.
     if url.contains(":memory:") || url.contains("mode=memory") {
         anyhow::bail!("DATABASE_URL must name a database file, not an in-memory database: {url}");
     }
@@ -230,7 +231,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn tickets_end_with_no_index_by_requester_or_by_channel() {
+    async fn open_tickets_are_indexed_by_requester_and_by_channel() {
         let (_dir, pool) = migrated().await;
         let mut names: Vec<String> = sqlx::query_scalar(
             "select name from sqlite_master where type = 'index' and tbl_name = 'tickets'",
@@ -244,6 +245,8 @@ mod tests {
             [
                 "sqlite_autoindex_tickets_1",
                 "tickets_card",
+                "tickets_channel_open",
+                "tickets_requester_open",
                 "tickets_source",
                 "tickets_status"
             ]

@@ -6,8 +6,7 @@
 //! B A, so neither always runs second) puts both under the same drift, and the median of
 //! each build over the rounds is less swayed by one unlucky run.
 
-use super::{percentile, run_phase, Phase};
-use std::path::Path;
+use super::{percentile, run_phase, Phase, Setup};
 use std::time::Duration;
 
 /// What one phase measured, in the units the comparison prints.
@@ -68,22 +67,20 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// check of every run passed.
 pub fn compare(
     runtime: &tokio::runtime::Runtime,
-    [a, b]: [&Path; 2],
+    [a, b]: [&Setup; 2],
     connections: &[usize],
     secs: Duration,
     rounds: usize,
-    taskset: Option<&Path>,
-    clk: u64,
 ) -> anyhow::Result<bool> {
-    println!("  A = {}\n  B = {}", a.display(), b.display());
+    println!("  A = {}\n  B = {}", a.server.display(), b.server.display());
     let mut consistent = true;
     for &conns in connections {
         let mut runs: [Vec<Figures>; 2] = [Vec::new(), Vec::new()];
         for round in 0..rounds {
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for which in order {
-                let server = [a, b][which];
-                let phase = runtime.block_on(run_phase(server, taskset, conns, secs, clk))?;
+                let setup = [a, b][which];
+                let phase = runtime.block_on(run_phase(setup, conns, secs))?;
                 let failed: Vec<&str> = phase
                     .checks
                     .iter()

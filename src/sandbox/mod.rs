@@ -165,13 +165,14 @@ impl Sandbox {
 /// Runs the sandbox until Ctrl-C or SIGTERM, its page on `addr` (from `--addr`, else
 /// `LISTEN_ADDR`).
 pub async fn run(addr: SocketAddr, env: Env) -> anyhow::Result<()> {
+    let stop = crate::app::stop_signal();
     let sandbox = start(addr, env).await?;
     // The one line a person needs: on stdout, so it is not lost among the logs.
     println!(
         "platform-desk sandbox: open {} (Ctrl-C to stop)",
         sandbox.page_url()
     );
-    crate::app::wait_for_signal().await;
+    stop.await;
     tracing::info!("stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())

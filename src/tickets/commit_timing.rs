@@ -30,14 +30,7 @@ pub struct SlowCommits {
 impl SlowCommits {
     /// Logs a commit of `size` requests that took `took` (ending at `now`) if it was slow and
     /// no warning went out in the last [`WARN_EVERY`]; returns whether it logged.
-    pub fn check(
-        &mut self,
-        took: Duration,
-        timing: &Timing,
-        size: usize,
-        checkpointing: bool,
-        now: Instant,
-    ) -> bool {
+    pub fn check(&mut self, took: Duration, timing: &Timing, size: usize, now: Instant) -> bool {
         if took < SLOW {
             return false;
         }
@@ -54,7 +47,6 @@ impl SlowCommits {
             lock_ms = ms(timing.locked),
             sync_ms = ms(timing.synced),
             size,
-            checkpointing,
             slow_commits_not_logged = self.unlogged,
             "a ticket commit was slow: its requests waited as long"
         );
@@ -74,12 +66,12 @@ mod tests {
         let t0 = Instant::now();
         let timing = Timing::default();
         let at = |secs: u64| t0 + Duration::from_secs(secs);
-        assert!(!slow.check(Duration::from_millis(99), &timing, 20, false, at(0)));
-        assert!(slow.check(Duration::from_millis(100), &timing, 20, false, at(0)));
-        assert!(!slow.check(Duration::from_millis(300), &timing, 20, false, at(1)));
-        assert!(!slow.check(Duration::from_millis(300), &timing, 20, false, at(9)));
+        assert!(!slow.check(Duration::from_millis(99), &timing, 20, at(0)));
+        assert!(slow.check(Duration::from_millis(100), &timing, 20, at(0)));
+        assert!(!slow.check(Duration::from_millis(300), &timing, 20, at(1)));
+        assert!(!slow.check(Duration::from_millis(300), &timing, 20, at(9)));
         assert_eq!(slow.unlogged, 2);
-        assert!(slow.check(Duration::from_millis(300), &timing, 20, true, at(10)));
+        assert!(slow.check(Duration::from_millis(300), &timing, 20, at(10)));
         assert_eq!(slow.unlogged, 0, "the warning reports and resets the count");
     }
 }

@@ -1,12 +1,11 @@
 //! The ticket writer: files tickets in shared transactions (group commit), so each request
-//! is answered only after its ticket is on disk, yet one fsync serves many requests. It runs
-//! on a thread of its own with its own connection (`filer_db`): a commit is a few dozen
-//! prepared statements stepped in place, never a wait on the async runtime. Its log is
-//! checkpointed by another thread (`checkpoints`), not inside its commits.
+//! is answered only after its ticket is on disk, yet one fsync serves many requests. One
+//! task owns one connection of its own (`filer_db`) and takes whatever requests are queued
+//! as one transaction: a few multi-row statements, whatever the batch's size.
 
-use super::checkpoints::Checkpoints;
 use super::commit_timing::{SlowCommits, Timing};
-use super::filer_db::{FilerDb, Filing};
+use super::filer_db;
+use super::recent::{window_start, Recent, PER_KEY};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
 use crate::context::wake::TimerWake;
@@ -17,6 +16,8 @@ use crate::sla::deadlines::{Happening, Moment};
 use crate::store::Pool;
 use crate::{sla, triage};
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
@@ -53,26 +54,23 @@ struct Job {
     req: FileRequest,
     /// What the request's own task worked out before queueing it.
     read: Read,
-    /// Taken when the job is answered: the job goes back with its outcome.
-    reply: Option<oneshot::Sender<Answer>>,
+    reply: oneshot::Sender<Result<Filed, FileError>>,
 }
 
-/// A job's outcome, and the job itself: the request's task drops it, on the thread that
-/// allocated it. Freed by the writer instead, two dozen requests' worth at a time, its
-/// memory overflowed glibc's per-thread cache on the writer's side and left the request
-/// side's cache empty (malloc and free were 9.9% of the server's samples, now 9.4%).
-type Answer = (Result<Filed, FileError>, Box<Job>);
-
-/// What is read from a request's text alone: worked out on the request's task, not on the
-/// writer's thread, so it runs while the writer waits for the disk.
+/// What is read from a request's text alone: worked out on the request's task, not by the
+/// writer, so it runs while the writer waits for the disk.
 struct Read {
     triage: triage::Triage,
+    /// The description's tokens, compared with the candidates'.
     tokens: Arc<[u64]>,
+    /// The title's and description's, stored with the ticket for later requests to compare.
+    stored_words: String,
 }
 
 impl Read {
     fn of(policy: &Policy, new: &NewTicket) -> Self {
         let words = triage::Words::of(&new.description);
+        let all = triage::Words::of(&format!("{} {}", new.title, new.description));
         Read {
             triage: triage::rules::classify_words(
                 policy,
@@ -81,6 +79,7 @@ impl Read {
                 new.channel.as_deref(),
             ),
             tokens: triage::similar::hashes_of(&words).into(),
+            stored_words: triage::similar::stored_words(&all),
         }
     }
 }
@@ -102,9 +101,9 @@ pub struct TicketFiler {
 const MAX_BATCH: usize = 512;
 
 impl TicketFiler {
-    /// Starts the writer on its own thread, with its own connection to the database the
-    /// pool uses. It stops, after filing everything already queued, when `shutdown` turns
-    /// true; the returned handle finishes then.
+    /// Starts the writer, with its own connection to the database the pool uses. It stops,
+    /// after filing everything already queued, when `shutdown` turns true; the returned
+    /// handle finishes then.
     pub async fn spawn(
         pool: Pool,
         policy: Arc<Policy>,
@@ -114,28 +113,23 @@ impl TicketFiler {
         metrics: Arc<Metrics>,
         mut shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<(Self, JoinHandle<()>)> {
-        let path = pool.connect_options().get_filename().to_path_buf();
-        let db = FilerDb::open(&path).map_err(|e| {
-            anyhow::anyhow!("the ticket writer cannot open {}: {e}", path.display())
-        })?;
-        let next_id = db.max_id()?;
-        let checkpoints = Checkpoints::start(db.connection(), &path)
-            .map_err(|e| anyhow::anyhow!("the checkpointer cannot open {}: {e}", path.display()))?;
+        let mut conn = filer_db::connect(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("the ticket writer cannot open the database: {e}"))?;
+        let next_id = filer_db::max_id(&mut conn).await?;
         let (tx, rx) = mpsc::channel(8192);
         let writer = Writer {
-            db,
+            conn,
             policy: policy.clone(),
             clock,
             outbox_wake,
             timer_wake,
             metrics,
             next_id,
-            recent: Default::default(),
-            checkpoints,
             timing: Timing::default(),
             slow_commits: SlowCommits::default(),
         };
-        let handle = tokio::task::spawn_blocking(move || writer.run(rx));
+        let handle = tokio::spawn(writer.run(rx));
         let stop = tx.clone();
         tokio::spawn(async move {
             crate::context::stopped(&mut shutdown).await;
@@ -148,43 +142,44 @@ impl TicketFiler {
     pub async fn file(&self, req: FileRequest) -> Result<Filed, FileError> {
         let (reply, answer) = oneshot::channel();
         let read = Read::of(&self.policy, &req.new);
-        let job = Job {
-            req,
-            read,
-            reply: Some(reply),
-        };
+        let job = Job { req, read, reply };
         self.tx
             .send(Msg::File(Box::new(job)))
             .await
             .map_err(|_| FileError::Closed)?;
-        let (outcome, job) = answer.await.map_err(|_| FileError::Closed)?;
-        drop(job);
-        outcome
+        answer.await.map_err(|_| FileError::Closed)?
     }
 }
 
 struct Writer {
-    db: FilerDb,
+    conn: SqliteConnection,
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
     outbox_wake: Arc<Notify>,
     timer_wake: Arc<TimerWake>,
     metrics: Arc<Metrics>,
     next_id: i64,
-    recent: super::recent::Recent,
-    checkpoints: Checkpoints,
     /// Where the last commit's time went.
     timing: Timing,
     slow_commits: SlowCommits,
 }
 
+/// What one commit files: its tickets (with their stored words), their SLA plans and outbox
+/// rows.
+#[derive(Default)]
+struct Rows<'j> {
+    tickets: Vec<(Ticket, &'j str)>,
+    plans: Vec<(i64, sla::timers::Planned, Option<String>)>,
+    outbox: Vec<(i64, OutboxMessage)>,
+}
+
 impl Writer {
     /// Takes whatever is queued (up to `MAX_BATCH`) as one commit, until the channel is
     /// closed and empty.
-    fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         // One vector for every batch, allocated once rather than grown anew for each commit.
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(msg) = rx.blocking_recv() {
+        while let Some(msg) = rx.recv().await {
             let mut next = Some(msg);
             while let Some(msg) = next.take() {
                 match msg {
@@ -197,49 +192,44 @@ impl Writer {
                 }
             }
             if !batch.is_empty() {
-                self.commit(&mut batch);
-                self.checkpoints.after_commit(self.db.connection());
+                self.commit(&mut batch).await;
             }
+        }
+        if let Err(err) = sqlx::Connection::close(self.conn).await {
+            tracing::warn!(error = %err, "closing the ticket writer's connection failed");
         }
         tracing::debug!("ticket writer stopped");
     }
 
     /// Files `batch` and answers each of its requests; leaves `batch` empty.
-    // Boxed jobs: each box goes back whole to its request's task (see `Answer`).
+    // Boxed jobs: moved through the channel as one pointer each.
     #[allow(clippy::vec_box)]
-    fn commit(&mut self, batch: &mut Vec<Box<Job>>) {
-        let reqs: Vec<&Job> = batch.iter().map(|job| &**job).collect();
+    async fn commit(&mut self, batch: &mut Vec<Box<Job>>) {
         let started = std::time::Instant::now();
-        let written = self.write(&reqs);
+        let written = self.write(batch).await;
         let took = started.elapsed();
         self.metrics.commit_seconds.observe(took);
-        self.slow_commits.check(
-            took,
-            &self.timing,
-            reqs.len(),
-            self.checkpoints.copying(),
-            started + took,
-        );
-        drop(reqs);
+        self.slow_commits
+            .check(took, &self.timing, batch.len(), started + took);
         match written {
             Ok(results) => {
                 self.metrics.record_commit(batch.len());
                 for (job, result) in batch.drain(..).zip(results) {
-                    answer(job, Ok(result));
+                    let _ = job.reply.send(Ok(result));
                 }
             }
             Err(err) if batch.len() > 1 => {
                 // One bad request must not fail the others: retry each alone.
                 tracing::warn!(error = %err, size = batch.len(), "shared commit failed; retrying one by one");
                 for job in batch.drain(..) {
-                    let result = self.write(&[&job]);
-                    answer(job, result.map(|mut r| r.remove(0)));
+                    let result = self.write(std::slice::from_ref(&job)).await;
+                    let _ = job.reply.send(result.map(|mut r| r.remove(0)));
                 }
             }
             Err(err) => {
                 tracing::error!(error = %err, "filing a ticket failed");
                 for job in batch.drain(..) {
-                    answer(job, Err(FileError::Store(err.to_string())));
+                    let _ = job.reply.send(Err(FileError::Store(err.to_string())));
                 }
             }
         }
@@ -248,53 +238,79 @@ impl Writer {
         self.outbox_wake.notify_one();
     }
 
-    /// One transaction for all of `reqs`.
-    fn write(&mut self, reqs: &[&Job]) -> Result<Vec<Filed>, FileError> {
-        let result = self.try_write(reqs);
+    /// One transaction for all of `jobs`.
+    async fn write(&mut self, jobs: &[Box<Job>]) -> Result<Vec<Filed>, FileError> {
+        let result = self.try_write(jobs).await;
         if result.is_err() {
             // The numbers handed out were rolled back with the transaction.
-            if let Ok(max) = self.db.max_id() {
+            if let Ok(max) = filer_db::max_id(&mut self.conn).await {
                 self.next_id = max;
             }
         }
         result.map_err(|e| FileError::Store(e.to_string()))
     }
 
-    fn try_write(&mut self, jobs: &[&Job]) -> rusqlite::Result<Vec<Filed>> {
+    async fn try_write(&mut self, jobs: &[Box<Job>]) -> sqlx::Result<Vec<Filed>> {
         let now = self.clock.now();
         let now_text = db_time(now);
         // A failed attempt reports what it got through, not the last commit's figures.
         self.timing = Timing::default();
         let started = std::time::Instant::now();
-        let tx: Filing<'_> = self.db.begin()?;
+        let mut tx = filer_db::begin(&mut self.conn).await?;
         self.timing.locked = started.elapsed();
-        let mut st = tx.statements()?;
+
+        // Redeliveries: a request any of whose inbox keys was seen before files nothing.
+        let keys: Vec<&str> = jobs
+            .iter()
+            .flat_map(|j| j.req.dedupe.iter().map(String::as_str))
+            .collect();
+        let fresh = if keys.is_empty() {
+            HashSet::new()
+        } else {
+            filer_db::first_sightings(&mut tx, &keys, &now_text).await?
+        };
+        let mut claimed = HashSet::new();
+        let mut new = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            // Every key of the request must be new, and not claimed by an earlier request of
+            // this batch. Each new key is claimed, as inserting it one by one would.
+            let mut all_new = true;
+            for key in &job.req.dedupe {
+                all_new &= fresh.contains(key) && claimed.insert(key);
+            }
+            new.push(all_new);
+        }
+
+        let filing = || jobs.iter().zip(&new).filter(|(_, n)| **n).map(|(j, _)| j);
+        let requesters = distinct(filing().map(|j| j.req.new.requester.as_str()));
+        let channels = distinct(filing().filter_map(|j| j.req.new.channel.as_deref()));
+        let since = window_start(now);
+        let found =
+            filer_db::open_candidates(&mut tx, &requesters, &channels, PER_KEY, since).await?;
+        let mut recent = Recent::of(found);
+
         let mut results = Vec::with_capacity(jobs.len());
-        let mut filed = Vec::with_capacity(jobs.len());
+        let mut rows = Rows::default();
         let mut next = self.next_id;
         let mut earliest = None;
-        for job in jobs {
-            let req = &job.req;
-            let mut seen = false;
-            for key in &req.dedupe {
-                seen |= !st.first_sighting(key, &now_text)?;
-            }
-            if seen {
+        for (job, is_new) in jobs.iter().zip(&new) {
+            if !is_new {
                 results.push(Filed::Duplicate);
                 continue;
             }
             next += 1;
+            let req = &job.req;
             let new = &req.new;
-            let duplicate = self.recent.duplicate_of(
-                &tx,
+            let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), now);
+            ticket.duplicate_of =
+                recent.duplicate_of(&new.requester, new.channel.as_deref(), &job.read.tokens);
+            recent.remember(
+                ticket.id,
+                &ticket.key,
                 &new.requester,
                 new.channel.as_deref(),
-                &job.read.tokens,
-                now,
-            )?;
-            let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), now);
-            ticket.duplicate_of = duplicate;
-            st.insert_ticket(&ticket, &now_text)?;
+                job.read.tokens.clone(),
+            );
             let history = [Moment {
                 at: now,
                 what: Happening::Created {
@@ -303,45 +319,42 @@ impl Writer {
             }];
             let plan = sla::timers::plan(&self.policy, &ticket, &history);
             if let Some((head, later)) = sla::timers::chain(&plan) {
-                st.insert_plan(ticket.id, &head, later.as_deref())?;
                 earliest =
                     Some(earliest.map_or(head.due_at, |e: DateTime<Utc>| e.min(head.due_at)));
+                rows.plans.push((ticket.id, head, later));
             }
             for message in (req.effects)(&ticket) {
-                st.insert_outbox(Some(next), &message, &now_text)?;
+                rows.outbox.push((ticket.id, message));
             }
-            filed.push((results.len(), job.read.tokens.clone()));
-            results.push(Filed::New(Box::new(ticket)));
+            // Its place in `results`, filled once the transaction no longer needs the rows.
+            results.push(Filed::Duplicate);
+            rows.tickets.push((ticket, &job.read.stored_words));
         }
-        drop(st);
+        let tickets: Vec<(&Ticket, &str)> = rows.tickets.iter().map(|(t, w)| (t, *w)).collect();
+        filer_db::insert_tickets(&mut tx, &tickets, &now_text).await?;
+        filer_db::insert_plans(&mut tx, &rows.plans).await?;
+        filer_db::insert_outbox(&mut tx, &rows.outbox, &now_text).await?;
         let syncing = std::time::Instant::now();
-        tx.commit()?;
+        tx.commit().await?;
         self.timing.synced = syncing.elapsed();
         self.next_id = next;
+        let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
+        for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {
+            if let Some(ticket) = filed.next() {
+                *result = Filed::New(Box::new(ticket));
+            }
+        }
         if let Some(due) = earliest {
             self.timer_wake.timer_added(due);
-        }
-        for (at, tokens) in filed {
-            if let Filed::New(t) = &results[at] {
-                self.recent.remember(
-                    t.id,
-                    &t.key,
-                    &t.requester,
-                    t.channel.as_deref(),
-                    tokens,
-                    t.created_at,
-                );
-            }
         }
         Ok(results)
     }
 }
 
-/// Sends `job` back to its request's task with `outcome` (nobody waits if it gave up).
-fn answer(mut job: Box<Job>, outcome: Result<Filed, FileError>) {
-    if let Some(reply) = job.reply.take() {
-        let _ = reply.send((outcome, job));
-    }
+/// `items` without repeats, in first-seen order.
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    items.filter(|i| seen.insert(*i)).collect()
 }
 
 /// A new ticket as triage files it, with its SLA due times.
@@ -386,5 +399,194 @@ fn build(
         resolution_breached: false,
         breach_acknowledged_at: None,
         paged: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::tickets::Source;
+
+    /// A writer on `pool`'s database as it is now, its clock at `2026-11-10T10:00:00Z`; it
+    /// runs until the returned sender is dropped.
+    async fn start(pool: &Pool) -> (TicketFiler, watch::Sender<bool>) {
+        let (stop, stopped) = watch::channel(false);
+        let now = "2026-11-10T10:00:00Z".parse().unwrap();
+        let (filer, _) = TicketFiler::spawn(
+            pool.clone(),
+            Arc::new(Policy::builtin()),
+            Arc::new(ManualClock::new(now)),
+            Arc::new(Notify::new()),
+            Arc::new(TimerWake::default()),
+            Arc::new(Metrics::default()),
+            stopped,
+        )
+        .await
+        .unwrap();
+        (filer, stop)
+    }
+
+    /// Open tickets `first..=last` in channel C1, each by its own requester, filed the day
+    /// before, each text the template `<service> staging deploy stuck at the canary step`
+    /// with one of four services: they share most of their words with one another and with
+    /// the request of [`file`] (5 of its 6), enough to be taken for duplicates of it.
+    async fn look_alikes(pool: &Pool, first: i64, last: i64) {
+        sqlx::query(
+            "with recursive n(i) as (select ?1 union all select i + 1 from n where i < ?2) \
+             insert into tickets (id, key, title, description, requester, channel, source, \
+             category, priority, status, created_at, updated_at) \
+             select i, 'PLAT-' || i, \
+             case i % 4 when 0 then 'billing' when 1 then 'search' when 2 then 'checkout' \
+                 else 'ledger' end || ' staging deploy stuck at the canary step', '', \
+             'UOTHER' || i, 'C1', 'command', 'general', 'P3', 'open', \
+             '2026-11-09T10:00:00.000000Z', '2026-11-09T10:00:00.000000Z' from n",
+        )
+        .bind(first)
+        .bind(last)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// Open ticket `id` by `requester` in channel C1, filed the day before: the request of
+    /// [`file`] in other words.
+    async fn the_original(pool: &Pool, id: i64, requester: &str) {
+        sqlx::query(
+            "insert into tickets (id, key, title, description, requester, channel, source, \
+             category, priority, status, created_at, updated_at) \
+             values (?1, 'PLAT-' || ?1, 'payments staging deploy stuck at the canary step', '', \
+             ?2, 'C1', 'command', 'general', 'P3', 'open', \
+             '2026-11-09T10:00:00.000000Z', '2026-11-09T10:00:00.000000Z')",
+        )
+        .bind(id)
+        .bind(requester)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// Files "Payments staging deploy is stuck at the canary step" for `requester` in C1.
+    async fn file(filer: &TicketFiler, requester: &str) -> Ticket {
+        let text = "Payments staging deploy is stuck at the canary step".to_string();
+        let new = NewTicket {
+            title: text.clone(),
+            description: text,
+            requester: requester.into(),
+            channel: Some("C1".into()),
+            source: Source::Command,
+            source_ts: None,
+            urgency: None,
+            link: None,
+            filed_by: None,
+        };
+        let req = FileRequest {
+            new,
+            dedupe: Vec::new(),
+            effects: Box::new(|_| Vec::new()),
+        };
+        match filer.file(req).await.unwrap() {
+            Filed::New(t) => *t,
+            Filed::Duplicate => panic!("taken for a redelivery"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_requesters_own_ticket_is_found_under_thousands_of_newer_look_alikes() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        the_original(&pool, 1, "U1").await;
+        look_alikes(&pool, 2, 3001).await;
+        let (filer, _stop) = start(&pool).await;
+        let ticket = file(&filer, "U1").await;
+        assert_eq!(ticket.duplicate_of, Some((1, "PLAT-1".into())));
+        assert_eq!(ticket.id, 3002, "numbered after the highest ticket");
+    }
+
+    #[tokio::test]
+    async fn a_ticket_filed_more_than_two_weeks_ago_is_no_duplicate() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let filed_at = |at: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("update tickets set created_at = ?")
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        };
+        the_original(&pool, 1, "U1").await;
+        let (filer, _stop) = start(&pool).await;
+        // The clock reads 2026-11-10T10:00: two weeks before is still in.
+        filed_at("2026-10-27T10:00:00.000000Z").await;
+        assert_eq!(file(&filer, "U1").await.duplicate_of.map(|d| d.0), Some(1));
+        filed_at("2026-10-27T09:59:59.000000Z").await;
+        assert_eq!(file(&filer, "U1").await.duplicate_of, None);
+    }
+
+    #[tokio::test]
+    async fn in_a_channel_full_of_look_alikes_the_true_duplicate_among_the_recent_ones_wins() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        look_alikes(&pool, 1, 2995).await;
+        the_original(&pool, 2996, "U2").await;
+        look_alikes(&pool, 2997, 3000).await;
+        let (filer, _stop) = start(&pool).await;
+        // Another requester: the channel's newest tickets are compared, every one of which
+        // shares most of the request's words; the original shares them all.
+        let ticket = file(&filer, "U3").await;
+        assert_eq!(ticket.duplicate_of, Some((2996, "PLAT-2996".into())));
+    }
+
+    #[tokio::test]
+    async fn a_request_of_the_same_batch_is_compared_with_the_tickets_filed_before_it() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let (filer, _stop) = start(&pool).await;
+        // Queued together, so that one commit is likely to carry both; in order either way.
+        let (first, second) = tokio::join!(file(&filer, "U1"), file(&filer, "U2"));
+        let (older, newer) = if first.id < second.id {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        assert_eq!(older.duplicate_of, None);
+        assert_eq!(newer.duplicate_of, Some((older.id, older.key.clone())));
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_request_files_nothing_even_within_one_batch() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let (filer, _stop) = start(&pool).await;
+        let request = |key: &str| FileRequest {
+            new: NewTicket {
+                title: "vault token expired".into(),
+                description: "vault token expired".into(),
+                requester: "U1".into(),
+                channel: Some("C1".into()),
+                source: Source::Mention,
+                source_ts: Some("1.2".into()),
+                urgency: None,
+                link: None,
+                filed_by: None,
+            },
+            dedupe: vec![key.to_string(), "msg:C1:1.2".into()],
+            effects: Box::new(|_| Vec::new()),
+        };
+        let (a, b) = tokio::join!(
+            filer.file(request("event:E1")),
+            filer.file(request("event:E2"))
+        );
+        let filed = [a.unwrap(), b.unwrap()];
+        let new = filed.iter().filter(|f| matches!(f, Filed::New(_))).count();
+        assert_eq!(new, 1, "{filed:?}");
+        let tickets: i64 = sqlx::query_scalar("select count(*) from tickets")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(tickets, 1);
+        // And once the first is committed, a third delivery is a redelivery too.
+        assert!(matches!(
+            filer.file(request("event:E3")).await.unwrap(),
+            Filed::Duplicate
+        ));
     }
 }

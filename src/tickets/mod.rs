@@ -4,7 +4,6 @@
 pub mod actions;
 pub mod cards;
 pub mod change;
-pub mod checkpoints;
 mod commit_timing;
 pub mod db;
 pub mod decide;
@@ -12,13 +11,11 @@ pub mod export;
 pub mod filer;
 pub mod filer_db;
 pub mod lifecycle;
-pub mod lock_wait;
 pub mod messages;
 pub mod permissions;
 pub mod queries;
 pub mod recent;
 pub mod threads;
-pub mod wal_writes;
 
 pub use crate::domain::ticket::{shorten, title_from, NewTicket, Source, Ticket, MAX_TITLE_CHARS};
 pub use crate::domain::{EventKind, Priority, Status};

@@ -119,6 +119,39 @@ pub fn hashes_of(words: &Words) -> Vec<u64> {
     out
 }
 
+/// The tokens of a text as its ticket stores them (`tickets.words`): distinct, sorted and
+/// separated by single spaces, each as [`tokens`] spells it (a token holds no space). The
+/// duplicate check reads them back with [`stored_hashes`] instead of splitting the text.
+pub fn stored_words(words: &Words) -> String {
+    // As strings: `policies` (stem `polic` and a `y`) and `policy` are one token.
+    let mut tokens: Vec<String> = words
+        .iter()
+        .filter_map(significant_word)
+        .map(|(stem, ies)| {
+            if ies {
+                format!("{stem}y")
+            } else {
+                stem.to_string()
+            }
+        })
+        .collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens.join(" ")
+}
+
+/// [`token_hashes`] of the text whose [`stored_words`] these are.
+pub fn stored_hashes(stored: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = stored
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| fnv1a(FNV_BASIS, w.as_bytes()))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The hash of `word`'s token: its stem from [`significant_word`], followed by `y` for an
 /// `ies` plural; `None` when the word is left out.
 fn token_hash(word: &str) -> Option<u64> {
@@ -458,6 +491,19 @@ mod tests {
                 .collect();
             expected.sort_unstable();
             prop_assert_eq!(token_hashes(&a), expected);
+        }
+
+        /// Stored words read back as the hashes of the text they came from.
+        #[test]
+        fn stored_words_give_back_the_token_hashes_of_their_text(a in prop_oneof![
+            text(),
+            "(the|THANKS|policies|Deploys|access|bus|1234|k8s|Über|ÉTÉ|ies|policy)( [a-z]{0,6}){0,8}",
+        ]) {
+            let words = Words::of(&a);
+            let stored = stored_words(&words);
+            prop_assert_eq!(stored_hashes(&stored), hashes_of(&words));
+            let readable: Vec<String> = tokens(&a).into_iter().collect();
+            prop_assert_eq!(stored, readable.join(" "));
         }
 
         /// The bound never turns away a candidate that the full comparison accepts, at any
