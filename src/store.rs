@@ -231,7 +231,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn open_tickets_are_indexed_by_requester_and_by_channel() {
+    async fn open_tickets_are_indexed_by_channel_and_not_by_requester() {
         let (_dir, pool) = migrated().await;
         let mut names: Vec<String> = sqlx::query_scalar(
             "select name from sqlite_master where type = 'index' and tbl_name = 'tickets'",
@@ -246,7 +246,6 @@ mod tests {
                 "sqlite_autoindex_tickets_1",
                 "tickets_card",
                 "tickets_channel_open",
-                "tickets_requester_open",
                 "tickets_source",
                 "tickets_status"
             ]

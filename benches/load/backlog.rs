@@ -22,6 +22,9 @@ impl Backlog {
     pub fn copy_to(&self, dir: &Path) -> anyhow::Result<String> {
         let file = dir.join("bench.db");
         std::fs::copy(&self.file, &file).context("copying the backlog")?;
+        // On disk before the server starts: otherwise the kernel writes the copy out during
+        // the phase, and the server's first syncs wait behind a hundred megabytes.
+        std::fs::File::open(&file)?.sync_all()?;
         Ok(format!("sqlite://{}", file.display()))
     }
 }
@@ -80,11 +83,10 @@ pub async fn make(
                 _ => "closed",
             };
             let done = matches!(status, "resolved" | "closed");
+            // As the writer stores them: the title's and the description's.
             let words = with_words.then(|| {
-                let text = format!("{} {}", r.title, r.text());
-                platform_desk::triage::similar::stored_words(&platform_desk::triage::Words::of(
-                    &text,
-                ))
+                use platform_desk::triage::{similar, Words};
+                similar::stored_words([&Words::of(&r.title), &Words::of(&r.text())])
             });
             row.push_bind(*id as i64)
                 .push_bind(format!("PLAT-{id}"))

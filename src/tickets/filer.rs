@@ -4,8 +4,8 @@
 //! as one transaction: a few multi-row statements, whatever the batch's size.
 
 use super::commit_timing::{SlowCommits, Timing};
-use super::filer_db;
-use super::recent::{window_start, Recent, PER_KEY};
+use super::filer_db::{self, CandidateText, Of};
+use super::recent::{window_start, Recent, Requesters, MAX_REMEMBERED};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
 use crate::context::wake::TimerWake;
@@ -16,6 +16,7 @@ use crate::sla::deadlines::{Happening, Moment};
 use crate::store::Pool;
 use crate::{sla, triage};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use sqlx::SqliteConnection;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -63,14 +64,17 @@ struct Read {
     triage: triage::Triage,
     /// The description's tokens, compared with the candidates'.
     tokens: Arc<[u64]>,
-    /// The title's and description's, stored with the ticket for later requests to compare.
+    /// The title's and description's, stored with the ticket for later requests to compare
+    /// with, and their hashes.
     stored_words: String,
+    stored_tokens: Arc<[u64]>,
 }
 
 impl Read {
     fn of(policy: &Policy, new: &NewTicket) -> Self {
+        use triage::similar;
         let words = triage::Words::of(&new.description);
-        let all = triage::Words::of(&format!("{} {}", new.title, new.description));
+        let stored_words = similar::stored_words([&triage::Words::of(&new.title), &words]);
         Read {
             triage: triage::rules::classify_words(
                 policy,
@@ -78,14 +82,17 @@ impl Read {
                 &words,
                 new.channel.as_deref(),
             ),
-            tokens: triage::similar::hashes_of(&words).into(),
-            stored_words: triage::similar::stored_words(&all),
+            tokens: similar::hashes_of(&words).into(),
+            stored_tokens: similar::stored_hashes(&stored_words).into(),
+            stored_words,
         }
     }
 }
 
 enum Msg {
     File(Box<Job>),
+    /// What was recalled of the requesters' recent tickets when the writer started.
+    Recalled(Requesters),
     /// Shutting down: file what is queued, take nothing more.
     Stop,
 }
@@ -95,7 +102,12 @@ enum Msg {
 pub struct TicketFiler {
     tx: mpsc::Sender<Msg>,
     policy: Arc<Policy>,
+    /// True once the writer has taken in what it recalled at start.
+    recalled: watch::Receiver<bool>,
 }
+
+/// The newest tickets read when the writer starts, to recall its requesters' open ones.
+const RECALL_SCANNED: i64 = 1_000_000;
 
 /// The most requests one commit carries.
 const MAX_BATCH: usize = 512;
@@ -118,6 +130,23 @@ impl TicketFiler {
             .map_err(|e| anyhow::anyhow!("the ticket writer cannot open the database: {e}"))?;
         let next_id = filer_db::max_id(&mut conn).await?;
         let (tx, rx) = mpsc::channel(8192);
+        let (recalled_tx, recalled) = watch::channel(false);
+        // Read in the background: the first requests need not wait for it (a large backlog
+        // takes a second); until it is in, they are compared with their channel's tickets and
+        // those filed since the start.
+        let since = window_start(clock.now());
+        let to_writer = tx.clone();
+        tokio::spawn(async move {
+            match recall(&pool, since).await {
+                Ok(older) => {
+                    let _ = to_writer.send(Msg::Recalled(older)).await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "recalling recent tickets failed; duplicates of tickets filed before the start are found by channel only");
+                    let _ = to_writer.send(Msg::Recalled(Requesters::default())).await;
+                }
+            }
+        });
         let writer = Writer {
             conn,
             policy: policy.clone(),
@@ -126,6 +155,8 @@ impl TicketFiler {
             timer_wake,
             metrics,
             next_id,
+            requesters: Requesters::default(),
+            recalled: recalled_tx,
             timing: Timing::default(),
             slow_commits: SlowCommits::default(),
         };
@@ -135,7 +166,21 @@ impl TicketFiler {
             crate::context::stopped(&mut shutdown).await;
             let _ = stop.send(Msg::Stop).await;
         });
-        Ok((Self { tx, policy }, handle))
+        Ok((
+            Self {
+                tx,
+                policy,
+                recalled,
+            },
+            handle,
+        ))
+    }
+
+    /// Resolves once the writer has taken in what it recalled of recent tickets at start
+    /// (tests wait for it; requests need not).
+    pub async fn recalled(&self) {
+        let mut recalled = self.recalled.clone();
+        let _ = recalled.wait_for(|done| *done).await;
     }
 
     /// Files a ticket; returns once it is committed to disk.
@@ -151,6 +196,30 @@ impl TicketFiler {
     }
 }
 
+/// The requesters' open tickets filed since `since`, newest first, as [`Requesters`] keeps
+/// them.
+async fn recall(pool: &Pool, since: DateTime<Utc>) -> sqlx::Result<Requesters> {
+    let mut older = Requesters::default();
+    let mut rows = std::pin::pin!(filer_db::recent_open(
+        pool,
+        since,
+        4 * MAX_REMEMBERED,
+        RECALL_SCANNED
+    ));
+    while let Some(row) = rows.next().await {
+        let (id, requester, at, text) = row?;
+        let tokens = match text {
+            CandidateText::Words(words) => triage::similar::stored_hashes(&words),
+            CandidateText::Text(text) => triage::similar::token_hashes(&text),
+        };
+        older.older(id, &requester, &tokens, at);
+        if older.full() {
+            break;
+        }
+    }
+    Ok(older)
+}
+
 struct Writer {
     conn: SqliteConnection,
     policy: Arc<Policy>,
@@ -159,16 +228,19 @@ struct Writer {
     timer_wake: Arc<TimerWake>,
     metrics: Arc<Metrics>,
     next_id: i64,
+    /// What the writer remembers of its requesters' recent tickets.
+    requesters: Requesters,
+    recalled: watch::Sender<bool>,
     /// Where the last commit's time went.
     timing: Timing,
     slow_commits: SlowCommits,
 }
 
-/// What one commit files: its tickets (with their stored words), their SLA plans and outbox
+/// What one commit files: its tickets (with their requests), their SLA plans and outbox
 /// rows.
 #[derive(Default)]
 struct Rows<'j> {
-    tickets: Vec<(Ticket, &'j str)>,
+    tickets: Vec<(Ticket, &'j Job)>,
     plans: Vec<(i64, sla::timers::Planned, Option<String>)>,
     outbox: Vec<(i64, OutboxMessage)>,
 }
@@ -184,6 +256,10 @@ impl Writer {
             while let Some(msg) = next.take() {
                 match msg {
                     Msg::File(job) => batch.push(job),
+                    Msg::Recalled(older) => {
+                        self.requesters.merge(older);
+                        let _ = self.recalled.send(true);
+                    }
                     // Take no more, but file what was already accepted.
                     Msg::Stop => rx.close(),
                 }
@@ -282,11 +358,30 @@ impl Writer {
         }
 
         let filing = || jobs.iter().zip(&new).filter(|(_, n)| **n).map(|(j, _)| j);
-        let requesters = distinct(filing().map(|j| j.req.new.requester.as_str()));
-        let channels = distinct(filing().filter_map(|j| j.req.new.channel.as_deref()));
         let since = window_start(now);
-        let found =
-            filer_db::open_candidates(&mut tx, &requesters, &channels, PER_KEY, since).await?;
+        // The requesters' remembered tickets that may match, read to compare and to learn
+        // which are still open.
+        let mut asked: Vec<(i64, &str)> = Vec::new();
+        for job in filing() {
+            let requester = job.req.new.requester.as_str();
+            let ids = self
+                .requesters
+                .may_match(requester, &job.read.tokens, since);
+            asked.extend(ids.map(|id| (id, requester)));
+        }
+        asked.sort_unstable();
+        asked.dedup();
+        let ids: Vec<i64> = asked.iter().map(|(id, _)| *id).collect();
+        let channels = distinct(filing().filter_map(|j| j.req.new.channel.as_deref()));
+        let found = filer_db::open_candidates(&mut tx, &ids, &channels, since).await?;
+        let still_open: HashSet<i64> = found
+            .iter()
+            .filter(|c| c.of == Of::Requester)
+            .map(|c| c.id)
+            .collect();
+        for (id, requester) in asked.iter().filter(|(id, _)| !still_open.contains(id)) {
+            self.requesters.forget(requester, *id);
+        }
         let mut recent = Recent::of(found);
 
         let mut results = Vec::with_capacity(jobs.len());
@@ -309,7 +404,7 @@ impl Writer {
                 &ticket.key,
                 &new.requester,
                 new.channel.as_deref(),
-                job.read.tokens.clone(),
+                job.read.stored_tokens.clone(),
             );
             let history = [Moment {
                 at: now,
@@ -328,9 +423,13 @@ impl Writer {
             }
             // Its place in `results`, filled once the transaction no longer needs the rows.
             results.push(Filed::Duplicate);
-            rows.tickets.push((ticket, &job.read.stored_words));
+            rows.tickets.push((ticket, job));
         }
-        let tickets: Vec<(&Ticket, &str)> = rows.tickets.iter().map(|(t, w)| (t, *w)).collect();
+        let tickets: Vec<(&Ticket, &str)> = rows
+            .tickets
+            .iter()
+            .map(|(t, job)| (t, job.read.stored_words.as_str()))
+            .collect();
         filer_db::insert_tickets(&mut tx, &tickets, &now_text).await?;
         filer_db::insert_plans(&mut tx, &rows.plans).await?;
         filer_db::insert_outbox(&mut tx, &rows.outbox, &now_text).await?;
@@ -338,6 +437,10 @@ impl Writer {
         tx.commit().await?;
         self.timing.synced = syncing.elapsed();
         self.next_id = next;
+        for (t, job) in &rows.tickets {
+            self.requesters
+                .filed(t.id, &t.requester, &job.read.stored_tokens, now);
+        }
         let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
         for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {
             if let Some(ticket) = filed.next() {
@@ -408,8 +511,8 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::tickets::Source;
 
-    /// A writer on `pool`'s database as it is now, its clock at `2026-11-10T10:00:00Z`; it
-    /// runs until the returned sender is dropped.
+    /// A writer on `pool`'s database as it is now, its clock at `2026-11-10T10:00:00Z`, once
+    /// it has recalled the recent tickets; it runs until the returned sender is dropped.
     async fn start(pool: &Pool) -> (TicketFiler, watch::Sender<bool>) {
         let (stop, stopped) = watch::channel(false);
         let now = "2026-11-10T10:00:00Z".parse().unwrap();
@@ -424,6 +527,7 @@ mod tests {
         )
         .await
         .unwrap();
+        filer.recalled().await;
         (filer, stop)
     }
 

@@ -119,25 +119,34 @@ pub fn hashes_of(words: &Words) -> Vec<u64> {
     out
 }
 
-/// The tokens of a text as its ticket stores them (`tickets.words`): distinct, sorted and
+/// The tokens of texts as their ticket stores them (`tickets.words`): distinct, sorted and
 /// separated by single spaces, each as [`tokens`] spells it (a token holds no space). The
-/// duplicate check reads them back with [`stored_hashes`] instead of splitting the text.
-pub fn stored_words(words: &Words) -> String {
-    // As strings: `policies` (stem `polic` and a `y`) and `policy` are one token.
-    let mut tokens: Vec<String> = words
-        .iter()
-        .filter_map(significant_word)
-        .map(|(stem, ies)| {
-            if ies {
-                format!("{stem}y")
-            } else {
-                stem.to_string()
-            }
-        })
+/// duplicate check reads them back with [`stored_hashes`] instead of splitting the texts.
+pub fn stored_words<'a>(texts: impl IntoIterator<Item = &'a Words>) -> String {
+    let mut tokens: Vec<(&str, bool)> = texts
+        .into_iter()
+        .flat_map(|words| words.iter().filter_map(significant_word))
         .collect();
-    tokens.sort_unstable();
-    tokens.dedup();
-    tokens.join(" ")
+    // As they are spelled: `policies` (stem `polic` and a `y`) and `policy` are one token.
+    tokens.sort_unstable_by(|a, b| spelled(*a).cmp(spelled(*b)));
+    tokens.dedup_by(|a, b| spelled(*a).eq(spelled(*b)));
+    let mut out = String::with_capacity(tokens.iter().map(|(t, _)| t.len() + 2).sum());
+    for (stem, ies) in tokens {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(stem);
+        if ies {
+            out.push('y');
+        }
+    }
+    out
+}
+
+/// The bytes of a token as [`tokens`] spells it: its stem, then a `y` for an `ies` plural.
+fn spelled((stem, ies): (&str, bool)) -> impl Iterator<Item = u8> + '_ {
+    let y: &[u8] = if ies { b"y" } else { b"" };
+    stem.bytes().chain(y.iter().copied())
 }
 
 /// [`token_hashes`] of the text whose [`stored_words`] these are.
@@ -500,10 +509,17 @@ mod tests {
             "(the|THANKS|policies|Deploys|access|bus|1234|k8s|Über|ÉTÉ|ies|policy)( [a-z]{0,6}){0,8}",
         ]) {
             let words = Words::of(&a);
-            let stored = stored_words(&words);
+            let stored = stored_words([&words]);
             prop_assert_eq!(stored_hashes(&stored), hashes_of(&words));
             let readable: Vec<String> = tokens(&a).into_iter().collect();
             prop_assert_eq!(stored, readable.join(" "));
+        }
+
+        /// Words stored from two texts are those of the texts joined.
+        #[test]
+        fn stored_words_of_two_texts_are_those_of_both(a in text(), b in text()) {
+            let joined = stored_words([&Words::of(&format!("{a} {b}"))]);
+            prop_assert_eq!(stored_words([&Words::of(&a), &Words::of(&b)]), joined);
         }
 
         /// The bound never turns away a candidate that the full comparison accepts, at any
