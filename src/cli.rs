@@ -1,5 +1,6 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`; exit codes 0 (done),
-//! 1 (the user's input or config is wrong, one line on stderr), 2 (anything else).
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `outbox`; exit
+//! codes 0 (done), 1 (the user's input or config is wrong, one line on stderr), 2 (anything
+//! else).
 
 use crate::app;
 use crate::clock::SystemClock;
@@ -9,6 +10,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+mod outbox;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,9 +30,9 @@ pub enum Command {
     Serve,
     /// Run the bot against the built-in Slack simulator: no workspace, no tokens
     Sandbox {
-        /// Address of the simulator's page
-        #[arg(long, default_value = "127.0.0.1:3030")]
-        addr: std::net::SocketAddr,
+        /// Address of the sandbox's page [default: LISTEN_ADDR, else 127.0.0.1:3000]
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -43,6 +46,35 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// The messages Slack never took, and sending them again
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List the messages given up on (after delivery.max_attempts, or refused by Slack)
+    Failed {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Put failed messages back in the queue, attempts reset: the bot sends them again
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
+    Retry {
+        /// The id of the row (from `outbox failed`)
+        id: Option<i64>,
+        /// Every failed row
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,10 +101,7 @@ pub enum ConfigCommand {
     Check { file: Option<PathBuf> },
 }
 
-/// An error the user can fix: printed as one line, exit code 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UserError(pub String);
+pub use crate::app::UserError;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -159,8 +188,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
             telemetry::init(env.log_format, &env.rust_log);
             runtime()?.block_on(async {
+                let stop = app::stop_signal();
                 let running = app::start(Settings { env, policy }, Arc::new(SystemClock)).await?;
-                wait_for_signal().await;
+                stop.await;
                 tracing::info!("shutting down");
                 running.shutdown().await;
                 Ok(ExitCode::SUCCESS)
@@ -186,9 +216,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
+        Command::Outbox { action } => {
+            let env = Env::from_env().map_err(user_err)?;
+            runtime()?.block_on(outbox::run(action, &env.database_url))
+        }
         Command::Sandbox { addr } => {
             let env = Env::from_env().map_err(user_err)?;
-            telemetry::init(env.log_format, &env.rust_log);
+            telemetry::init(env.log_format, &crate::sandbox::log_filter(&env.rust_log));
+            let addr = addr.unwrap_or(env.listen_addr);
             runtime()?.block_on(crate::sandbox::run(addr, env))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -226,26 +261,4 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-/// SIGTERM (how orchestrators stop us) or Ctrl-C.
-pub async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

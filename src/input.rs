@@ -1,8 +1,6 @@
 //! Our own input types: what a person did in Slack, as the edge hands it to the capabilities,
-//! and the `Reply` the edge sends back. Nothing here speaks Slack's wire format but the
-//! serde names of a slash command's form fields.
+//! and the `Reply` the edge sends back. Nothing here speaks Slack's wire format.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Something a person did in Slack, in our terms.
@@ -25,23 +23,16 @@ pub enum Input {
 }
 
 /// A `/platform ...` slash command.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Command {
-    #[serde(rename = "user_id")]
     pub user: String,
-    #[serde(rename = "channel_id", default)]
     pub channel: String,
-    #[serde(default)]
     pub command: String,
     /// What the person typed, with Slack's escaping undone (see `mrkdwn::plain_from_slack`).
-    #[serde(default)]
     pub text: String,
     /// The text exactly as Slack sent it: mentions still `<@U123|name>` sequences.
-    #[serde(skip)]
     pub raw_text: String,
-    #[serde(default)]
     pub trigger_id: Option<String>,
-    #[serde(default)]
     pub response_url: Option<String>,
 }
 
@@ -133,6 +124,11 @@ pub struct Action {
     pub message_ts: Option<String>,
     pub trigger_id: Option<String>,
 }
+
+/// The answer when our side failed (storage, a Slack call): the details are logged, never
+/// shown.
+pub const STORE_FAILED: &str =
+    "Sorry, I couldn't file that just now. Please try again in a moment.";
 
 /// What goes back to Slack in the HTTP response or the Socket Mode ack.
 #[derive(Debug, Clone, PartialEq)]

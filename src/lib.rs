@@ -1,11 +1,19 @@
 //! platform-desk: a self-hosted Slack bot for platform-team intake, SLAs and support metrics.
 
-/// The App context and the wiring of serve and sandbox.
+/// The wiring of serve and sandbox: the only module above every capability and the edge.
 pub mod app;
 /// The command line: serve, sandbox, migrate, config check.
 pub mod cli;
 /// The injected clock.
 pub mod clock;
+/// The context every capability gets: pool, clock, policy, metrics, wake-ups.
+pub mod context;
+/// Every input to the capability it belongs to; the `/platform` commands.
+pub mod dispatch;
+/// The domain's own types: tickets, states, sources, priorities.
+pub mod domain;
+/// Firing SLA timers: warnings, breaches, escalation, the on-call handoff.
+pub mod escalation;
 /// Our own input types, which the edge makes from Slack payloads.
 pub mod input;
 /// Requests becoming tickets.
@@ -35,3 +43,5 @@ pub mod tickets;
 pub mod triage;
 /// Health, readiness and metrics.
 pub mod web;
+/// Splitting text into lowercase words.
+pub mod words;

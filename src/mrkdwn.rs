@@ -1,6 +1,7 @@
 //! Making untrusted text safe to echo into Slack mrkdwn: only `&`, `<` and `>` are control
 //! characters, and escaping them neutralises every mention and link.
 
+use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 
 /// `text` with `&`, `<`, `>` escaped (`&` first, so nothing is escaped twice).
@@ -99,9 +100,76 @@ pub fn is_slack_id(id: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
+/// A time as Slack shows it in the reader's own timezone, with a UTC fallback. Written
+/// straight into the text that shows it (no string of its own).
+pub fn when(t: DateTime<Utc>) -> When {
+    When(t)
+}
+
+/// See [`when`].
+pub struct When(DateTime<Utc>);
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+            self.0.timestamp(),
+            UtcMinute(self.0)
+        )
+    }
+}
+
+/// `2026-11-27 14:05 UTC`, as chrono's `%Y-%m-%d %H:%M UTC` writes it, without its
+/// formatter, which was a visible part of answering a request.
+struct UtcMinute(DateTime<Utc>);
+
+impl std::fmt::Display for UtcMinute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::{Datelike, Timelike};
+        let t = self.0;
+        if (0..=9999).contains(&t.year()) {
+            write!(
+                f,
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        } else {
+            // Years past 9999 (a deadline that can never be met): chrono's own.
+            write!(f, "{}", t.format("%Y-%m-%d %H:%M UTC"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn utc_minute(t: DateTime<Utc>) -> String {
+        UtcMinute(t).to_string()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_times_utc_text_is_what_chrono_writes(secs in -62_135_596_800i64..253_402_300_799, nanos in 0u32..1_000_000_000) {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            proptest::prop_assert_eq!(utc_minute(t), t.format("%Y-%m-%d %H:%M UTC").to_string());
+        }
+    }
+
+    #[test]
+    fn a_time_that_can_never_come_still_reads_as_chrono_writes_it() {
+        let never = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(
+            utc_minute(never),
+            never.format("%Y-%m-%d %H:%M UTC").to_string()
+        );
+        assert!(when(never).to_string().ends_with(" UTC>"));
+    }
 
     #[test]
     fn special_mentions_and_ampersands_are_neutralised() {

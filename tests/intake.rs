@@ -223,10 +223,8 @@ async fn the_same_event_delivered_three_times_is_handled_once() {
     assert_eq!(app.event(&again, None).await.status(), 200);
 
     assert_eq!(app.scalar("select count(*) from tickets").await, 1);
-    app.fake
-        .wait_for("chat.postMessage", 2, Duration::from_secs(5))
-        .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.scalar("select count(*) from outbox").await, 2);
+    app.settled().await;
     assert_eq!(
         app.fake.successful_calls_to("chat.postMessage").len(),
         2,
@@ -258,10 +256,16 @@ async fn concurrent_requests_get_distinct_keys_and_one_card_each() {
         let (http, base, secret) = (app.http.clone(), app.base.clone(), app.secret.clone());
         handles.push(tokio::spawn(async move {
             let body = serde_urlencoded::to_string([
+                ("team_id", "T0A1B2C3D4"),
                 ("user_id", ALICE),
                 ("channel_id", "C1"),
                 ("command", "/platform"),
                 ("text", &format!("request thing {i}")),
+                (
+                    "response_url",
+                    "https://hooks.slack.com/commands/T0A1B2C3D4/1/x",
+                ),
+                ("trigger_id", &format!("{i}.1.a")),
             ])
             .unwrap();
             let ts = chrono::Utc::now().timestamp().to_string();

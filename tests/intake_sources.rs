@@ -110,8 +110,35 @@ async fn messages_that_are_not_requests_are_ignored() {
             "{what} made a ticket"
         );
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(app.fake.calls_to("chat.postMessage").is_empty());
+    assert_eq!(
+        app.scalar("select count(*) from outbox").await,
+        0,
+        "nothing was queued for Slack"
+    );
+    // A later message that is filed: once its answers are delivered, anything the ignored
+    // ones had set off would have been delivered before them.
+    let filed = message(
+        HELP,
+        ALICE,
+        "1700000100.000950",
+        "the staging deploy is stuck since noon",
+        None,
+    );
+    assert_eq!(app.event(&filed, None).await.status(), 200);
+    app.settled().await;
+    let posts = app.fake.calls_to("chat.postMessage");
+    assert!(!posts.is_empty(), "the filed message is answered");
+    for post in &posts {
+        let about_it = post.body["thread_ts"] == "1700000100.000950"
+            || post.body["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("PLAT-1 "));
+        assert!(
+            about_it,
+            "a post not about the filed message: {}",
+            post.body
+        );
+    }
 }
 
 #[tokio::test]
@@ -242,6 +269,7 @@ async fn the_message_shortcut_opens_a_prefilled_form_that_files_for_the_author()
     let app = spawn_app().await;
     let payload = json!({
         "type": "message_action", "callback_id": "file_platform_request", "trigger_id": "1.2.shortcut",
+        "team": {"id": "T0A1B2C3D4"}, "response_url": "https://hooks.slack.com/app/T0A1B2C3D4/1/x",
         "user": {"id": "U06WXYZ7AB"}, "channel": {"id": "C02PAYMENTS"},
         "message": {"type": "message", "user": ALICE, "ts": "1700000600.000100", "text": "Our canary keeps failing health checks\nsince the mesh upgrade"},
     });
@@ -261,7 +289,7 @@ async fn the_message_shortcut_opens_a_prefilled_form_that_files_for_the_author()
     sub["view"]["state"]["values"] = json!({
         "title_block": {"title_input": {"type": "plain_text_input", "value": "Our canary keeps failing health checks"}},
         "description_block": {"description_input": {"type": "plain_text_input", "value": "since the mesh upgrade"}},
-        "urgency_block": {"urgency_select": {"type": "static_select", "selected_option": {"value": "high"}}},
+        "urgency_block": {"urgency_select": {"type": "static_select", "selected_option": {"value": "high", "text": {"type": "plain_text", "text": "High"}}}},
         "link_block": {"link_input": {"type": "plain_text_input", "value": null}},
     });
     let resp = app.interaction(&sub).await;

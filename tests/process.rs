@@ -97,10 +97,16 @@ async fn wait_ready(port: u16) {
 
 async fn command(port: u16, text: &str) -> Value {
     let body = serde_urlencoded::to_string([
+        ("team_id", "T0A1B2C3D4"),
         ("user_id", ALICE),
         ("channel_id", "C04PLATENG"),
         ("command", "/platform"),
         ("text", text),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0A1B2C3D4/1/x",
+        ),
+        ("trigger_id", "1.1.a"),
     ])
     .unwrap();
     let ts = chrono::Utc::now().timestamp().to_string();
@@ -171,36 +177,41 @@ async fn pending_outbox_rows_survive_a_kill_and_are_delivered_once_after_restart
         .wait_for("chat.postMessage", 3, Duration::from_secs(10))
         .await;
     assert_eq!(delivered.len(), 3);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut texts: Vec<String> = fake
-        .successful_calls_to("chat.postMessage")
-        .iter()
-        .map(|c| {
-            c.body["text"]
-                .as_str()
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    texts.sort();
+    wait_all_sent(dir.path(), "the three cards are recorded").await;
+    let card_keys = || {
+        let mut keys: Vec<String> = fake
+            .successful_calls_to("chat.postMessage")
+            .iter()
+            .map(|c| {
+                let text = c.body["text"].as_str().unwrap();
+                text.split(' ').next().unwrap().to_string()
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
     assert_eq!(
-        texts,
+        card_keys(),
         ["PLAT-1", "PLAT-2", "PLAT-3"],
         "each card exactly once"
     );
 
-    // A graceful stop now, then a third start: nothing is sent again.
+    // A graceful stop now, then a third start: nothing is sent again. A new request's card
+    // comes after the old ones in the intake channel's queue: once it is delivered and
+    // every row recorded, a card sent again would have shown.
     stop(&mut child);
     let port = free_port();
     let mut child = start_binary(dir.path(), &fake, port);
     wait_ready(port).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let answer = command(port, "request rotate the deploy key").await;
+    assert!(
+        answer["text"].as_str().unwrap().contains("PLAT-4"),
+        "{answer}"
+    );
+    wait_all_sent(dir.path(), "the fourth card is recorded").await;
     assert_eq!(
-        fake.successful_calls_to("chat.postMessage").len(),
-        3,
+        card_keys(),
+        ["PLAT-1", "PLAT-2", "PLAT-3", "PLAT-4"],
         "sent rows are never sent twice"
     );
     stop(&mut child);
@@ -224,50 +235,36 @@ async fn event(port: u16, body: &Value) -> u16 {
         .as_u16()
 }
 
-/// `(channel, status)` of every outbox row, read from the database file the binary uses.
-async fn outbox_rows(dir: &Path) -> Vec<(String, String)> {
-    let mut db = open_db(dir).await;
-    let rows = sqlx::query_as("select channel, status from outbox order by id")
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-    sqlx::Connection::close(db).await.unwrap();
-    rows
-}
-
-/// A connection to the database file the binary uses.
-async fn open_db(dir: &Path) -> sqlx::SqliteConnection {
-    let url = format!("sqlite://{}", dir.join("desk.db").display());
-    <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+/// The database file the binary uses, opened as an operator would, beside it.
+async fn database(dir: &Path) -> platform_desk::store::Pool {
+    platform_desk::store::connect(&format!("sqlite://{}", dir.join("desk.db").display()))
         .await
         .unwrap()
 }
 
-/// Reads the outbox rows until `f` finds what it waits for in them (`timeout` at most).
-async fn wait_for_rows<T>(
-    dir: &Path,
-    timeout: Duration,
-    mut f: impl FnMut(&[(String, String)]) -> Option<T>,
-) -> Option<T> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f(&outbox_rows(dir).await) {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// `(channel, status)` of every outbox row, read from the database file the binary uses.
+async fn outbox_rows(dir: &Path) -> Vec<(String, String)> {
+    let pool = database(dir).await;
+    let rows = sqlx::query_as("select channel, status from outbox order by id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
 }
 
-/// Waits (10 s at most) until every outbox row of the database in `dir` is sent.
+/// Waits (10 s at most) until every outbox row of the database in `dir` is sent. The
+/// sender never calls Slack again for a row recorded as sent: what the fake has seen then
+/// is final.
 async fn wait_all_sent(dir: &Path, what: &str) {
-    wait_for_rows(dir, Duration::from_secs(10), |rows| {
-        rows.iter().all(|(_, s)| s == "sent").then_some(())
-    })
-    .await
-    .unwrap_or_else(|| panic!("{what}: not every row was sent in time"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !outbox_rows(dir).await.iter().all(|(_, s)| s == "sent") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not every row was sent in time"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -290,13 +287,20 @@ async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_aft
         event(port, &fixture_json("event_app_mention.json")).await,
         200
     );
-    let (answered, held) = wait_for_rows(dir.path(), Duration::from_secs(5), |rows| {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let (answered, held) = loop {
+        let rows = outbox_rows(dir.path()).await;
         let sent: Vec<_> = rows.iter().filter(|(_, s)| s == "sent").collect();
         let pending: Vec<_> = rows.iter().filter(|(_, s)| s == "pending").collect();
-        (sent.len() == 1 && pending.len() == 1).then(|| (sent[0].0.clone(), pending[0].0.clone()))
-    })
-    .await
-    .expect("the post Slack answered is marked sent while the other is still held");
+        if sent.len() == 1 && pending.len() == 1 {
+            break (sent[0].0.clone(), pending[0].0.clone());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the post Slack answered is marked sent while the other is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_ne!(answered, held);
 
     child.kill().unwrap(); // SIGKILL while Slack still holds the other post
@@ -315,7 +319,7 @@ async fn a_post_slack_has_answered_is_marked_sent_at_once_and_not_sent_again_aft
     })
     .await
     .expect("the held post is sent after the restart");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_all_sent(dir.path(), "every row is recorded after the restart").await;
     assert_eq!(
         posts_to(&answered),
         1,
@@ -371,7 +375,6 @@ async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restar
         "both rows are recorded as sent after the restart",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(shown().len(), 2, "each message shows once: {:?}", shown());
     assert!(
         fake.successful_calls_to("conversations.history").len()
@@ -380,12 +383,13 @@ async fn posts_slack_took_without_answering_before_a_kill_are_found_after_restar
         "the restarted bot looked for each post"
     );
     // The card found this way is the ticket's card: later updates go to that message.
-    let mut db = open_db(dir.path()).await;
+    let db = database(dir.path()).await;
     let (card_channel, card_ts): (String, String) =
         sqlx::query_as("select card_channel, card_ts from tickets")
-            .fetch_one(&mut db)
+            .fetch_one(&db)
             .await
             .unwrap();
+    db.close().await;
     assert!(
         shown().contains(&(card_channel.clone(), card_ts.clone())),
         "{card_channel} {card_ts} is one of {:?}",
@@ -486,9 +490,10 @@ fn a_command_line_that_does_not_parse_is_a_one_line_user_error_with_exit_1() {
     }
 }
 
+/// SIGTERM, as an orchestrator stops the bot (sent from Rust: the suite needs no `kill`).
 fn stop(child: &mut Server) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
 }
@@ -525,7 +530,7 @@ async fn sigterm_finishes_in_flight_work_and_leaves_a_clean_database() {
 fn config_check_accepts_the_contract_example_and_prints_the_sla_table() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("policy.toml");
-    std::fs::write(&file, include_str!("../src/settings/default_policy.toml")).unwrap();
+    std::fs::write(&file, include_str!("fixtures/contract_policy.toml")).unwrap();
     let out = bin().args(["config", "check"]).arg(&file).output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -543,7 +548,7 @@ fn config_check_accepts_the_contract_example_and_prints_the_sla_table() {
 fn config_check_reports_every_problem_with_its_key_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("policy.toml");
-    let text = include_str!("../src/settings/default_policy.toml")
+    let text = include_str!("fixtures/contract_policy.toml")
         .replace(
             "first_response = \"15m\"",
             "first_response = \"15 parsecs\"",

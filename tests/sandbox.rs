@@ -373,3 +373,151 @@ async fn the_page_is_served_whole_with_nothing_from_other_hosts() {
     assert!(!html.contains("<script src") && !html.contains("<link"));
     page.shutdown().await;
 }
+
+/// `platform-desk sandbox` as a person runs it, with `extra` arguments and `listen` as
+/// `LISTEN_ADDR`: returns the URL it told them to open, and the process.
+struct SandboxProcess {
+    child: std::process::Child,
+    url: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SandboxProcess {
+    fn start(listen: &str, extra: &[&str]) -> SandboxProcess {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("stderr.log");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+            .arg("sandbox")
+            .args(extra)
+            .env_clear()
+            .env("LISTEN_ADDR", listen)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("sandbox.db").display()),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().unwrap();
+        // The first line comes once the page listens; read it off the test's thread so a
+        // sandbox that never prints fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {} // keep the pipe drained
+        });
+        let first = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                panic!("the sandbox printed no line: {other:?}");
+            }
+        };
+        let url = first
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        SandboxProcess {
+            child,
+            url,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Stops it as Ctrl-C would; returns everything it logged.
+    fn stop(mut self) -> String {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "Ctrl-C is a clean exit: {status:?}");
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every `host:port` written after `http://` or as a bare `127.0.0.1:port` in `text`.
+fn addresses(text: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"(?:https?://)?(127\.0\.0\.1|\[::1\]|localhost):(\d+)").unwrap();
+    re.captures_iter(text)
+        .map(|c| format!("{}:{}", &c[1], &c[2]))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_binary_serves_its_page_on_listen_addr_and_prints_only_that_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sandbox = SandboxProcess::start(&format!("127.0.0.1:{port}"), &[]);
+    assert_eq!(sandbox.url, format!("http://127.0.0.1:{port}/"));
+    let resp = reqwest::get(&sandbox.url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("<title>platform-desk sandbox</title>"),
+        "{html}"
+    );
+    let log = sandbox.stop();
+    // The bot's and the fake Slack's own ports are internal: a person is shown the page's.
+    let page = format!("127.0.0.1:{port}");
+    for address in addresses(&log) {
+        assert_eq!(address, page, "an internal address was printed:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn addr_on_the_command_line_wins_over_listen_addr_and_port_0_prints_the_real_port() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    // LISTEN_ADDR names a port in use: starting there would fail, so --addr was used.
+    let sandbox = SandboxProcess::start(&busy, &["--addr", "127.0.0.1:0"]);
+    let port: u16 = sandbox
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|_| panic!("a real port in {}", sandbox.url));
+    assert_ne!(port, 0);
+    let resp = reqwest::get(&sandbox.url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("platform-desk sandbox"));
+    sandbox.stop();
+}
+
+#[test]
+fn a_page_address_already_in_use_is_a_one_line_user_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+        .arg("sandbox")
+        .env_clear()
+        .env("LISTEN_ADDR", &busy)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("s.db").display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&busy) && stderr.contains("LISTEN_ADDR"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

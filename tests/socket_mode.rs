@@ -183,8 +183,13 @@ async fn a_socket_gone_silent_is_noticed_by_its_pings_and_reopened() {
     })
     .await;
     connected(&app, "the bot connects").await;
-    // Answered pings keep a connection open: still the first one after six intervals.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Answered pings keep a connection open: still the first one after six of them, three
+    // intervals past the point where a silent one would have been replaced.
+    wait_until(Duration::from_secs(15), || {
+        (app.fake.socket_pings_received() >= 6).then_some(())
+    })
+    .await
+    .expect("the bot pings every interval");
     assert_eq!(app.fake.socket_connections_opened(), 1);
 
     // The TCP stream stays open but nothing comes back: no close, no error, no pong.

@@ -1,57 +1,17 @@
-//! What intake says: usage, the answer to a filed request, the thread reply and DM, and the
+//! What intake says: the answer to a filed request, the thread reply and DM, and the
 //! request modal. All user text is escaped before it is echoed.
 
 use crate::mrkdwn::escape;
-use crate::settings::Policy;
-use crate::tickets::messages::{duplicate_hint, triage_reason, when};
+use crate::mrkdwn::when;
+use crate::tickets::messages::{duplicate_hint, triage_reason};
 use crate::tickets::{shorten, Ticket};
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
 
-/// The `/platform` usage, in this workspace's words: its key prefix and its ticket emoji.
-fn usage_text(policy: &Policy) -> String {
-    let key = format!("{}-42", policy.tickets.key_prefix);
-    let emoji = policy.slack.ticket_emoji.trim_matches(':');
-    format!(
-        "*`/platform` — ask the platform team*\n\
-         • `/platform request <what you need>` — file a request (the first line becomes its title)\n\
-         • `/platform request` — open the request form\n\
-         • `/platform status {key}` — a ticket's state and SLA clocks\n\
-         • `/platform mine` — your open requests\n\
-         • `/platform queue` — open tickets by SLA urgency (platform team)\n\
-         • `/platform oncall` — who is on call; `/platform oncall set @someone [for 3d]` (platform team)\n\
-         • `/platform help` — this help\n\
-         You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a \
-         help channel, or add the :{emoji}: reaction to any message.",
-        key = escape(&key),
-        emoji = escape(emoji),
-    )
-}
-
-/// Usage, optionally prefixed by what was not understood.
-pub fn usage(policy: &Policy, unknown: Option<&str>) -> String {
-    match unknown {
-        Some(text) => format!(
-            "Sorry, I don't know `{}`.\n\n{}",
-            escape(&shorten(text, 80)),
-            usage_text(policy)
-        ),
-        None => usage_text(policy),
-    }
-}
-
-pub fn not_yet(policy: &Policy, name: &str) -> String {
-    format!(
-        "`/platform {name}` is not available in this version yet.\n\n{}",
-        usage_text(policy)
-    )
-}
-
 pub const EMPTY_MENTION: &str = "Tell me what you need after the mention, e.g. \
 `@platform-desk the staging deploy is stuck`, and I'll file it for the platform team.";
 
-pub const STORE_FAILED: &str =
-    "Sorry, I couldn't file that just now. Please try again in a moment.";
+pub use crate::input::STORE_FAILED;
 
 pub const FORM_FAILED: &str = "Sorry, I couldn't open the request form. You can file directly \
 with `/platform request <what you need>`.";
@@ -215,7 +175,7 @@ pub fn request_modal(metadata: &Value, prefill: Option<(&str, &str)>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     #[test]
     fn the_modal_has_the_four_inputs_and_remembers_where_it_was_opened() {
@@ -247,26 +207,6 @@ mod tests {
         assert_eq!(
             view["blocks"][0]["element"]["initial_value"],
             "deploy stuck"
-        );
-    }
-
-    #[test]
-    fn unknown_command_text_is_escaped_in_the_usage() {
-        let policy = Policy::builtin();
-        assert!(usage(&policy, Some("<!channel> hi")).contains("&lt;!channel&gt; hi"));
-    }
-
-    #[test]
-    fn the_usage_speaks_of_this_workspaces_key_prefix_and_ticket_emoji() {
-        let mut policy = Policy::builtin();
-        policy.tickets.key_prefix = "OPS".into();
-        policy.slack.ticket_emoji = "raising_hand".into();
-        let text = usage(&policy, None);
-        assert!(text.contains("`/platform status OPS-42`"), "{text}");
-        assert!(text.contains(":raising_hand: reaction"), "{text}");
-        assert!(
-            !text.contains("PLAT-") && !text.contains(":ticket:"),
-            "{text}"
         );
     }
 

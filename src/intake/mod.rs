@@ -2,60 +2,39 @@
 //! a help channel, the ticket emoji, or the message shortcut. One message is never more
 //! than one ticket: the inbox dedupes by event id and by (channel, ts).
 
-pub mod command;
 pub mod messages;
 pub mod modal;
 
-use crate::app::{App, AppError};
+use crate::context::{AppError, Context};
 use crate::input::{Command, Mention, Reaction, Reply, Shortcut, Submission};
 use crate::metrics::Metrics;
 use crate::mrkdwn::plain_from_slack;
 use crate::outbox::{OutboxMessage, Purpose};
-use crate::tickets::filer::{FileRequest, Filed};
-use crate::tickets::{queries, title_from, NewTicket, Source, Ticket};
-use command::SlashCommand;
+use crate::tickets::filer::{FileRequest, Filed, TicketFiler};
+use crate::tickets::{title_from, NewTicket, Source, Ticket};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// How long `views.open` may take: the trigger expires 3 s after Slack sent it.
-const VIEWS_OPEN_BUDGET: Duration = Duration::from_millis(2500);
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// The callback id of the "File as platform request" message shortcut (see manifests/).
 pub const SHORTCUT_CALLBACK: &str = "file_platform_request";
 
-/// `/platform ...`
-pub async fn on_command(app: &App, cmd: Command) -> Result<Reply, AppError> {
-    // Only filing is awaited in place; the other commands' futures are boxed so that the
-    // filing path's future (copied into a box per request by axum) stays small.
-    Ok(match command::parse(&cmd.text) {
-        SlashCommand::Request(text) => file_from_command(app, &cmd, text).await,
-        SlashCommand::RequestForm => {
-            let metadata = json!({ "channel": cmd.channel });
-            Box::pin(open_form(app, cmd.trigger_id.as_deref(), &metadata, None)).await
-        }
-        SlashCommand::Status(key) => Reply::ephemeral(Box::pin(queries::status(app, &key)).await?),
-        SlashCommand::Mine => Reply::ephemeral(Box::pin(queries::mine(app, &cmd.user)).await?),
-        SlashCommand::Queue => Reply::ephemeral(Box::pin(queries::queue(app, &cmd.user)).await?),
-        SlashCommand::Oncall => {
-            // The raw text: `set <@U123|name>` must keep the user id.
-            let rest = cmd
-                .raw_text
-                .trim_start()
-                .split_once(char::is_whitespace)
-                .map(|(_, r)| r)
-                .unwrap_or("");
-            let answer = Box::pin(crate::oncall::handler::on_command(app, &cmd.user, rest));
-            Reply::ephemeral(answer.await?)
-        }
-        SlashCommand::Help(unknown) => {
-            Reply::ephemeral(messages::usage(&app.policy, unknown.as_deref()))
-        }
-        SlashCommand::NotYet(name) => Reply::ephemeral(messages::not_yet(&app.policy, name)),
-    })
+/// Intake's state: the context and the ticket writer it files through.
+pub struct Intake {
+    pub ctx: Arc<Context>,
+    pub filer: TicketFiler,
 }
 
-async fn file_from_command(app: &App, cmd: &Command, text: String) -> Reply {
+impl Deref for Intake {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+/// `/platform request <text>`: files a ticket from the text.
+pub async fn file_from_command(app: &Intake, cmd: &Command, text: String) -> Reply {
     let new = NewTicket {
         title: title_from(&text),
         description: text,
@@ -69,12 +48,17 @@ async fn file_from_command(app: &App, cmd: &Command, text: String) -> Reply {
     };
     match file(app, new, Vec::new(), |_: &Ticket| Vec::new()).await {
         Ok(Filed::New(t)) => Reply::Json(messages::filed_reply(&t)),
-        Ok(Filed::Duplicate) | Err(_) => Reply::ephemeral(messages::STORE_FAILED),
+        Ok(Filed::Duplicate) => Reply::ephemeral(messages::STORE_FAILED),
+        Err(err) => {
+            tracing::error!(error = %err.chain(), "filing a ticket failed");
+            Reply::ephemeral(messages::STORE_FAILED)
+        }
     }
 }
 
-async fn open_form(
-    app: &App,
+/// The request form, opened at the edge; its failure said ephemerally.
+pub async fn open_form(
+    app: &Intake,
     trigger_id: Option<&str>,
     metadata: &Value,
     prefill: Option<(&str, &str)>,
@@ -82,23 +66,15 @@ async fn open_form(
     let Some(trigger_id) = trigger_id else {
         return Reply::ephemeral(messages::FORM_FAILED);
     };
-    let body =
-        json!({ "trigger_id": trigger_id, "view": messages::request_modal(metadata, prefill) });
-    match tokio::time::timeout(VIEWS_OPEN_BUDGET, app.slack.call("views.open", &body)).await {
-        Ok(Ok(_)) => Reply::Empty,
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "views.open failed");
-            Reply::ephemeral(messages::FORM_FAILED)
-        }
-        Err(_) => {
-            tracing::warn!("views.open took longer than the trigger lives");
-            Reply::ephemeral(messages::FORM_FAILED)
-        }
+    let view = messages::request_modal(metadata, prefill);
+    match app.slack.open_view(trigger_id, view).await {
+        Ok(()) => Reply::Empty,
+        Err(_) => Reply::ephemeral(messages::FORM_FAILED),
     }
 }
 
 /// The message shortcut: the request form, prefilled with the message.
-pub async fn on_shortcut(app: &App, s: Shortcut) -> Result<Reply, AppError> {
+pub async fn on_shortcut(app: &Intake, s: Shortcut) -> Result<Reply, AppError> {
     if s.callback_id != SHORTCUT_CALLBACK {
         return Ok(Reply::Empty);
     }
@@ -119,7 +95,7 @@ pub async fn on_shortcut(app: &App, s: Shortcut) -> Result<Reply, AppError> {
 }
 
 /// A submitted request form: invalid input goes back to the modal, keyed by block.
-pub async fn on_submission(app: &App, sub: Submission) -> Result<Reply, AppError> {
+pub async fn on_submission(app: &Intake, sub: Submission) -> Result<Reply, AppError> {
     let form = match modal::read(&sub.values, &sub.private_metadata) {
         Ok(form) => form,
         Err(errors) => return Ok(view_errors(errors)),
@@ -167,7 +143,8 @@ pub async fn on_submission(app: &App, sub: Submission) -> Result<Reply, AppError
             );
             Ok(view_errors(errors))
         }
-        Err(_) => {
+        Err(err) => {
+            tracing::error!(error = %err.chain(), "filing a submitted request failed");
             let mut errors = BTreeMap::new();
             errors.insert(
                 messages::form::TITLE.0.to_string(),
@@ -183,7 +160,7 @@ fn view_errors(errors: modal::FormErrors) -> Reply {
 }
 
 /// `@platform-desk ...` in a channel: files a ticket and answers in the thread.
-pub async fn on_mention(app: &App, m: Mention) -> Result<(), AppError> {
+pub async fn on_mention(app: &Intake, m: Mention) -> Result<(), AppError> {
     let text = plain_from_slack(&strip_mention(&m.text, None));
     let thread = m.thread_ts.clone().unwrap_or_else(|| m.ts.clone());
     let dedupe = dedupe_keys(m.event_id.as_deref(), &m.channel, &m.ts);
@@ -216,7 +193,7 @@ pub async fn on_mention(app: &App, m: Mention) -> Result<(), AppError> {
 
 /// A top-level message in a help channel.
 pub async fn on_help_message(
-    app: &App,
+    app: &Intake,
     event_id: Option<&str>,
     channel: &str,
     user: &str,
@@ -250,7 +227,7 @@ pub async fn on_help_message(
 }
 
 /// The ticket emoji on any message files that message (once).
-pub async fn on_reaction(app: &App, r: Reaction) -> Result<(), AppError> {
+pub async fn on_reaction(app: &Intake, r: Reaction) -> Result<(), AppError> {
     let wanted = app.policy.slack.ticket_emoji.trim_matches(':');
     if r.reaction.split("::").next() != Some(wanted) {
         return Ok(());
@@ -259,7 +236,7 @@ pub async fn on_reaction(app: &App, r: Reaction) -> Result<(), AppError> {
     if app.already_seen(&dedupe[0]).await? {
         return Ok(());
     }
-    let Some(message) = fetch_message(app, &r.channel, &r.ts).await? else {
+    let Some(message) = app.slack.message(&r.channel, &r.ts).await? else {
         tracing::warn!(channel = %r.channel, ts = %r.ts, "the reacted message could not be read; not filed");
         return Ok(());
     };
@@ -302,35 +279,6 @@ pub async fn on_reaction(app: &App, r: Reaction) -> Result<(), AppError> {
     )
     .await
     .map(|_| ())
-}
-
-/// The message at `ts` in `channel` (a top-level message or a thread reply).
-async fn fetch_message(app: &App, channel: &str, ts: &str) -> Result<Option<Value>, AppError> {
-    let find = |answer: &Value| {
-        answer["messages"]
-            .as_array()
-            .and_then(|m| m.iter().find(|m| m["ts"] == ts).cloned())
-    };
-    let history =
-        json!({ "channel": channel, "latest": ts, "oldest": ts, "inclusive": true, "limit": 1 });
-    match app.slack.call("conversations.history", &history).await {
-        Ok(answer) => {
-            if let Some(found) = find(&answer) {
-                return Ok(Some(found));
-            }
-        }
-        Err(crate::slack::web_api::CallError::Permanent(e)) => {
-            tracing::warn!(error = %e, "conversations.history refused")
-        }
-        Err(e) => return Err(AppError::Slack(e.to_string())),
-    }
-    let replies =
-        json!({ "channel": channel, "ts": ts, "latest": ts, "inclusive": true, "limit": 1 });
-    match app.slack.call("conversations.replies", &replies).await {
-        Ok(answer) => Ok(find(&answer)),
-        Err(crate::slack::web_api::CallError::Permanent(_)) => Ok(None),
-        Err(e) => Err(AppError::Slack(e.to_string())),
-    }
 }
 
 fn dedupe_keys(event_id: Option<&str>, channel: &str, ts: &str) -> Vec<String> {
@@ -438,7 +386,7 @@ fn thread_notice(
 
 /// Files a ticket with its intake card plus `notices`.
 async fn file(
-    app: &App,
+    app: &Intake,
     new: NewTicket,
     dedupe: Vec<String>,
     notices: impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static,
@@ -473,10 +421,8 @@ async fn file(
             }
             Ok(filed)
         }
-        Err(err) => {
-            tracing::error!(error = %err, "filing a ticket failed");
-            Err(AppError::Store(err.to_string()))
-        }
+        // Logged once, by whoever reports it (the edge, or the reply that says it failed).
+        Err(err) => Err(AppError::Other(err.into())),
     }
 }
 

@@ -1,103 +1,118 @@
-//! A Prometheus histogram of durations, in plain atomics, plus the longest one seen: what an
-//! operator needs to tell a slow minute from a single stall.
+//! Durations as a Prometheus histogram in seconds (prometheus-client's), plus the longest one
+//! seen: what an operator needs to tell a slow minute from a single stall.
 
-use std::fmt::Write;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Upper bounds of the buckets, in microseconds: from a fast commit (1 ms) to Slack's own
-/// deadline for an answer (3 s).
-const BOUNDS_US: [u64; 10] = [
-    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000, 3_000_000,
-];
+/// Upper bounds of the buckets, in seconds: from a fast commit (1 ms) to Slack's own deadline
+/// for an answer (3 s).
+const BOUNDS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 3.0];
 
-/// Durations counted per bucket (not cumulative here; cumulated when rendered).
-#[derive(Debug, Default)]
-pub struct Histogram {
-    /// One count per bound, and one past the last.
-    buckets: [AtomicU64; BOUNDS_US.len() + 1],
-    sum_us: AtomicU64,
-    max_us: AtomicU64,
+/// A histogram of durations and the longest of them, exported as `name` and `name_max`.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    histogram: Histogram,
+    longest: Longest,
 }
 
-impl Histogram {
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            histogram: Histogram::new(BOUNDS),
+            longest: Longest::default(),
+        }
+    }
+}
+
+impl Timings {
     pub fn observe(&self, took: Duration) {
+        self.histogram.observe(took.as_secs_f64());
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let at = BOUNDS_US.partition_point(|&bound| bound < us);
-        self.buckets[at].fetch_add(1, Relaxed);
-        self.sum_us.fetch_add(us, Relaxed);
-        self.max_us.fetch_max(us, Relaxed);
+        self.longest.0.fetch_max(us, Relaxed);
     }
 
     /// Observes the time from now until the returned guard is dropped.
     pub fn time(&self) -> Timer<'_> {
         Timer {
-            histogram: self,
+            timings: self,
             started: Instant::now(),
         }
     }
 
-    /// How many durations were observed.
-    pub fn count(&self) -> u64 {
-        self.buckets.iter().map(|b| b.load(Relaxed)).sum()
-    }
-
     /// The longest duration observed so far.
     pub fn max(&self) -> Duration {
-        Duration::from_micros(self.max_us.load(Relaxed))
+        Duration::from_micros(self.longest.0.load(Relaxed))
     }
 
-    /// Appends `name` as a histogram in seconds, and `name_max` as a gauge.
-    pub fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut count = 0;
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            count += bucket.load(Relaxed);
-            match BOUNDS_US.get(i) {
-                Some(bound) => {
-                    let le = *bound as f64 / 1e6;
-                    let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
-                }
-                None => {
-                    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-                }
-            }
-        }
-        let sum = self.sum_us.load(Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
-        let max = self.max().as_secs_f64();
-        let _ = writeln!(
-            out,
-            "# HELP {name}_max The longest one since the start\n# TYPE {name}_max gauge\n{name}_max {max}"
+    /// Registers the histogram as `name` and its longest as the gauge `name_max`.
+    pub fn register(&self, registry: &mut Registry, name: &str, help: &str) {
+        registry.register(name, help, self.histogram.clone());
+        registry.register(
+            format!("{name}_max"),
+            "The longest one since the start",
+            self.longest.clone(),
         );
     }
 }
 
-/// Observes its lifetime into a histogram when dropped, whichever way its scope ends.
+/// The longest duration, in microseconds, exported as a gauge in seconds. Our own metric
+/// type because prometheus-client's gauges have no atomic "max": a compare-and-set loop on
+/// an f64 would be the alternative, on every request.
+#[derive(Debug, Clone, Default)]
+struct Longest(Arc<AtomicU64>);
+
+impl TypedMetric for Longest {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl EncodeMetric for Longest {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_gauge(&(self.0.load(Relaxed) as f64 / 1e6))
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// Observes its lifetime into timings when dropped, whichever way its scope ends.
 pub struct Timer<'a> {
-    histogram: &'a Histogram,
+    timings: &'a Timings,
     started: Instant,
 }
 
 impl Drop for Timer<'_> {
     fn drop(&mut self) {
-        self.histogram.observe(self.started.elapsed());
+        self.timings.observe(self.started.elapsed());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prometheus_client::encoding::prometheus_text::encode;
+
+    fn rendered(t: &Timings, name: &str) -> String {
+        let mut registry = Registry::default();
+        t.register(&mut registry, name, "Test");
+        let mut out = String::new();
+        encode(&mut out, &registry).unwrap();
+        out
+    }
 
     #[test]
     fn durations_land_in_cumulative_buckets_with_their_sum_count_and_max() {
-        let h = Histogram::default();
-        h.observe(Duration::from_micros(800));
-        h.observe(Duration::from_millis(1)); // on a bound: counted in that bucket
-        h.observe(Duration::from_millis(7));
-        h.observe(Duration::from_secs(5)); // past the last bound
-        let mut out = String::new();
-        h.render(&mut out, "x_seconds", "Test");
+        let t = Timings::default();
+        t.observe(Duration::from_micros(800));
+        t.observe(Duration::from_millis(1)); // on a bound: counted in that bucket
+        t.observe(Duration::from_millis(7));
+        t.observe(Duration::from_secs(5)); // past the last bound
+        let out = rendered(&t, "x_seconds");
         assert!(out.contains("# TYPE x_seconds histogram\n"), "{out}");
         assert!(out.contains("x_seconds_bucket{le=\"0.001\"} 2\n"), "{out}");
         assert!(out.contains("x_seconds_bucket{le=\"0.005\"} 2\n"), "{out}");
@@ -106,17 +121,17 @@ mod tests {
         assert!(out.contains("x_seconds_bucket{le=\"+Inf\"} 4\n"), "{out}");
         assert!(out.contains("x_seconds_count 4\n"), "{out}");
         assert!(out.contains("x_seconds_sum 5.0088\n"), "{out}");
-        assert!(out.contains("x_seconds_max 5\n"), "{out}");
+        assert!(out.contains("# TYPE x_seconds_max gauge\n"), "{out}");
+        assert!(out.contains("x_seconds_max 5.0\n"), "{out}");
+        assert_eq!(t.max(), Duration::from_secs(5));
     }
 
     #[test]
     fn a_timer_observes_once_when_its_scope_ends() {
-        let h = Histogram::default();
+        let t = Timings::default();
         {
-            let _t = h.time();
+            let _t = t.time();
         }
-        let mut out = String::new();
-        h.render(&mut out, "y", "Test");
-        assert!(out.contains("y_count 1\n"), "{out}");
+        assert!(rendered(&t, "y").contains("y_count 1\n"));
     }
 }

@@ -2,7 +2,7 @@
 //! overrides; `None` when the policy has no `[oncall]`.
 
 use super::{db, rotation};
-use crate::app::App;
+use crate::context::Context;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::SqliteConnection;
 
@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 const LOOKAHEAD_DAYS: i64 = 120;
 
 pub async fn now_and_next(
-    app: &App,
+    app: &Context,
     conn: &mut SqliteConnection,
     at: DateTime<Utc>,
 ) -> sqlx::Result<Option<(rotation::OnCall, Option<rotation::OnCall>)>> {
@@ -26,7 +26,7 @@ pub async fn now_and_next(
 
 /// The user on call at `at`.
 pub async fn user(
-    app: &App,
+    app: &Context,
     conn: &mut SqliteConnection,
     at: DateTime<Utc>,
 ) -> sqlx::Result<Option<String>> {

@@ -3,16 +3,16 @@
 
 use super::command::{self, OncallCommand};
 use super::{current, db, rotation};
-use crate::app::{App, AppError};
+use crate::context::{AppError, Context};
+use crate::mrkdwn::when;
 use crate::mrkdwn::{self, escape};
 use crate::outbox::OutboxMessage;
-use crate::tickets::messages::when;
 use chrono::Duration;
 
 /// An override without `for` lasts until the next handoff, or this long without a rotation.
 const DEFAULT_OVERRIDE_DAYS: i64 = 7;
 
-pub async fn on_command(app: &App, user: &str, text: &str) -> Result<String, AppError> {
+pub async fn on_command(app: &Context, user: &str, text: &str) -> Result<String, AppError> {
     let Some(policy) = &app.policy.oncall else {
         return Ok("No on-call rotation is configured (`[oncall]` in the policy file).".into());
     };
@@ -39,9 +39,7 @@ pub async fn on_command(app: &App, user: &str, text: &str) -> Result<String, App
         }
         OncallCommand::Set { user: who, for_ } => {
             if !app.policy.is_platform_team(user) {
-                return Ok(crate::tickets::messages::not_allowed(
-                    "change who is on call",
-                ));
+                return Ok(crate::domain::not_allowed("change who is on call"));
             }
             let ends = match for_ {
                 Some(d) => {

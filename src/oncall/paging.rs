@@ -2,12 +2,12 @@
 //! ticket (so repeats dedupe), the ticket's resolution resolves it. Sent via the outbox; the
 //! routing key is added at send time and never stored.
 
+use crate::domain::Ticket;
 use crate::outbox::{OutboxMessage, Purpose};
-use crate::tickets::Ticket;
 use serde_json::json;
 
 /// The outbox method the sender delivers to PagerDuty.
-pub const METHOD: &str = "pagerduty.enqueue";
+pub const METHOD: &str = crate::outbox::PAGERDUTY;
 
 fn event(body: serde_json::Value) -> OutboxMessage {
     // One pacing queue for PagerDuty; `dedup_key` (the ticket key) makes repeats one incident.
@@ -25,7 +25,7 @@ pub fn trigger(t: &Ticket, summary: &str) -> OutboxMessage {
         "event_action": "trigger",
         "dedup_key": t.key,
         "payload": {
-            "summary": crate::tickets::shorten(summary, 1000),
+            "summary": crate::domain::ticket::shorten(summary, 1000),
             "source": "platform-desk",
             "severity": if t.priority == "P1" { "critical" } else { "error" },
             "custom_details": { "ticket": t.key, "priority": t.priority, "requester": t.requester, "title": t.title },

@@ -26,29 +26,29 @@ pub async fn insert_all(
     Ok(())
 }
 
-/// The oldest pending row of every channel: the sender keeps order within a channel, so
-/// only a channel's head may be sent. A skip-scan over the partial index costs a lookup per
-/// channel, not a pass over every pending row.
-pub async fn channel_heads(
-    conn: &mut SqliteConnection,
-    limit: i64,
-) -> sqlx::Result<Vec<PendingRow>> {
+/// The oldest pending row of every lane, oldest first: the sender keeps order within a
+/// lane, so only a lane's head may be sent. A skip-scan over the partial index costs a
+/// lookup per lane with pending rows (a handful of channels, plus the cards with an update
+/// waiting), not a pass over every pending row. All lanes are visited, so that `limit` keeps
+/// the oldest heads rather than the first lanes by name.
+pub async fn lane_heads(conn: &mut SqliteConnection, limit: i64) -> sqlx::Result<Vec<PendingRow>> {
     let rows = sqlx::query(
         r#"
-        with recursive channels(channel) as (
-            select min(channel) from outbox where status = 'pending'
+        with recursive lanes(lane) as (
+            select min(lane) from outbox where status = 'pending'
             union all
-            select (select min(channel) from outbox
-                    where status = 'pending' and channel > channels.channel)
-            from channels where channels.channel is not null
+            select (select min(lane) from outbox
+                    where status = 'pending' and lane > lanes.lane)
+            from lanes where lanes.lane is not null
         )
-        select o.id, o.method, o.channel, o.payload, o.purpose, o.ticket_id, o.attempts,
-               o.next_attempt_at, o.created_at, o.started_at
-        from channels c
+        select o.id, o.method, o.channel, o.lane, o.payload, o.purpose, o.ticket_id,
+               o.attempts, o.next_attempt_at, o.created_at, o.started_at
+        from lanes l
         join outbox o on o.id = (select id from outbox
-                                 where status = 'pending' and channel = c.channel
+                                 where status = 'pending' and lane = l.lane
                                  order by id limit 1)
-        where c.channel is not null
+        where l.lane is not null
+        order by o.id
         limit ?
         "#,
     )
@@ -61,6 +61,7 @@ pub async fn channel_heads(
                 id: r.try_get("id")?,
                 method: r.try_get("method")?,
                 channel: r.try_get("channel")?,
+                lane: r.try_get("lane")?,
                 payload: r.try_get("payload")?,
                 purpose: Purpose::parse(r.try_get::<&str, _>("purpose")?),
                 ticket_id: r.try_get("ticket_id")?,
@@ -71,6 +72,24 @@ pub async fn channel_heads(
             })
         })
         .collect()
+}
+
+/// Whether `ticket`'s card is still to be posted to `channel` (its post pending): an update
+/// or thread reply of the card then waits for it. Looked up among that channel's pending
+/// posts (their lane), which are few but under a burst of filing.
+pub async fn card_post_pending(
+    conn: &mut SqliteConnection,
+    channel: &str,
+    ticket: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from outbox where status = 'pending' and lane = ? \
+         and ticket_id = ? and purpose = 'ticket_card')",
+    )
+    .bind(format!("chat.postMessage {channel}"))
+    .bind(ticket)
+    .fetch_one(conn)
+    .await
 }
 
 /// Notes that calls for `ids` (one pass's, a handful) are about to start, in one statement
@@ -159,4 +178,174 @@ pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<(i64, i64, i64)
     .fetch_one(conn)
     .await?;
     Ok((r.try_get("p")?, r.try_get("s")?, r.try_get("f")?))
+}
+
+/// A row Slack never took, as `platform-desk outbox failed` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct FailedRow {
+    pub id: i64,
+    pub method: String,
+    pub channel: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// When the message was written (RFC 3339 UTC): the change it reports happened then.
+    pub created_at: String,
+    /// The key of the ticket the message is about, if any.
+    pub ticket: Option<String>,
+}
+
+/// Every failed row, oldest first. Failed rows are few (each is an alert), so reading past
+/// the sent ones costs one pass over the table, fine for an operator's command.
+pub async fn failed(conn: &mut SqliteConnection) -> sqlx::Result<Vec<FailedRow>> {
+    sqlx::query_as(
+        r#"
+        select o.id, o.method, o.channel, o.attempts, o.last_error, o.created_at,
+               t.key as ticket
+        from outbox o left join tickets t on t.id = o.ticket_id
+        where o.status = 'failed'
+        order by o.id
+        "#,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The status of row `id` (`pending`, `sent` or `failed`), None when there is no such row.
+pub async fn status_of(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select status from outbox where id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A row put back in the queue by [`requeue`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Requeued {
+    pub id: i64,
+    pub method: String,
+    pub channel: String,
+}
+
+/// Puts failed rows back to pending, due now, with their attempts reset: row `only`, or
+/// every failed row when None. The sender then sends them as any other pending row (first
+/// in their channel's queue, as their ids are older than what came since).
+///
+/// A post may have reached Slack on a try whose answer was lost, and `started_at` was
+/// cleared when the row was given up: it is set back to the row's creation, so the sender
+/// looks in the channel for the post before posting it again (`slack::already_posted`).
+pub async fn requeue(
+    conn: &mut SqliteConnection,
+    only: Option<i64>,
+) -> sqlx::Result<Vec<Requeued>> {
+    sqlx::query_as(
+        r#"
+        update outbox
+        set status = 'pending', attempts = 0, next_attempt_at = null,
+            started_at = case when method = 'chat.postMessage' then created_at end
+        where status = 'failed' and (?1 is null or id = ?1)
+        returning id, method, channel
+        "#,
+    )
+    .bind(only)
+    .fetch_all(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store;
+
+    fn msg(method: &'static str, channel: &str, purpose: Purpose) -> OutboxMessage {
+        OutboxMessage {
+            method,
+            channel: channel.into(),
+            payload: "{}".into(),
+            purpose,
+        }
+    }
+
+    async fn migrated(dir: &tempfile::TempDir) -> store::Pool {
+        let url = format!("sqlite://{}", dir.path().join("outbox.db").display());
+        let pool = store::connect(&url).await.unwrap();
+        store::migrate(&pool).await.unwrap();
+        for id in [1, 2] {
+            sqlx::query(
+                "insert into tickets (id, key, title, description, requester, source, category, \
+                 priority, created_at, updated_at) values (?, ?, 't', 'd', 'U1', 'command', \
+                 'other', 'P3', 'now', 'now')",
+            )
+            .bind(id)
+            .bind(format!("PLAT-{id}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool
+    }
+
+    fn ids(rows: &[PendingRow]) -> Vec<(i64, &str)> {
+        rows.iter().map(|r| (r.id, r.lane.as_str())).collect()
+    }
+
+    #[tokio::test]
+    async fn every_lane_has_one_head_oldest_first_and_each_cards_updates_a_lane_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = migrated(&dir).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let (card, update) = (Purpose::TicketCard, Purpose::CardUpdate);
+        let rows = [
+            (Some(1), msg("chat.postMessage", "C1", card)),
+            (Some(2), msg("chat.postMessage", "C1", card)),
+            (Some(1), msg("chat.update", "C1", update)),
+            (Some(1), msg("chat.update", "C1", update)),
+            (Some(2), msg("chat.update", "C1", update)),
+            (None, msg("reactions.add", "C1", Purpose::Notice)),
+            (None, msg("chat.postMessage", "C2", Purpose::Notice)),
+        ];
+        insert_all(&mut conn, &rows, "now").await.unwrap();
+        let heads = lane_heads(&mut conn, 100).await.unwrap();
+        assert_eq!(
+            ids(&heads),
+            [
+                (1, "chat.postMessage C1"),
+                (3, "chat.update #1"),
+                (5, "chat.update #2"),
+                (6, "reactions.add C1"),
+                (7, "chat.postMessage C2"),
+            ]
+        );
+        // The limit keeps the oldest heads, whatever their lane's name.
+        assert_eq!(ids(&lane_heads(&mut conn, 2).await.unwrap()).len(), 2);
+        assert_eq!(lane_heads(&mut conn, 2).await.unwrap()[1].id, 3);
+
+        // A lane's next row is its head once the one before is done.
+        mark_sent(&mut conn, 3, "now", None).await.unwrap();
+        mark_failed(&mut conn, 1, "x").await.unwrap();
+        let heads = lane_heads(&mut conn, 100).await.unwrap();
+        assert_eq!(
+            heads.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [2, 4, 5, 6, 7]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_card_post_is_pending_until_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = migrated(&dir).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let rows = [
+            (Some(1), msg("chat.postMessage", "C1", Purpose::TicketCard)),
+            (Some(2), msg("chat.postMessage", "C1", Purpose::Notice)),
+        ];
+        insert_all(&mut conn, &rows, "now").await.unwrap();
+        assert!(card_post_pending(&mut conn, "C1", 1).await.unwrap());
+        assert!(!card_post_pending(&mut conn, "C2", 1).await.unwrap());
+        assert!(
+            !card_post_pending(&mut conn, "C1", 2).await.unwrap(),
+            "a notice about a ticket is not its card"
+        );
+        mark_sent(&mut conn, 1, "now", Some("1.1")).await.unwrap();
+        assert!(!card_post_pending(&mut conn, "C1", 1).await.unwrap());
+    }
 }

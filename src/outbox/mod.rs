@@ -1,9 +1,50 @@
 //! The outbox: everything the bot says to Slack, as rows written in the transaction of the
 //! change that caused it, delivered afterwards by `slack::outbound`.
+//!
+//! Rows go out in order per lane: a method and its channel (`chat.postMessage C01INTAKE`),
+//! except that each ticket's card updates have a lane of their own (`chat.update #42`); the
+//! database computes it (migration 0009). A card update also waits for its card's post.
+//! How fast each lane may go is `pacing`'s.
 
 pub mod db;
+pub mod pacing;
 
+use futures_util::future::BoxFuture;
 use serde_json::Value;
+use sqlx::SqliteConnection;
+
+/// The outbox method the sender delivers to PagerDuty's Events API, not to Slack.
+pub const PAGERDUTY: &str = "pagerduty.enqueue";
+
+/// What the sender asks of the tickets capability for rows about a ticket's card. The sender
+/// is the Slack edge, which imports no capability: `app` hands it the tickets' own
+/// implementation.
+pub trait Cards: Send + Sync {
+    /// The card's `chat.postMessage` body for `channel`, the ticket as it is now; None when
+    /// the ticket is gone.
+    fn render<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        ticket_id: i64,
+        channel: &'a str,
+    ) -> BoxFuture<'a, sqlx::Result<Option<Value>>>;
+
+    /// Where the ticket's card was posted (channel, ts), if it was.
+    fn card_of<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        ticket_id: i64,
+    ) -> BoxFuture<'a, sqlx::Result<Option<(String, String)>>>;
+
+    /// Records where the ticket's card was posted, in the sender's transaction.
+    fn set_card<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        ticket_id: i64,
+        channel: &'a str,
+        ts: &'a str,
+    ) -> BoxFuture<'a, sqlx::Result<()>>;
+}
 
 /// What the sender must do with Slack's answer besides marking the row sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +85,7 @@ impl Purpose {
 pub struct OutboxMessage {
     /// e.g. `chat.postMessage`
     pub method: &'static str,
-    /// The channel (or user, for DMs) it goes to: the pacing key.
+    /// The channel (or user, for DMs) it goes to: with the method, its lane and its pace.
     pub channel: String,
     /// The JSON body, already serialized: written as is in the hot paths.
     pub payload: String,
@@ -85,6 +126,8 @@ pub struct PendingRow {
     pub id: i64,
     pub method: String,
     pub channel: String,
+    /// The rows of a lane go out one at a time, in order (see the module's doc).
+    pub lane: String,
     pub payload: String,
     pub purpose: Purpose,
     pub ticket_id: Option<i64>,

@@ -48,13 +48,24 @@ fn local_base(addr: SocketAddr) -> String {
     format!("http://{host}")
 }
 
+/// The log filter of a sandbox run. Unless the person asked for another filter, the bot's
+/// own "listening on" line (an internal address on a random port) stays out of sight: the
+/// page's URL is the one address they are told to open. Warnings still show.
+pub fn log_filter(rust_log: &str) -> String {
+    if rust_log.trim() == "info" {
+        "info,platform_desk::app=warn".to_string()
+    } else {
+        rust_log.to_string()
+    }
+}
+
 /// Starts the fake Slack, the bot (HTTP mode, a fresh signing secret, the demo policy) and
 /// the page server on `addr`. `env` gives `DATABASE_URL` (else the sandbox's own file).
 pub async fn start(addr: SocketAddr, env: Env) -> anyhow::Result<Sandbox> {
     // The page's port is the one people choose: fail on it before starting anything else.
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        crate::cli::UserError(format!(
-            "cannot listen on {addr} for the sandbox page: {e} (choose another with --addr)"
+        crate::app::UserError(format!(
+            "cannot listen on {addr} for the sandbox page: {e} (choose another with --addr or LISTEN_ADDR)"
         ))
     })?;
     let addr = listener.local_addr()?;
@@ -102,7 +113,9 @@ pub async fn start(addr: SocketAddr, env: Env) -> anyhow::Result<Sandbox> {
             tracing::error!(error = %err, "sandbox page server failed");
         }
     });
-    tracing::info!(page = %base, bot = %bot_addr, %database, "sandbox is running");
+    // The bot and the fake Slack are internal: their addresses are for debugging only.
+    tracing::debug!(page = %base, bot = %bot_addr, fake_slack = %fake.api_url(), "sandbox addresses");
+    tracing::info!(%database, "sandbox is running");
     Ok(Sandbox {
         addr,
         bot_addr,
@@ -135,7 +148,7 @@ fn demo_user(person: &demo::Person) -> serde_json::Value {
 }
 
 impl Sandbox {
-    /// The page's URL, e.g. `http://127.0.0.1:3030/`.
+    /// The page's URL, e.g. `http://127.0.0.1:3000/`.
     pub fn page_url(&self) -> String {
         format!("{}/", local_base(self.addr))
     }
@@ -149,14 +162,17 @@ impl Sandbox {
     }
 }
 
-/// Runs the sandbox until Ctrl-C or SIGTERM.
+/// Runs the sandbox until Ctrl-C or SIGTERM, its page on `addr` (from `--addr`, else
+/// `LISTEN_ADDR`).
 pub async fn run(addr: SocketAddr, env: Env) -> anyhow::Result<()> {
+    let stop = crate::app::stop_signal();
     let sandbox = start(addr, env).await?;
+    // The one line a person needs: on stdout, so it is not lost among the logs.
     println!(
         "platform-desk sandbox: open {} (Ctrl-C to stop)",
         sandbox.page_url()
     );
-    crate::cli::wait_for_signal().await;
+    stop.await;
     tracing::info!("stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())

@@ -608,7 +608,10 @@ mod tests {
     #[test]
     fn a_submission_is_read_with_its_callback_metadata_and_values() {
         let mut view = modal();
+        // As the fake's views.open stores it (and Slack sends it back).
         view["id"] = json!("V1");
+        view["team_id"] = json!(TEAM_ID);
+        view["hash"] = json!("1.h");
         let values = state_values(&view, &json!({ "title_block": { "title_input": "x" } }));
         let payload = view_submission("U02CAROL", &view, values, "t");
         let Input::Submission(s) = inbound::interaction(&payload) else {

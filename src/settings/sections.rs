@@ -102,7 +102,7 @@ pub struct TriageRule {
     /// As written; a rule has at least one keyword or pattern.
     pub keywords: Vec<String>,
     /// The words of each keyword, as triage compares them (split once, at load).
-    pub keyword_words: Vec<crate::triage::Words>,
+    pub keyword_words: Vec<crate::words::Words>,
     pub patterns: Vec<Regex>,
     pub category: String,
     /// Names a priority of `sla.priorities`.

@@ -1,12 +1,10 @@
 //! SLA targets: from the policy's priorities and business calendar to a ticket's due times.
 
-pub mod alerts;
 pub mod calendar;
 mod day_table;
+pub mod db;
 pub mod deadlines;
-pub mod scheduler;
 pub mod timers;
-pub mod wake;
 
 use crate::settings::Policy;
 use calendar::Calendar;

@@ -154,6 +154,7 @@ mod tests {
             id,
             method: "chat.postMessage".into(),
             channel: "C1".into(),
+            lane: "chat.postMessage C1".into(),
             payload: "{}".into(),
             purpose: Purpose::Notice,
             ticket_id: None,

@@ -3,7 +3,7 @@
 
 use super::inbound;
 use super::signature;
-use crate::app::App;
+use super::Edge;
 use crate::input::{Input, Reply};
 use crate::metrics::Metrics;
 use axum::body::Bytes;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// Slack's payloads are small; a modal submission with long text is the largest.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<Edge>) -> Router {
     Router::new()
         .route("/slack/commands", post(commands))
         .route("/slack/events", post(events))
@@ -28,7 +28,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Refuses requests that Slack did not sign.
-fn check(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
+fn check(app: &Edge, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
     let Some(secret) = &app.signing_secret else {
         return Err(Box::new(StatusCode::UNAUTHORIZED.into_response()));
     };
@@ -38,10 +38,10 @@ fn check(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response
         get("x-slack-request-timestamp"),
         get("x-slack-signature"),
         body,
-        app.clock.now().timestamp(),
+        app.ctx.clock.now().timestamp(),
     )
     .map_err(|err| {
-        Metrics::inc(&app.metrics.signature_rejections);
+        Metrics::inc(&app.ctx.metrics.signature_rejections);
         tracing::warn!(reason = %err, "refused an unsigned or badly signed request");
         Box::new((StatusCode::UNAUTHORIZED, "invalid signature").into_response())
     })
@@ -72,14 +72,10 @@ fn json_response(body: &Value) -> Response {
     resp
 }
 
-/// `ssl_check=1` pings carry no request and change nothing: answer them as they come.
-fn is_ssl_check(body: &[u8]) -> bool {
-    inbound::form_pairs(body).any(|pair| pair == b"ssl_check=1")
-}
-
-async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _timer = app.metrics.slack_request_seconds.time();
-    if is_ssl_check(&body) {
+async fn commands(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.ctx.metrics.slack_request_seconds.time();
+    // `ssl_check=1` pings carry no request and change nothing: answer them as they come.
+    if inbound::is_ssl_check(&body) {
         return StatusCode::OK.into_response();
     }
     if let Err(refused) = check(&app, &headers, &body) {
@@ -93,53 +89,48 @@ async fn commands(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
         Ok(reply) => respond(reply),
         // A command is a person waiting: answer, never a 500.
         Err(err) => {
-            tracing::error!(error = %err, "slash command failed");
-            respond(Reply::ephemeral(crate::intake::messages::STORE_FAILED))
+            tracing::error!(error = %err.chain(), "slash command failed");
+            respond(Reply::ephemeral(crate::input::STORE_FAILED))
         }
     }
 }
 
-async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _timer = app.metrics.slack_request_seconds.time();
+async fn events(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.ctx.metrics.slack_request_seconds.time();
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "body is not JSON").into_response();
     };
-    match value.get("type").and_then(Value::as_str) {
-        Some("url_verification") => {
-            let challenge = value.get("challenge").cloned().unwrap_or(Value::Null);
+    match inbound::push(&value) {
+        inbound::Push::UrlVerification { challenge } => {
             json_response(&json!({ "challenge": challenge }))
         }
-        Some("event_callback") => match app.handle(inbound::event(&value)).await {
+        inbound::Push::Event(input) => match app.handle(input).await {
             Ok(_) => StatusCode::OK.into_response(),
             // Not stored: let Slack deliver it again (the inbox makes that safe).
             Err(err) => {
-                tracing::error!(error = %err, "event handling failed; Slack will retry");
+                tracing::error!(error = %err.chain(), "event handling failed; Slack will retry");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },
-        _ => StatusCode::OK.into_response(),
     }
 }
 
-async fn interactivity(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _timer = app.metrics.slack_request_seconds.time();
+async fn interactivity(State(app): State<Arc<Edge>>, headers: HeaderMap, body: Bytes) -> Response {
+    let _timer = app.ctx.metrics.slack_request_seconds.time();
     if let Err(refused) = check(&app, &headers, &body) {
         return *refused;
     }
-    let payload = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "payload"))
-        .and_then(|(_, v)| serde_json::from_str::<Value>(&v).ok());
-    let Some(payload) = payload else {
-        return (StatusCode::BAD_REQUEST, "no payload field").into_response();
+    let payload = match inbound::interaction_from_form(&body) {
+        Ok(payload) => payload,
+        Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
     };
     match app.handle(inbound::interaction(&payload)).await {
         Ok(reply) => respond(reply),
         Err(err) => {
-            tracing::error!(error = %err, "interaction failed");
+            tracing::error!(error = %err.chain(), "interaction failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

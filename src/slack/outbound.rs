@@ -1,6 +1,8 @@
-//! The outbox sender: delivers pending rows to the Web API in order per channel, paced per
-//! channel, honouring 429 Retry-After per method, retrying transient failures with backoff
-//! and giving up visibly (row marked failed, logged, counted) after a bounded number.
+//! The outbox sender: delivers pending rows to the Web API in order per lane (a method and
+//! its channel, or one card's updates: see `outbox`), paced per Slack method
+//! (`outbox::pacing`), honouring 429 Retry-After per method, retrying transient failures
+//! with backoff and giving up visibly (row marked failed, logged, counted) after a bounded
+//! number.
 //!
 //! Pacing and backoff run on the monotonic clock: they are delivery mechanics, not business
 //! time, so they do not follow the injected `Clock`.
@@ -9,10 +11,10 @@ use super::already_posted;
 use super::web_api::{CallError, WebApi};
 use crate::clock::{db_time, parse_db_time};
 use crate::metrics::Metrics;
-use crate::outbox::{db, PendingRow, Purpose};
+use crate::outbox::pacing::Pacer;
+use crate::outbox::{db, Cards, PendingRow, Purpose, PAGERDUTY};
 use crate::settings::Delivery;
 use crate::store::Pool;
-use crate::tickets;
 use chrono::Utc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -29,9 +31,9 @@ use tokio::time::Instant;
 const POST: &str = "chat.postMessage";
 /// Marks an answer made up from a post found in the channel rather than from a new post.
 const ALREADY_POSTED: &str = "already_posted";
-/// How many calls may be in flight at once (each to a different channel).
+/// How many calls may be in flight at once (each in a different lane).
 const MAX_IN_FLIGHT: usize = 16;
-/// How many channel heads one pass looks at.
+/// How many lane heads one pass looks at.
 const HEADS_PER_PASS: i64 = 256;
 /// Wake up at least this often even if nothing said so (a safety net, not a poll).
 const IDLE_WAKE: Duration = Duration::from_secs(60);
@@ -43,28 +45,6 @@ const MIN_PASS_GAP: Duration = Duration::from_millis(20);
 const RECORD_RETRY_FIRST: Duration = Duration::from_millis(250);
 const RECORD_RETRY_MAX: Duration = Duration::from_secs(10);
 
-/// Per-channel token bucket: `burst` messages at once, then one per `interval`.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self, now: Instant, interval: Duration, burst: u32) -> Result<(), Instant> {
-        let refill = now.saturating_duration_since(self.last).as_secs_f64()
-            / interval.as_secs_f64().max(1e-6);
-        self.tokens = (self.tokens + refill).min(burst as f64);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(now + interval.mul_f64(1.0 - self.tokens))
-        }
-    }
-}
-
 /// Where pages go: PagerDuty's Events API v2 and the routing key (a secret: added at send
 /// time, never stored in the outbox).
 #[derive(Clone)]
@@ -73,22 +53,16 @@ pub struct Paging {
     pub routing_key: crate::settings::Secret,
 }
 
-/// What the sender needs to render a ticket's card when it sends it: the card shows the
-/// ticket as it is then, and no request or timer path pays for rendering it.
-#[derive(Clone)]
-pub struct CardRenderer {
-    pub policy: Arc<crate::settings::Policy>,
-    pub clock: Arc<dyn crate::clock::Clock>,
-}
-
 pub struct Sender {
     pool: Pool,
     api: WebApi,
     paging: Option<Paging>,
-    cards: CardRenderer,
+    /// Renders a ticket's card when it is sent: the card shows the ticket as it is then,
+    /// and no request or timer path pays for rendering it.
+    cards: Arc<dyn Cards>,
     delivery: Delivery,
     metrics: Arc<Metrics>,
-    buckets: HashMap<String, Bucket>,
+    pacer: Pacer,
     blocked_until: HashMap<String, Instant>,
 }
 
@@ -97,7 +71,7 @@ impl Sender {
         pool: Pool,
         api: WebApi,
         paging: Option<Paging>,
-        cards: CardRenderer,
+        cards: Arc<dyn Cards>,
         delivery: Delivery,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -106,9 +80,9 @@ impl Sender {
             api,
             paging,
             cards,
+            pacer: Pacer::new(&delivery),
             delivery,
             metrics,
-            buckets: HashMap::new(),
             blocked_until: HashMap::new(),
         }
     }
@@ -116,8 +90,8 @@ impl Sender {
     /// Delivers until `shutdown` turns true; calls in flight are finished (and recorded)
     /// first.
     ///
-    /// Each channel has at most one call in flight, which keeps its order; channels do not
-    /// wait for each other. A call Slack is slow to answer holds back only its own channel.
+    /// Each lane has at most one call in flight, which keeps its order; lanes do not wait
+    /// for each other. A call Slack is slow to answer holds back only its own lane.
     pub async fn run(mut self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         let mut calls = Calls::default();
         let mut next_pass = Some(Instant::now());
@@ -146,11 +120,11 @@ impl Sender {
             tokio::select! {
                 Some((row, result)) = calls.in_flight.next(), if !calls.in_flight.is_empty() => {
                     if self.record_logged(&row, &result).await {
-                        calls.busy.remove(&row.channel);
+                        calls.busy.remove(&row.lane);
                     } else {
                         calls.keep_unrecorded(row, result);
                     }
-                    // The channel's next row may be due now.
+                    // The lane's next row may be due now, or an update its card waited for.
                     next_pass = soon;
                 }
                 _ = wake.notified() => next_pass = soon,
@@ -159,7 +133,7 @@ impl Sender {
                         next_pass = Some(Instant::now());
                     }
                 }
-                _ = crate::app::stopped(&mut shutdown) => break,
+                _ = crate::context::stopped(&mut shutdown) => break,
             }
         }
         while let Some((row, result)) = calls.in_flight.next().await {
@@ -176,11 +150,11 @@ impl Sender {
         tracing::debug!("outbox sender stopped");
     }
 
-    /// Starts a call for every channel head that is due, within its channel's pace and not
+    /// Starts a call for every lane head that is due, within its method's pace and not
     /// already in flight (up to `MAX_IN_FLIGHT` at once). Returns when the next pass should
     /// run for rows not yet due (None: none known).
     async fn start_due(&mut self, calls: &mut Calls) -> anyhow::Result<Option<Instant>> {
-        let heads = db::channel_heads(&mut *self.pool.acquire().await?, HEADS_PER_PASS).await?;
+        let heads = db::lane_heads(&mut *self.pool.acquire().await?, HEADS_PER_PASS).await?;
         let now = Instant::now();
         let wall = Utc::now();
         let mut earliest: Option<Instant> = None;
@@ -190,8 +164,8 @@ impl Sender {
                 // A finished call starts the next pass.
                 break;
             }
-            // The channel's head is the very row whose call is in flight.
-            if calls.busy.contains(&row.channel) {
+            // The lane's head is the very row whose call is in flight.
+            if calls.busy.contains(&row.lane) {
                 continue;
             }
             if let Some(at) = row.next_attempt_at.as_deref().and_then(parse_db_time) {
@@ -207,18 +181,21 @@ impl Sender {
                     continue;
                 }
             }
-            let burst = self.delivery.channel_burst;
-            let bucket = self.buckets.entry(row.channel.clone()).or_insert(Bucket {
-                tokens: burst as f64,
-                last: now,
-            });
-            if let Err(ready) = bucket.take(now, self.delivery.channel_interval, burst) {
+            if let Some(ready) = self.pacer.ready_at(&row.method, &row.channel, now) {
                 earliest = min(earliest, ready);
                 continue;
             }
-            // Heads are one per channel, so the channel is marked busy only once its call
-            // is sure to start (below): an error before then strands no channel.
-            let payload = self.prepare(&row).await?;
+            // Heads are one per lane, so the lane is marked busy only once its call is sure
+            // to start (below): an error before then strands no lane.
+            let payload = match self.prepare(&row).await? {
+                // Its card's post is still to go: recording that post starts the next pass.
+                Prepared::Wait => continue,
+                Prepared::Send(payload) => {
+                    self.pacer.take(&row.method, &row.channel, now);
+                    Ok(payload)
+                }
+                Prepared::Fail(error) => Err(error),
+            };
             starting.push((row, payload));
         }
         // A post's start is on disk before its call: after a crash, the restarted sender
@@ -237,7 +214,7 @@ impl Sender {
             marked.await?;
         }
         for (row, payload) in starting {
-            calls.busy.insert(row.channel.clone());
+            calls.busy.insert(row.lane.clone());
             calls.in_flight.push(Box::pin(call(
                 self.api.clone(),
                 self.paging.clone(),
@@ -248,63 +225,70 @@ impl Sender {
         Ok(earliest)
     }
 
-    /// The body to send: as stored, with a card update's channel and `ts` filled in.
-    async fn prepare(&self, row: &PendingRow) -> anyhow::Result<Result<Value, CallError>> {
+    /// The body to send: as stored, with a card update's channel and `ts` filled in; or
+    /// `Wait` while the card itself is still to be posted.
+    async fn prepare(&self, row: &PendingRow) -> anyhow::Result<Prepared> {
         let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
-        if let (Purpose::TicketCard | Purpose::CardUpdate, Some(id)) = (row.purpose, row.ticket_id)
-        {
-            let ticket = tickets::db::by_id(&mut *self.pool.acquire().await?, id).await?;
-            let Some(ticket) = ticket else {
-                return Ok(Err(CallError::Permanent("the ticket is gone".into())));
-            };
-            payload = tickets::messages::card(
-                &ticket,
-                &self.cards.policy,
-                &row.channel,
-                self.cards.clock.now(),
-            );
-        }
         if let (Purpose::CardUpdate | Purpose::CardThread, Some(ticket)) =
             (row.purpose, row.ticket_id)
         {
-            match tickets::db::card_of(&mut *self.pool.acquire().await?, ticket).await? {
-                Some((channel, ts)) => {
-                    payload["channel"] = Value::String(channel);
-                    let field = if row.purpose == Purpose::CardUpdate {
-                        "ts"
-                    } else {
-                        "thread_ts"
-                    };
-                    payload[field] = Value::String(ts);
+            let mut conn = self.pool.acquire().await?;
+            let Some((channel, ts)) = self.cards.card_of(&mut conn, ticket).await? else {
+                // A card's updates have a lane of their own, so they may come before the
+                // card's post: they wait for it. With no post to come, it failed.
+                if db::card_post_pending(&mut conn, &row.channel, ticket).await? {
+                    return Ok(Prepared::Wait);
                 }
-                // Rows of a channel go in order, so the card's own post came first: it failed.
-                None => {
-                    return Ok(Err(CallError::Permanent(
-                        "the ticket has no card to update".into(),
-                    )))
-                }
+                return Ok(Prepared::Fail(CallError::Permanent(
+                    "the ticket has no card to update".into(),
+                )));
+            };
+            payload["channel"] = Value::String(channel);
+            let field = if row.purpose == Purpose::CardUpdate {
+                "ts"
+            } else {
+                "thread_ts"
+            };
+            payload[field] = Value::String(ts);
+        }
+        if let (Purpose::TicketCard | Purpose::CardUpdate, Some(id)) = (row.purpose, row.ticket_id)
+        {
+            let card = self
+                .cards
+                .render(&mut *self.pool.acquire().await?, id, &row.channel)
+                .await?;
+            let Some(card) = card else {
+                return Ok(Prepared::Fail(CallError::Permanent(
+                    "the ticket is gone".into(),
+                )));
+            };
+            let (channel, ts) = (payload["channel"].clone(), payload["ts"].clone());
+            payload = card;
+            if row.purpose == Purpose::CardUpdate {
+                payload["channel"] = channel;
+                payload["ts"] = ts;
             }
         }
-        Ok(Ok(payload))
+        Ok(Prepared::Send(payload))
     }
 
     /// Records Slack's answer as soon as it comes: a row Slack has taken but the outbox
     /// still calls pending is sent again after a crash, so that window stays one small
     /// transaction wide. False if the database refused (busy past its timeout, a full
-    /// disk): the caller keeps the answer and its channel held, and records it again
-    /// later, rather than let the pending row be sent a second time.
+    /// disk): the caller keeps the answer and its lane held, and records it again later,
+    /// rather than let the pending row be sent a second time.
     async fn record_logged(&mut self, row: &PendingRow, result: &Result<Value, CallError>) -> bool {
         match self.record(row, result).await {
             Ok(()) => true,
             Err(err) => {
-                tracing::error!(row = row.id, channel = %row.channel, error = %err, "outbox sender could not record Slack's answer; will record it again before the channel sends more");
+                tracing::error!(row = row.id, channel = %row.channel, error = %err, "outbox sender could not record Slack's answer; will record it again before its lane sends more");
                 false
             }
         }
     }
 
     /// Tries again to record the answers the database refused; a recorded one frees its
-    /// channel.
+    /// lane.
     async fn record_again(&mut self, calls: &mut Calls) {
         let waiting = std::mem::take(&mut calls.unrecorded);
         for (row, result) in waiting {
@@ -313,7 +297,7 @@ impl Sender {
                     row = row.id,
                     "outbox sender recorded Slack's answer after all"
                 );
-                calls.busy.remove(&row.channel);
+                calls.busy.remove(&row.lane);
             } else {
                 calls.unrecorded.push((row, result));
             }
@@ -347,7 +331,7 @@ impl Sender {
                         .get("channel")
                         .and_then(Value::as_str)
                         .unwrap_or(&row.channel);
-                    tickets::db::set_card(&mut tx, ticket, channel, ts).await?;
+                    self.cards.set_card(&mut tx, ticket, channel, ts).await?;
                 }
                 &self.metrics.outbox_sent
             }
@@ -394,12 +378,21 @@ impl Sender {
     }
 }
 
-/// The calls in flight, their channels, and answers not yet recorded.
+/// What `prepare` made of a row.
+enum Prepared {
+    Send(Value),
+    /// Fails without a call.
+    Fail(CallError),
+    /// Not yet: its card is still to be posted.
+    Wait,
+}
+
+/// The calls in flight, their lanes, and answers not yet recorded.
 #[derive(Default)]
 struct Calls {
     in_flight: FuturesUnordered<BoxFuture<'static, (PendingRow, Result<Value, CallError>)>>,
-    /// Channels with a call in flight or an answer not yet recorded: nothing more is sent
-    /// to them meanwhile.
+    /// Lanes with a call in flight or an answer not yet recorded: nothing more is sent in
+    /// them meanwhile.
     busy: HashSet<String>,
     /// Answers the database refused to record, oldest first.
     unrecorded: Vec<(PendingRow, Result<Value, CallError>)>,
@@ -437,11 +430,11 @@ async fn call(
     payload: Result<Value, CallError>,
 ) -> (PendingRow, Result<Value, CallError>) {
     let result = match (payload, row.method.as_str(), paging) {
-        (Ok(mut payload), crate::oncall::paging::METHOD, Some(paging)) => {
+        (Ok(mut payload), PAGERDUTY, Some(paging)) => {
             payload["routing_key"] = Value::String(paging.routing_key.expose().to_string());
             api.post_json(&paging.url, &payload).await
         }
-        (Ok(_), crate::oncall::paging::METHOD, None) => Err(CallError::Permanent(
+        (Ok(_), PAGERDUTY, None) => Err(CallError::Permanent(
             "PAGERDUTY_ROUTING_KEY is not set".into(),
         )),
         (Ok(mut payload), POST, _) => {
@@ -474,25 +467,4 @@ fn benign(method: &str, result: Result<Value, CallError>) -> Result<Value, CallE
 
 fn min(a: Option<Instant>, b: Instant) -> Option<Instant> {
     Some(a.map_or(b, |a| a.min(b)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_channel_bucket_allows_a_burst_then_one_per_interval() {
-        let start = Instant::now();
-        let mut b = Bucket {
-            tokens: 3.0,
-            last: start,
-        };
-        let second = Duration::from_secs(1);
-        for _ in 0..3 {
-            assert!(b.take(start, second, 3).is_ok());
-        }
-        let ready = b.take(start, second, 3).unwrap_err();
-        assert_eq!(ready, start + second);
-        assert!(b.take(start + second, second, 3).is_ok());
-    }
 }

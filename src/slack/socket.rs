@@ -6,11 +6,12 @@
 
 use super::inbound;
 use super::web_api::WebApi;
-use crate::app::App;
+use super::Edge;
 use crate::input::{Input, Reply};
 use crate::metrics::Metrics;
 use crate::settings::Secret;
 use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +30,7 @@ enum Ended {
 /// Keeps a Socket Mode connection open until `stop` turns true, pinging Slack every
 /// `ping_interval`.
 pub async fn run(
-    app: Arc<App>,
+    app: Arc<Edge>,
     api: WebApi,
     token: Secret,
     ping_interval: Duration,
@@ -46,7 +47,7 @@ pub async fn run(
                 match session(app.clone(), ws, ping_interval, &mut stop).await {
                     Ended::Stop => break,
                     Ended::Reconnect => {
-                        Metrics::inc(&app.metrics.socket_reconnects);
+                        Metrics::inc(&app.ctx.metrics.socket_reconnects);
                         continue;
                     }
                 }
@@ -57,7 +58,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
-            _ = crate::app::stopped(&mut stop) => break,
+            _ = crate::context::stopped(&mut stop) => break,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -96,7 +97,7 @@ enum Read {
 /// One connection's life. Acks still in flight when it ends are written by the writer
 /// task, which outlives the reader until every envelope task is done.
 async fn session(
-    app: Arc<App>,
+    app: Arc<Edge>,
     ws: Ws,
     ping_interval: Duration,
     stop: &mut watch::Receiver<bool>,
@@ -132,7 +133,7 @@ async fn session(
 /// Serves the frames of one connection until it ends; `draining` once Slack has asked us to
 /// move to a new one (a second `disconnect` then changes nothing).
 async fn read(
-    app: &Arc<App>,
+    app: &Arc<Edge>,
     stream: &mut futures_util::stream::SplitStream<Ws>,
     out_tx: &mpsc::Sender<Message>,
     ping_interval: Duration,
@@ -159,7 +160,7 @@ async fn read(
                 let _ = out_tx.send(Message::Ping(Default::default())).await;
                 continue;
             }
-            _ = crate::app::stopped(stop) => {
+            _ = crate::context::stopped(stop) => {
                 let _ = out_tx.send(Message::Close(None)).await;
                 return Read::Stop;
             }
@@ -179,23 +180,20 @@ async fn read(
             }
             Some(Ok(_)) => continue,
         };
-        let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+        let Ok(frame) = serde_json::from_str::<Frame>(text.as_str()) else {
             tracing::warn!("Socket Mode frame is not JSON; ignored");
             continue;
         };
-        match frame.get("type").and_then(Value::as_str) {
-            Some("hello") => tracing::debug!("Socket Mode hello"),
-            Some("disconnect") if draining => {}
-            Some("disconnect") => {
-                let reason = frame
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown");
+        match (frame.kind.as_str(), &frame.envelope_id) {
+            ("hello", _) => tracing::debug!("Socket Mode hello"),
+            ("disconnect", _) if draining => {}
+            ("disconnect", _) => {
+                let reason = frame.reason.as_deref().unwrap_or("unknown");
                 tracing::info!(%reason, "Slack asked to reconnect");
                 return Read::Disconnect;
             }
-            Some(_) if frame.get("envelope_id").is_some() => {
-                Metrics::inc(&app.metrics.socket_envelopes);
+            (_, Some(_)) => {
+                Metrics::inc(&app.ctx.metrics.socket_envelopes);
                 let (app, out) = (app.clone(), out_tx.clone());
                 tokio::spawn(async move {
                     if let Some(ack) = handle_envelope(&app, frame).await {
@@ -208,32 +206,44 @@ async fn read(
     }
 }
 
+/// A Socket Mode frame: `hello`, `disconnect`, or an envelope of `type` with a payload.
+/// slack-morphism 2.31 models these (`SlackSocketModeEvent`) but does not export the
+/// models, so these few fields are decoded here; the payloads go to its typed models.
+#[derive(Debug, Deserialize)]
+struct Frame {
+    #[serde(rename = "type", default)]
+    kind: String,
+    envelope_id: Option<String>,
+    /// Why Slack asks us to reconnect (`disconnect` only).
+    reason: Option<String>,
+    #[serde(default)]
+    payload: Value,
+    #[serde(default)]
+    accepts_response_payload: bool,
+}
+
 /// The ack for one envelope, or None when it must not be acked (so Slack redelivers).
-async fn handle_envelope(app: &App, envelope: Value) -> Option<Value> {
-    let id = envelope.get("envelope_id")?.as_str()?.to_string();
-    let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
-    let accepts_payload = envelope
-        .get("accepts_response_payload")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let input = match envelope.get("type").and_then(Value::as_str) {
-        Some("slash_commands") => match inbound::command_from_json(&payload) {
+async fn handle_envelope(app: &Edge, frame: Frame) -> Option<Value> {
+    let id = frame.envelope_id?;
+    let payload = &frame.payload;
+    let input = match frame.kind.as_str() {
+        "slash_commands" => match inbound::command_from_json(payload) {
             Ok(cmd) => Input::Command(cmd),
             Err(_) => Input::Ignored("malformed slash command"),
         },
-        Some("interactive") => inbound::interaction(&payload),
-        Some("events_api") => inbound::event(&payload),
+        "interactive" => inbound::interaction(payload),
+        "events_api" => inbound::event(payload),
         _ => Input::Ignored("envelope type not handled"),
     };
     let is_command = matches!(input, Input::Command(_));
     let reply = match tokio::time::timeout(ACK_BUDGET, app.handle(input)).await {
         Ok(Ok(reply)) => reply,
         Ok(Err(err)) if is_command => {
-            tracing::error!(error = %err, "slash command failed");
-            Reply::ephemeral(crate::intake::messages::STORE_FAILED)
+            tracing::error!(error = %err.chain(), "slash command failed");
+            Reply::ephemeral(crate::input::STORE_FAILED)
         }
         Ok(Err(err)) => {
-            tracing::error!(error = %err, "envelope not handled; leaving it unacked for redelivery");
+            tracing::error!(error = %err.chain(), "envelope not handled; leaving it unacked for redelivery");
             return None;
         }
         Err(_) => {
@@ -242,7 +252,9 @@ async fn handle_envelope(app: &App, envelope: Value) -> Option<Value> {
         }
     };
     Some(match reply {
-        Reply::Json(body) if accepts_payload => json!({ "envelope_id": id, "payload": body }),
+        Reply::Json(body) if frame.accepts_response_payload => {
+            json!({ "envelope_id": id, "payload": body })
+        }
         _ => json!({ "envelope_id": id }),
     })
 }

@@ -4,14 +4,13 @@
 use super::lifecycle::{self, Change, Outcome};
 use super::messages::{self, actions as ids};
 use super::{db, permissions};
-use crate::app::{App, AppError};
+use crate::context::{AppError, Context};
 use crate::input::{Action, Reply, Submission};
 use crate::outbox::OutboxMessage;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// A click on a ticket's control.
-pub async fn on_action(app: &App, a: Action) -> Result<(), AppError> {
+pub async fn on_action(app: &Context, a: Action) -> Result<(), AppError> {
     let value = a.value.clone().unwrap_or_default();
     let (id, change) = match a.action_id.as_str() {
         ids::ACK => (value.parse().ok(), Change::Acknowledge),
@@ -51,7 +50,7 @@ fn id_from_block(block_id: &str) -> Option<i64> {
         .ok()
 }
 
-async fn open_resolve_form(app: &App, a: &Action, id: Option<i64>) -> Result<(), AppError> {
+async fn open_resolve_form(app: &Context, a: &Action, id: Option<i64>) -> Result<(), AppError> {
     let Some(id) = id else { return Ok(()) };
     let ticket = db::by_id(&mut *app.pool.acquire().await?, id).await?;
     let Some(ticket) = ticket else {
@@ -63,14 +62,12 @@ async fn open_resolve_form(app: &App, a: &Action, id: Option<i64>) -> Result<(),
     let Some(trigger) = &a.trigger_id else {
         return Ok(());
     };
-    let body = json!({ "trigger_id": trigger, "view": messages::resolve_modal(&ticket) });
-    match tokio::time::timeout(
-        Duration::from_millis(2500),
-        app.slack.call("views.open", &body),
-    )
-    .await
+    match app
+        .slack
+        .open_view(trigger, messages::resolve_modal(&ticket))
+        .await
     {
-        Ok(Ok(_)) => Ok(()),
+        Ok(()) => Ok(()),
         _ => {
             // The form could not open in time: resolve without a note rather than lose the click.
             let outcome = lifecycle::apply(app, id, &a.user, Change::Resolve(None), None).await?;
@@ -80,11 +77,11 @@ async fn open_resolve_form(app: &App, a: &Action, id: Option<i64>) -> Result<(),
 }
 
 /// Says why nothing happened, to the clicker only.
-async fn tell_clicker(app: &App, a: &Action, outcome: Outcome) -> Result<(), AppError> {
+async fn tell_clicker(app: &Context, a: &Action, outcome: Outcome) -> Result<(), AppError> {
     let text = match outcome {
         Outcome::Done(_) => return Ok(()),
         Outcome::NotFound => "That ticket no longer exists.".to_string(),
-        Outcome::NotAllowed(what) => messages::not_allowed(what),
+        Outcome::NotAllowed(what) => crate::domain::not_allowed(what),
         Outcome::Unchanged(why) => {
             format!("Nothing to do: {}.", crate::mrkdwn::escape(&why))
         }
@@ -100,7 +97,7 @@ async fn tell_clicker(app: &App, a: &Action, outcome: Outcome) -> Result<(), App
 }
 
 /// The resolve form's submission.
-pub async fn on_submission(app: &App, sub: Submission) -> Result<Reply, AppError> {
+pub async fn on_submission(app: &Context, sub: Submission) -> Result<Reply, AppError> {
     if sub.callback_id != messages::RESOLVE_CALLBACK {
         return Ok(Reply::Empty);
     }
@@ -121,7 +118,7 @@ pub async fn on_submission(app: &App, sub: Submission) -> Result<Reply, AppError
     }
     let once = (!sub.view_id.is_empty()).then(|| format!("view:{}", sub.view_id));
     match lifecycle::apply(app, id, &sub.user, Change::Resolve(note), once.as_deref()).await? {
-        Outcome::NotAllowed(what) => Ok(errors(&messages::not_allowed(what))),
+        Outcome::NotAllowed(what) => Ok(errors(&crate::domain::not_allowed(what))),
         Outcome::NotFound => Ok(errors("That ticket no longer exists.")),
         Outcome::Done(_) | Outcome::Unchanged(_) => Ok(Reply::Empty),
     }

@@ -1,7 +1,7 @@
 //! The SQL of tickets: batch inserts of new tickets and their first events, reads by key,
 //! id, thread and person, the event log, and saving a ticket's changed state.
 
-use super::{Source, Ticket};
+use super::{EventKind, Priority, Source, Status, Ticket};
 use crate::clock::{db_time, parse_db_time};
 use crate::sla::deadlines::{Happening, Moment};
 use chrono::{DateTime, Utc};
@@ -70,7 +70,7 @@ pub async fn by_ids(conn: &mut SqliteConnection, ids: &[i64]) -> sqlx::Result<Ve
 /// Appends many events at once: (ticket, kind, detail), all by the bot at `at`.
 pub async fn add_events(
     conn: &mut SqliteConnection,
-    rows: &[(i64, &str, Option<String>)],
+    rows: &[(i64, EventKind, Option<String>)],
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let at = db_time(at);
@@ -79,7 +79,7 @@ pub async fn add_events(
             QueryBuilder::new("insert into ticket_events (ticket_id, kind, actor, at, detail) ");
         q.push_values(chunk, |mut row, (id, kind, detail)| {
             row.push_bind(*id)
-                .push_bind(*kind)
+                .push_bind(kind.as_str())
                 .push_bind(None::<String>)
                 .push_bind(at.clone())
                 .push_bind(detail.clone());
@@ -215,7 +215,7 @@ pub async fn queue(conn: &mut SqliteConnection, limit: i64) -> sqlx::Result<Vec<
 pub async fn add_event(
     conn: &mut SqliteConnection,
     ticket_id: i64,
-    kind: &str,
+    kind: EventKind,
     actor: Option<&str>,
     at: DateTime<Utc>,
     detail: Option<&str>,
@@ -224,7 +224,7 @@ pub async fn add_event(
         "insert into ticket_events (ticket_id, kind, actor, at, detail) values (?, ?, ?, ?, ?)",
     )
     .bind(ticket_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(actor)
     .bind(db_time(at))
     .bind(detail)
@@ -263,14 +263,14 @@ pub async fn history(conn: &mut SqliteConnection, ticket_id: i64) -> sqlx::Resul
         .await?
         .into_iter()
         .filter_map(|(kind, _, at, detail)| {
-            let what = match kind.as_str() {
-                "created" => Happening::Created { priority: detail? },
-                "priority_changed" => Happening::PriorityChanged { priority: detail? },
-                "waiting" => Happening::Paused,
-                "resumed" => Happening::Resumed,
-                "first_response" => Happening::FirstResponse,
-                "resolved" | "closed" => Happening::Resolved,
-                "reopened" => Happening::Reopened,
+            let what = match EventKind::parse(&kind)? {
+                EventKind::Created => Happening::Created { priority: detail? },
+                EventKind::PriorityChanged => Happening::PriorityChanged { priority: detail? },
+                EventKind::Waiting => Happening::Paused,
+                EventKind::Resumed => Happening::Resumed,
+                EventKind::FirstResponse => Happening::FirstResponse,
+                EventKind::Resolved | EventKind::Closed => Happening::Resolved,
+                EventKind::Reopened => Happening::Reopened,
                 _ => return None,
             };
             Some(Moment { at, what })
@@ -287,8 +287,8 @@ pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -
          resolution_breached = ?, breach_acknowledged_at = ?, paged = ?, updated_at = ? where id = ?",
     )
     .bind(&t.description)
-    .bind(&t.priority)
-    .bind(&t.status)
+    .bind(t.priority.as_str())
+    .bind(t.status.as_str())
     .bind(&t.assignee)
     .bind(t.first_response_at.map(db_time))
     .bind(t.resolved_at.map(db_time))
@@ -306,6 +306,15 @@ pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The row's status; a value outside the schema's check is a decode error, not a guess.
+fn status(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Status> {
+    let text: String = r.try_get("status")?;
+    Status::parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "status".into(),
+        source: format!("unknown ticket status {text:?}").into(),
+    })
 }
 
 fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
@@ -336,8 +345,8 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
         source: Source::parse(&source),
         source_ts: r.try_get("source_ts")?,
         category: r.try_get("category")?,
-        priority: r.try_get("priority")?,
-        status: r.try_get("status")?,
+        priority: Priority::new(r.try_get::<String, _>("priority")?),
+        status: status(r)?,
         assignee: r.try_get("assignee")?,
         urgency: r.try_get("urgency")?,
         link: r.try_get("link")?,

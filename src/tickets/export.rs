@@ -53,8 +53,8 @@ pub fn record(t: &Ticket, now: DateTime<Utc>) -> Record {
         channel: t.channel.clone(),
         source: t.source.to_string(),
         category: t.category.clone(),
-        priority: t.priority.clone(),
-        status: t.status.clone(),
+        priority: t.priority.to_string(),
+        status: t.status.to_string(),
         assignee: t.assignee.clone(),
         created_at: db_time(t.created_at),
         first_response_at: t.first_response_at.map(db_time),
@@ -154,7 +154,7 @@ pub fn to_csv(records: &[Record]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     #[test]
     fn csv_quotes_what_needs_quoting_and_leaves_absent_values_empty() {

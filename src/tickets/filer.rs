@@ -8,11 +8,11 @@ use super::filer_db::{self, CandidateText};
 use super::recent::{window_start, Owner, Recent, Remembered, MAX_REMEMBERED};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
+use crate::context::wake::TimerWake;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxMessage;
 use crate::settings::Policy;
 use crate::sla::deadlines::{Happening, Moment};
-use crate::sla::wake::TimerWake;
 use crate::store::Pool;
 use crate::{sla, triage};
 use chrono::{DateTime, Utc};
@@ -163,7 +163,7 @@ impl TicketFiler {
         let handle = tokio::spawn(writer.run(rx));
         let stop = tx.clone();
         tokio::spawn(async move {
-            crate::app::stopped(&mut shutdown).await;
+            crate::context::stopped(&mut shutdown).await;
             let _ = stop.send(Msg::Stop).await;
         });
         Ok((
@@ -413,7 +413,7 @@ impl Writer {
             let history = [Moment {
                 at: now,
                 what: Happening::Created {
-                    priority: ticket.priority.clone(),
+                    priority: ticket.priority.to_string(),
                 },
             }];
             let plan = sla::timers::plan(&self.policy, &ticket, &history);
@@ -481,8 +481,8 @@ fn build(
         source: new.source,
         source_ts: new.source_ts.clone(),
         category: triage.category,
-        priority: triage.priority,
-        status: "open".to_string(),
+        priority: triage.priority.into(),
+        status: super::Status::Open,
         assignee: triage.assignee,
         urgency: new.urgency.clone(),
         link: new.link.clone(),

@@ -1,8 +1,8 @@
 //! What tickets look like in Slack: the intake card with its buttons and menus (updated in
 //! place after every change), and the notices to requesters. User text is always escaped.
 
-use super::{shorten, Ticket};
-use crate::mrkdwn::{self, escape};
+use super::{shorten, Status, Ticket};
+use crate::mrkdwn::{self, escape, when};
 use crate::settings::Policy;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -24,56 +24,6 @@ pub mod actions {
 
 /// The most description a card shows (a section's text is limited to 3000 characters).
 const CARD_DESCRIPTION_CHARS: usize = 1500;
-
-/// A time as Slack shows it in the reader's own timezone, with a UTC fallback. Written
-/// straight into the text that shows it (no string of its own).
-pub fn when(t: DateTime<Utc>) -> When {
-    When(t)
-}
-
-/// See [`when`].
-pub struct When(DateTime<Utc>);
-
-impl std::fmt::Display for When {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-            self.0.timestamp(),
-            UtcMinute(self.0)
-        )
-    }
-}
-
-/// `2026-11-27 14:05 UTC`, as chrono's `%Y-%m-%d %H:%M UTC` writes it, without its
-/// formatter, which was a visible part of answering a request.
-struct UtcMinute(DateTime<Utc>);
-
-impl std::fmt::Display for UtcMinute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use chrono::{Datelike, Timelike};
-        let t = self.0;
-        if (0..=9999).contains(&t.year()) {
-            write!(
-                f,
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        } else {
-            // Years past 9999 (a deadline that can never be met): chrono's own.
-            write!(f, "{}", t.format("%Y-%m-%d %H:%M UTC"))
-        }
-    }
-}
-
-#[cfg(test)]
-fn utc_minute(t: DateTime<Utc>) -> String {
-    UtcMinute(t).to_string()
-}
 
 /// "P1: matched 'prod down'" when a rule decided the priority.
 pub fn triage_reason(t: &Ticket) -> Option<String> {
@@ -134,7 +84,7 @@ pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> V
         escape(&t.title)
     );
     let revision = now.timestamp_millis();
-    let paused = t.status == "waiting";
+    let paused = t.status == Status::Waiting;
     let fields: Vec<SlackBlockText> = vec![
         md!("*Requester*\n{}", mrkdwn::user(&t.requester)),
         md!("*Status*\n{}", status_label(t)),
@@ -258,7 +208,7 @@ fn controls(t: &Ticket, policy: &Policy, revision: i64) -> SlackBlock {
     let id = t.id.to_string();
     let mut elements: Vec<SlackActionBlockElement> = Vec::new();
     if t.is_open() {
-        if t.status == "open" {
+        if t.status == Status::Open {
             elements.push(
                 button(
                     "Acknowledge",
@@ -291,7 +241,7 @@ fn controls(t: &Ticket, policy: &Policy, revision: i64) -> SlackBlock {
             select = select.with_initial_option(current);
         }
         elements.push(select.into());
-        if t.status != "waiting" {
+        if t.status != Status::Waiting {
             elements.push(button("Waiting on requester", actions::WAIT, &id, None).into());
         }
         elements.push(
@@ -406,36 +356,13 @@ pub fn duplicate_hint(t: &Ticket) -> Option<Value> {
     ]))
 }
 
-/// "only the platform team can ..." for someone who may not do it.
-pub fn not_allowed(what: &str) -> String {
-    format!("Sorry, only the platform team can {what}.")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     fn render(t: &Ticket) -> Value {
         card(t, &Policy::builtin(), "C01INTAKE", Utc::now())
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn a_times_utc_text_is_what_chrono_writes(secs in -62_135_596_800i64..253_402_300_799, nanos in 0u32..1_000_000_000) {
-            let t = DateTime::from_timestamp(secs, nanos).unwrap();
-            proptest::prop_assert_eq!(utc_minute(t), t.format("%Y-%m-%d %H:%M UTC").to_string());
-        }
-    }
-
-    #[test]
-    fn a_time_that_can_never_come_still_reads_as_chrono_writes_it() {
-        let never = DateTime::<Utc>::MAX_UTC;
-        assert_eq!(
-            utc_minute(never),
-            never.format("%Y-%m-%d %H:%M UTC").to_string()
-        );
-        assert!(when(never).to_string().ends_with(" UTC>"));
     }
 
     fn action_ids(card: &Value) -> Vec<String> {
@@ -499,7 +426,7 @@ mod tests {
                 "ticket_resolve"
             ]
         );
-        t.status = "acknowledged".into();
+        t.status = Status::Acknowledged;
         assert_eq!(
             action_ids(&render(&t)),
             [
@@ -509,12 +436,12 @@ mod tests {
                 "ticket_resolve"
             ]
         );
-        t.status = "waiting".into();
+        t.status = Status::Waiting;
         assert_eq!(
             action_ids(&render(&t)),
             ["ticket_assign", "ticket_priority", "ticket_resolve"]
         );
-        t.status = "resolved".into();
+        t.status = Status::Resolved;
         assert_eq!(action_ids(&render(&t)), ["ticket_reopen"]);
     }
 

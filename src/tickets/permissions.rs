@@ -2,7 +2,7 @@
 //! payload claims: only the platform team triages; a requester may resolve or reopen
 //! their own ticket (and merge it into the one it duplicates).
 
-use super::lifecycle::Change;
+use super::change::Change;
 use super::Ticket;
 use crate::settings::Policy;
 
@@ -36,7 +36,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     #[test]
     fn the_team_may_triage_the_requester_may_only_close_their_own_and_strangers_nothing() {

@@ -1,9 +1,9 @@
-//! Asking the bot: `/platform status`, `mine`, `queue`, and the App Home tab showing the
+//! Asking the bot: `/platform status`, `mine`, `queue`, and the Context Home tab showing the
 //! same (my requests for everyone, the queue for the platform team).
 
-use super::messages::when;
-use super::{db, Ticket};
-use crate::app::{App, AppError};
+use super::{db, Status, Ticket};
+use crate::context::{AppError, Context};
+use crate::mrkdwn::when;
 use crate::mrkdwn::{self, escape};
 use crate::outbox::OutboxMessage;
 use serde_json::{json, Value};
@@ -13,7 +13,7 @@ const LIST_LIMIT: i64 = 20;
 
 /// One line per ticket: key, title, status, priority, and the next deadline.
 fn line(t: &Ticket) -> String {
-    let next = if t.status == "waiting" {
+    let next = if t.status == Status::Waiting {
         "paused (waiting on requester)".to_string()
     } else if t.first_response_at.is_none() {
         t.first_response_due
@@ -33,7 +33,7 @@ fn line(t: &Ticket) -> String {
         "• *{}* {} — {} · {}{} · {}",
         t.key,
         escape(&t.title),
-        escape(&t.status),
+        t.status,
         escape(&t.priority),
         assignee,
         next
@@ -60,7 +60,7 @@ fn clock(
 }
 
 /// `/platform status KEY`
-pub async fn status(app: &App, key: &str) -> Result<String, AppError> {
+pub async fn status(app: &Context, key: &str) -> Result<String, AppError> {
     let mut conn = app.pool.acquire().await?;
     let Some(t) = db::by_key(&mut conn, key).await? else {
         return Ok(format!("I don't know a ticket `{}`.", escape(key)));
@@ -76,12 +76,12 @@ pub async fn status(app: &App, key: &str) -> Result<String, AppError> {
             format!("{}{by}, {}", kind.replace('_', " "), when(*at))
         })
         .unwrap_or_default();
-    let paused = t.status == "waiting";
+    let paused = t.status == Status::Waiting;
     let mut out = vec![
         format!("*{}* {}", t.key, escape(&t.title)),
         format!(
             "Status: {} · Priority: {} · Category: {} · Assignee: {} · Requester: {}",
-            escape(&t.status),
+            t.status,
             escape(&t.priority),
             escape(&t.category),
             t.assignee
@@ -106,7 +106,7 @@ pub async fn status(app: &App, key: &str) -> Result<String, AppError> {
 }
 
 /// `/platform mine`
-pub async fn mine(app: &App, user: &str) -> Result<String, AppError> {
+pub async fn mine(app: &Context, user: &str) -> Result<String, AppError> {
     let tickets = db::open_for(&mut *app.pool.acquire().await?, user, LIST_LIMIT).await?;
     if tickets.is_empty() {
         return Ok(
@@ -120,9 +120,9 @@ pub async fn mine(app: &App, user: &str) -> Result<String, AppError> {
 }
 
 /// `/platform queue` (platform team only)
-pub async fn queue(app: &App, user: &str) -> Result<String, AppError> {
+pub async fn queue(app: &Context, user: &str) -> Result<String, AppError> {
     if !app.policy.is_platform_team(user) {
-        return Ok(super::messages::not_allowed("see the queue"));
+        return Ok(crate::domain::not_allowed("see the queue"));
     }
     let tickets = db::queue(&mut *app.pool.acquire().await?, LIST_LIMIT).await?;
     if tickets.is_empty() {
@@ -134,8 +134,8 @@ pub async fn queue(app: &App, user: &str) -> Result<String, AppError> {
     ))
 }
 
-/// The App Home tab for `user`, published through the outbox.
-pub async fn publish_home(app: &App, user: &str) -> Result<(), AppError> {
+/// The Context Home tab for `user`, published through the outbox.
+pub async fn publish_home(app: &Context, user: &str) -> Result<(), AppError> {
     let mut sections = vec![mine(app, user).await?];
     if app.policy.is_platform_team(user) {
         sections.push(queue(app, user).await?);

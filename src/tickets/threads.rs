@@ -1,21 +1,19 @@
 //! Messages around tickets: replies in the card's or the source message's thread go to the
 //! ticket's log (first response, resuming a waiting ticket), edits and deletions of the
-//! source message update it, and top-level posts in help channels are handed to intake.
+//! source message update it. Top-level posts in help channels are intake's: the dispatch
+//! routes them there.
 
 use super::db;
 use super::lifecycle::{self, Change};
-use crate::app::{App, AppError};
+use crate::context::{AppError, Context};
 use crate::input::{Message, MessageKind};
-use crate::intake;
 
-pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
+pub async fn on_message(app: &Context, m: Message) -> Result<(), AppError> {
     // Edits and deletions: once per delivery. (Not the `msg:` key: that one says "this
     // message has a ticket".)
     let once = m.event_id.as_ref().map(|id| format!("event:{id}"));
     match &m.kind {
-        MessageKind::Posted { user, ts, text } => {
-            intake::on_help_message(app, m.event_id.as_deref(), &m.channel, user, ts, text).await
-        }
+        MessageKind::Posted { .. } => Ok(()),
         MessageKind::Reply {
             user,
             ts,
@@ -53,7 +51,7 @@ pub async fn on_message(app: &App, m: Message) -> Result<(), AppError> {
 
 /// A change to the message a ticket was filed from, recorded as its requester's.
 async fn on_source(
-    app: &App,
+    app: &Context,
     channel: &str,
     ts: &str,
     change: Change,

@@ -2,7 +2,7 @@
 
 pub mod serve;
 
-use crate::app::App;
+use crate::context::Context;
 use crate::outbox;
 use crate::store;
 use axum::extract::State;
@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<Context>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -20,7 +20,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+async fn readyz(State(app): State<Arc<Context>>) -> impl IntoResponse {
     if store::ready(&app.pool).await {
         (StatusCode::OK, "ready")
     } else {
@@ -28,22 +28,15 @@ async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+async fn metrics(State(app): State<Arc<Context>>) -> impl IntoResponse {
     let counts = match app.pool.acquire().await {
         Ok(mut conn) => outbox::db::counts(&mut conn).await.unwrap_or_default(),
         Err(_) => Default::default(),
     };
-    let body = app.metrics.render(&[
-        (
-            "platform_desk_outbox_pending",
-            "Outbox rows waiting to be delivered",
-            counts.0,
-        ),
-        (
-            "platform_desk_outbox_failed_rows",
-            "Outbox rows given up on (kept for inspection)",
-            counts.2,
-        ),
-    ]);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    app.metrics.outbox_pending.set(counts.0);
+    app.metrics.outbox_failed_rows.set(counts.2);
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        app.metrics.render(),
+    )
 }

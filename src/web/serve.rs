@@ -59,7 +59,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = crate::app::stopped(&mut stop) => break,
+            _ = crate::context::stopped(&mut stop) => break,
         };
         let router = router.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -78,7 +78,7 @@ pub async fn serve(
                     }
                     return;
                 }
-                _ = crate::app::stopped(&mut stop) => conn.as_mut().graceful_shutdown(),
+                _ = crate::context::stopped(&mut stop) => conn.as_mut().graceful_shutdown(),
             }
             let _ = conn.await;
             drop(open);

@@ -21,7 +21,7 @@ pub const ALICE: &str = "U05QRST6UV";
 
 /// The CONTRACT example policy, with delivery fast enough for tests.
 pub fn test_policy_text() -> String {
-    let contract = include_str!("../../src/settings/default_policy.toml");
+    let contract = include_str!("../fixtures/contract_policy.toml");
     format!(
         "{contract}\n[delivery]\nmax_attempts = 5\nretry_base = \"20ms\"\nretry_max = \"200ms\"\nchannel_interval = \"1ms\"\nchannel_burst = 50\n"
     )
@@ -124,7 +124,7 @@ impl TestApp {
     /// Runs the SLA scheduler once at the app's current (manual) time.
     pub async fn step(&self) -> usize {
         let app = &self.running.as_ref().expect("running").app;
-        platform_desk::sla::scheduler::step(app)
+        platform_desk::escalation::scheduler::step(app)
             .await
             .expect("scheduler step")
     }
@@ -387,14 +387,22 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut action = serde_json::json!({ "action_id": action_id, "block_id": block_id, "action_ts": "1700000070.1" });
         match action_id {
-            "ticket_assign" => action["selected_user"] = value,
+            "ticket_assign" => {
+                action["type"] = "users_select".into();
+                action["selected_user"] = value;
+            }
             "ticket_priority" => {
+                action["type"] = "static_select".into();
                 action["selected_option"] = serde_json::json!({ "value": value, "text": { "type": "plain_text", "text": "p" } })
             }
-            _ => action["value"] = value,
+            _ => {
+                action["type"] = "button".into();
+                action["value"] = value;
+            }
         }
         let payload = serde_json::json!({
             "type": "block_actions", "user": { "id": user, "name": "someone" }, "api_app_id": "A07PLTFM2QX",
+            "team": { "id": "T0A1B2C3D4", "domain": "acme-eng" },
             "trigger_id": "6123456799999.7012345678901.1b2c3d4e5f",
             "container": { "type": "message", "message_ts": "1700000050.000300", "channel_id": channel },
             "channel": { "id": channel }, "actions": [action],
@@ -432,6 +440,26 @@ impl TestApp {
             .await
             .expect("GET reaches the app");
         resp.text().await.expect("a text body")
+    }
+
+    /// Waits until every outbox row written so far is recorded (sent or given up), and fails
+    /// the test if that takes over 20 s. Rows are written in the transaction of the change
+    /// that causes them, before its answer, and the sender never calls Slack again for a
+    /// recorded row: once a test's requests are answered and this returns, what the fake
+    /// has seen from them is final, and a check that something did NOT happen can be made.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self
+            .scalar("select count(*) from outbox where status = 'pending'")
+            .await
+            > 0
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox still has pending rows after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Waits until the outbox has nothing pending (or 10 s pass).

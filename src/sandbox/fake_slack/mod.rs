@@ -87,7 +87,7 @@ impl FakeSlack {
             }
         });
         addr.set_ip(host.ip());
-        tracing::info!(api_url = %format!("http://{host}/api"), "fake slack listening");
+        tracing::debug!(api_url = %format!("http://{host}/api"), "fake slack listening");
         Ok(FakeSlack {
             inner: Arc::new(Handle {
                 state,

@@ -109,6 +109,10 @@ async fn run_connection(
                     state.lock().frames.push(value);
                     state.socket_changed.notify_waiters();
                 }
+                Some(Ok(Message::Ping(_))) => {
+                    state.lock().pings += 1;
+                    state.socket_changed.notify_waiters();
+                }
                 Some(Ok(_)) => {}
                 None | Some(Err(_)) => return,
             },
@@ -171,6 +175,11 @@ impl FakeSlack {
     /// How many `apps.connections.open` calls succeeded (tickets handed out).
     pub fn socket_connections_opened(&self) -> usize {
         self.inner.state.lock().tickets_issued as usize
+    }
+
+    /// How many WebSocket pings clients have sent (axum answers each with a pong).
+    pub fn socket_pings_received(&self) -> usize {
+        self.inner.state.lock().pings
     }
 
     /// How many WebSocket connections are live now, not counting those sent a disconnect.

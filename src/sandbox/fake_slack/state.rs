@@ -144,6 +144,8 @@ pub(crate) struct Inner {
     pub sockets: Vec<SocketConn>,
     pub next_socket_id: u64,
     pub frames: Vec<Value>,
+    /// WebSocket pings received from clients (each answered with a pong).
+    pub pings: usize,
     pub acks_taken: HashSet<usize>,
     /// Where message timestamps and view ids start (see `FakeSlack::start_ids_at`); None is
     /// the fixed 1700000000 of the fixtures.

@@ -8,7 +8,7 @@ use super::fields::{channel_id, each, non_blank, user_id};
 use crate::settings::problem::Problems;
 use crate::settings::raw::{RawRule, RawTriage, Section, Text};
 use crate::settings::sections::{TriagePolicy, TriageRule};
-use crate::triage::Words;
+use crate::words::Words;
 
 /// `priorities` is None when `[sla]` could not be read; references are then not checked.
 pub fn triage(

@@ -4,13 +4,15 @@
 //! clock: tests move time and call [`step`].
 
 use super::alerts;
-use super::timers::{self, Due, Kind};
-use super::wake::TimerWake;
-use crate::app::{App, AppError};
+use super::firing::{fire_one, Batch};
 use crate::clock::db_time;
+use crate::context::wake::TimerWake;
+use crate::context::{AppError, Context};
 use crate::oncall;
-use crate::outbox::{self, OutboxMessage, Purpose};
-use crate::tickets::{self, db as tdb, Ticket};
+use crate::outbox::{self, OutboxMessage};
+use crate::sla::db as sla_db;
+use crate::sla::timers::{Due, Kind};
+use crate::tickets::{db as tdb, EventKind, Status, Ticket};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,11 +26,11 @@ const BATCH: i64 = 500;
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Runs until `stop` turns true.
-pub async fn run(app: Arc<App>, wake: Arc<TimerWake>, mut stop: watch::Receiver<bool>) {
+pub async fn run(app: Arc<Context>, wake: Arc<TimerWake>, mut stop: watch::Receiver<bool>) {
     loop {
         wake.awake();
         if let Err(err) = step(&app).await {
-            tracing::error!(error = %err, "SLA scheduler step failed");
+            tracing::error!(error = %err.chain(), "SLA scheduler step failed");
         }
         let now = app.clock.now();
         let wait = match next_wake(&app).await {
@@ -40,14 +42,14 @@ pub async fn run(app: Arc<App>, wake: Arc<TimerWake>, mut stop: watch::Receiver<
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
-            _ = crate::app::stopped(&mut stop) => break,
+            _ = crate::context::stopped(&mut stop) => break,
         }
     }
 }
 
 /// When the next timer or handoff is due.
-async fn next_wake(app: &App) -> Result<Option<DateTime<Utc>>, AppError> {
-    let timer = timers::next_due(&mut *app.pool.acquire().await?).await?;
+async fn next_wake(app: &Context) -> Result<Option<DateTime<Utc>>, AppError> {
+    let timer = sla_db::next_due(&mut *app.pool.acquire().await?).await?;
     let handoff =
         app.policy.oncall.as_ref().and_then(|p| {
             oncall::rotation::next_handoff(p, app.policy.sla.timezone, app.clock.now())
@@ -56,12 +58,12 @@ async fn next_wake(app: &App) -> Result<Option<DateTime<Utc>>, AppError> {
 }
 
 /// Fires everything due now; returns how many timers fired.
-pub async fn step(app: &App) -> Result<usize, AppError> {
+pub async fn step(app: &Context) -> Result<usize, AppError> {
     let now = app.clock.now();
     let mut fired = 0;
     loop {
         split_chains(app, now).await?;
-        let due = timers::due(&mut *app.pool.acquire().await?, now, BATCH).await?;
+        let due = sla_db::due(&mut *app.pool.acquire().await?, now, BATCH).await?;
         let count = due.len();
         let (warnings, others): (Vec<Due>, Vec<Due>) =
             due.into_iter().partition(|d| d.kind.is_warning());
@@ -81,14 +83,14 @@ pub async fn step(app: &App) -> Result<usize, AppError> {
 /// Splits every plan whose first timer is due, so the pass that follows sees each due timer
 /// as its own row: a warning and a breach both missed while the process was down are then
 /// decided together, as they always were.
-async fn split_chains(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
+async fn split_chains(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
     loop {
         // Most passes have nothing to split: find out without taking the write lock.
-        if !timers::has_due_chains(&mut *app.pool.acquire().await?, now).await? {
+        if !sla_db::has_due_chains(&mut *app.pool.acquire().await?, now).await? {
             return Ok(());
         }
         let mut tx = app.pool.begin_with("begin immediate").await?;
-        let split = timers::split_due_chains(&mut tx, now, BATCH).await?;
+        let split = sla_db::split_due_chains(&mut tx, now, BATCH).await?;
         tx.commit().await?;
         if (split as i64) < BATCH {
             return Ok(());
@@ -100,61 +102,17 @@ fn is_late(d: &Due, now: DateTime<Utc>) -> bool {
     now - d.due_at > Duration::seconds(LATE_AFTER_SECS)
 }
 
-/// Pings for one person or channel, gathered over a batch. Only the first ping to each
-/// recipient is rendered whole (it is sent alone if it stays alone); the rest are lines of
-/// a roll-up.
-#[derive(Default)]
-struct Pings(BTreeMap<String, (Option<serde_json::Value>, Vec<String>)>);
-
-impl Pings {
-    fn add(&mut self, to: &str, line: String, render: impl FnOnce() -> serde_json::Value) {
-        let entry = self.0.entry(to.to_string()).or_default();
-        if entry.1.is_empty() {
-            entry.0 = Some(render());
-        }
-        entry.1.push(line);
-    }
-
-    /// One message per recipient: the ping itself, or a roll-up when there are several.
-    fn messages(self) -> Vec<OutboxMessage> {
-        self.0
-            .into_iter()
-            .filter_map(|(to, (first, lines))| {
-                if lines.len() == 1 {
-                    return first.map(|body| OutboxMessage::post(&to, body));
-                }
-                let shown: Vec<String> = lines.iter().take(20).map(|l| format!("• {l}")).collect();
-                let more = lines.len().saturating_sub(20);
-                let text = format!(
-                    ":rotating_light: {} SLA alerts at once:\n{}{}",
-                    lines.len(),
-                    shown.join("\n"),
-                    if more > 0 {
-                        format!("\n…and {more} more")
-                    } else {
-                        String::new()
-                    }
-                );
-                Some(OutboxMessage::post(
-                    &to,
-                    serde_json::json!({ "channel": to, "text": text, "unfurl_links": false }),
-                ))
-            })
-            .collect()
-    }
-}
-
 /// Breaches and escalation rounds, many per transaction: each firing marks its timer and
 /// writes its messages in the same commit, and one fsync serves the whole batch (thousands
 /// of deadlines can fall in the same second). If the batch fails, each is retried alone.
-async fn fire_batch(app: &App, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usize, AppError> {
+async fn fire_batch(app: &Context, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usize, AppError> {
     if dues.is_empty() {
         return Ok(0);
     }
     match fire_together(app, &dues, now).await {
         Ok(n) => Ok(n),
         Err(err) if dues.len() > 1 => {
-            tracing::warn!(error = %err, "a batch of SLA timers failed; firing one by one");
+            tracing::warn!(error = %err.chain(), "a batch of SLA timers failed; firing one by one");
             let mut n = 0;
             for d in dues {
                 n += fire_together(app, std::slice::from_ref(&d), now).await?;
@@ -165,12 +123,12 @@ async fn fire_batch(app: &App, dues: Vec<Due>, now: DateTime<Utc>) -> Result<usi
     }
 }
 
-async fn fire_together(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<usize, AppError> {
+async fn fire_together(app: &Context, dues: &[Due], now: DateTime<Utc>) -> Result<usize, AppError> {
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let ids: Vec<i64> = dues.iter().map(|d| d.id).collect();
     let late_before = now - Duration::seconds(LATE_AFTER_SECS);
     let fired: std::collections::HashSet<i64> =
-        timers::mark_fired_many(&mut tx, &ids, now, late_before)
+        sla_db::mark_fired_many(&mut tx, &ids, now, late_before)
             .await?
             .into_iter()
             .collect();
@@ -189,199 +147,66 @@ async fn fire_together(app: &App, dues: &[Due], now: DateTime<Utc>) -> Result<us
     let mut batch = Batch::default();
     for d in dues.iter().filter(|d| fired.contains(&d.id)) {
         if let Some(t) = tickets.get_mut(&d.ticket_id) {
-            fire_one(app, t, d, now, on_call.as_deref(), &mut batch);
+            fire_one(
+                app,
+                t,
+                d,
+                now,
+                is_late(d, now),
+                on_call.as_deref(),
+                &mut batch,
+            );
         }
     }
     let count = batch.fired;
-    batch.write(app, &mut tx, now).await?;
+    write(batch, app, &mut tx, now).await?;
     tx.commit().await?;
     Ok(count)
 }
 
-/// What a batch of firings writes, gathered so each kind of write is one statement.
-#[derive(Default)]
-struct Batch {
-    fired: usize,
-    events: Vec<(i64, &'static str, Option<String>)>,
-    breached_first: Vec<i64>,
-    breached_resolution: Vec<i64>,
-    restart_escalation: Vec<i64>,
-    new_timers: Vec<(i64, timers::Planned, i64)>,
-    pings: Pings,
-    rows: Vec<(Option<i64>, OutboxMessage)>,
-}
-
-impl Batch {
-    async fn write(
-        self,
-        app: &App,
-        tx: &mut sqlx::SqliteConnection,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        tdb::add_events(tx, &self.events, now).await?;
-        tdb::mark_breached(
-            tx,
-            &self.breached_first,
-            "first response",
-            app.paging_enabled,
-            now,
-        )
-        .await?;
-        tdb::mark_breached(
-            tx,
-            &self.breached_resolution,
-            "resolution",
-            app.paging_enabled,
-            now,
-        )
-        .await?;
-        timers::cancel_escalations_many(tx, &self.restart_escalation).await?;
-        timers::insert_all(tx, &self.new_timers).await?;
-        let mut rows = self.rows;
-        rows.extend(self.pings.messages().into_iter().map(|m| (None, m)));
-        outbox::db::insert_all(tx, &rows, &db_time(now)).await?;
-        Ok(())
-    }
-}
-
-/// One breach or escalation round of a batch: decides, and gathers its writes and messages.
-fn fire_one(
-    app: &App,
-    t: &mut Ticket,
-    d: &Due,
+/// Writes a batch's gathered rows, each kind in one statement.
+async fn write(
+    b: Batch,
+    app: &Context,
+    tx: &mut sqlx::SqliteConnection,
     now: DateTime<Utc>,
-    on_call: Option<&str>,
-    b: &mut Batch,
-) {
-    let late = is_late(d, now);
-    let team_channel = app.policy.slack.team_channel.as_deref();
-    match d.kind {
-        Kind::BreachFirstResponse | Kind::BreachResolution => {
-            let still_due = t.status != "waiting"
-                && t.is_open()
-                && (d.kind != Kind::BreachFirstResponse || t.first_response_at.is_none());
-            if !still_due {
-                return;
-            }
-            let target = d.kind.target();
-            if d.kind == Kind::BreachFirstResponse {
-                t.first_response_breached = true;
-                b.breached_first.push(t.id);
-            } else {
-                t.resolution_breached = true;
-                b.breached_resolution.push(t.id);
-            }
-            t.breach_acknowledged_at = None;
-            b.events.push((t.id, "breached", Some(target.to_string())));
-            let mut people: Vec<String> = on_call
-                .map(str::to_string)
-                .into_iter()
-                .chain(t.assignee.clone())
-                .collect();
-            people.dedup();
-            let line = alerts::breach_line(t, target, d.due_at);
-            let ticket: &Ticket = t;
-            for person in people.iter().map(String::as_str).chain(team_channel) {
-                b.pings.add(person, line.clone(), || {
-                    alerts::breach_ping(person, ticket, target, d.due_at, late)
-                });
-            }
-            if let Some(channel) = t
-                .card_channel
-                .clone()
-                .or_else(|| app.policy.slack.intake_channel.clone())
-            {
-                let note = OutboxMessage {
-                    method: "chat.postMessage",
-                    channel,
-                    payload: alerts::breach_thread_note(t, target, d.due_at).to_string(),
-                    purpose: Purpose::CardThread,
-                };
-                b.rows.push((Some(t.id), note));
-            }
-            if let Some(policy) = app
-                .policy
-                .oncall
-                .as_ref()
-                .filter(|p| !p.escalate_to.is_empty())
-            {
-                b.restart_escalation.push(t.id);
-                let first = timers::Planned {
-                    kind: Kind::Escalate,
-                    due_at: now + Duration::from_std(policy.escalate_after).unwrap_or_default(),
-                };
-                b.new_timers.push((t.id, first, 1));
-            }
-            if app.paging_enabled {
-                b.rows.push((
-                    Some(t.id),
-                    oncall::paging::trigger(
-                        t,
-                        &format!("{} breached its {target} SLA: {}", t.key, t.title),
-                    ),
-                ));
-                t.paged = true;
-            }
-        }
-        Kind::Escalate => {
-            let (Some(policy), true) = (
-                &app.policy.oncall,
-                t.is_open() && t.breach_acknowledged_at.is_none(),
-            ) else {
-                return;
-            };
-            let step = Duration::from_std(policy.escalate_after).unwrap_or_default();
-            let breached_at = d.due_at - step * d.round as i32;
-            b.events
-                .push((t.id, "escalated", Some(d.round.to_string())));
-            let line = format!(
-                "escalation {}/{}: {}",
-                d.round,
-                policy.max_rounds,
-                alerts::breach_line(t, "SLA", breached_at)
-            );
-            let ticket: &Ticket = t;
-            for person in policy
-                .escalate_to
-                .iter()
-                .map(String::as_str)
-                .chain(team_channel)
-            {
-                b.pings.add(person, line.clone(), || {
-                    alerts::escalation(person, ticket, d.round, policy.max_rounds, breached_at)
-                });
-            }
-            if d.round < policy.max_rounds as i64 {
-                b.new_timers.push((
-                    t.id,
-                    timers::Planned {
-                        kind: Kind::Escalate,
-                        due_at: d.due_at + step,
-                    },
-                    d.round + 1,
-                ));
-            }
-        }
-        // `step` hands warnings to `fire_warnings`.
-        Kind::WarnFirstResponse | Kind::WarnResolution => return,
-    }
-    if let Some(update) = tickets::lifecycle::card_update(app, t) {
-        b.rows.push((Some(t.id), update));
-    }
-    b.fired += 1;
+) -> Result<(), AppError> {
+    tdb::add_events(tx, &b.events, now).await?;
+    tdb::mark_breached(
+        tx,
+        &b.breached_first,
+        "first response",
+        app.paging_enabled,
+        now,
+    )
+    .await?;
+    tdb::mark_breached(
+        tx,
+        &b.breached_resolution,
+        "resolution",
+        app.paging_enabled,
+        now,
+    )
+    .await?;
+    sla_db::cancel_escalations_many(tx, &b.restart_escalation).await?;
+    sla_db::insert_all(tx, &b.new_timers).await?;
+    let mut rows = b.rows;
+    rows.extend(b.pings.messages().into_iter().map(|m| (None, m)));
+    outbox::db::insert_all(tx, &rows, &db_time(now)).await?;
+    Ok(())
 }
 
 /// Every due warning, rolled up: one DM per person, in one transaction. Warnings for
 /// business-hours priorities are held outside business hours until the next opening.
 async fn fire_warnings(
-    app: &App,
+    app: &Context,
     warnings: Vec<Due>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     if warnings.is_empty() {
         return Ok(0);
     }
-    let calendar = super::calendar(&app.policy);
+    let calendar = crate::sla::calendar(&app.policy);
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let mut per_person: BTreeMap<String, (Vec<String>, bool, Vec<i64>)> = BTreeMap::new();
     let mut fired = 0;
@@ -394,7 +219,7 @@ async fn fire_warnings(
             .priority(&t.priority)
             .is_some_and(|p| p.business_hours);
         if business && !calendar.is_working_time(now) {
-            timers::postpone(
+            sla_db::postpone(
                 &mut tx,
                 d.id,
                 calendar.add_working_time(now, Duration::zero()),
@@ -403,7 +228,7 @@ async fn fire_warnings(
             continue;
         }
         let late = is_late(&d, now);
-        if !timers::mark_fired(&mut tx, d.id, now, late).await? {
+        if !sla_db::mark_fired(&mut tx, d.id, now, late).await? {
             continue;
         }
         let (target, due) = match d.kind {
@@ -416,7 +241,7 @@ async fn fire_warnings(
             Kind::WarnResolution if !t.resolution_breached => ("resolution", t.resolution_due),
             _ => continue,
         };
-        let (Some(due), true) = (due, t.is_open() && t.status != "waiting") else {
+        let (Some(due), true) = (due, t.is_open() && t.status != Status::Waiting) else {
             continue;
         };
         let recipient = match &t.assignee {
@@ -430,7 +255,7 @@ async fn fire_warnings(
         entry.0.push(alerts::warning_line(&t, target, due));
         entry.1 |= late;
         entry.2.push(t.id);
-        tdb::add_event(&mut tx, t.id, "warned", None, now, Some(target)).await?;
+        tdb::add_event(&mut tx, t.id, EventKind::Warned, None, now, Some(target)).await?;
         fired += 1;
     }
     let mut rows = Vec::new();
@@ -449,7 +274,7 @@ async fn fire_warnings(
 /// At each on-call handoff: the incoming person gets the open tickets and the ones at risk,
 /// and the team channel is told. Once per handoff (job_runs), the latest one if several
 /// were missed, none older than a day.
-async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
+async fn handoff(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
     let Some(policy) = &app.policy.oncall else {
         return Ok(());
     };
@@ -462,13 +287,7 @@ async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
     };
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let late = now - at > Duration::seconds(LATE_AFTER_SECS);
-    let fresh = sqlx::query("insert into job_runs (name, scheduled_at, ran_at, late) values ('oncall_handoff', ?, ?, ?) on conflict do nothing")
-        .bind(db_time(at))
-        .bind(db_time(now))
-        .bind(late)
-        .execute(&mut *tx)
-        .await?;
-    if fresh.rows_affected() == 0 {
+    if !oncall::db::record_handoff(&mut tx, at, now, late).await? {
         return Ok(());
     }
     let Some((incoming, next)) = oncall::current::now_and_next(app, &mut tx, at).await? else {
@@ -507,7 +326,7 @@ async fn handoff(app: &App, now: DateTime<Utc>) -> Result<(), AppError> {
     let until = if incoming.until == oncall::rotation::NEVER {
         String::new()
     } else {
-        format!(" until {}", tickets::messages::when(incoming.until))
+        format!(" until {}", crate::mrkdwn::when(incoming.until))
     };
     let dm = format!(
         ":pager: You are on call now{until}. {} open ticket(s){}{}",

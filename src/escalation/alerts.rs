@@ -1,8 +1,9 @@
 //! What SLA alerts say: pre-breach warnings (rolled up per person), breach pings with an
 //! Acknowledge button, card-thread notes and escalations. User text is escaped.
 
+use crate::mrkdwn::when;
 use crate::mrkdwn::{self, escape};
-use crate::tickets::messages::{actions, when};
+use crate::tickets::messages::actions;
 use crate::tickets::Ticket;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -126,7 +127,7 @@ pub fn escalation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::tests::sample;
+    use crate::domain::ticket::tests::sample;
 
     #[test]
     fn a_breach_ping_carries_an_acknowledge_button_and_escapes_the_title() {

@@ -1,0 +1,140 @@
+//! The context every capability gets: the pool, the clock, the policy, the metrics, the
+//! wake-ups of the outbox sender and the timer scheduler, and the two things only the Slack
+//! edge can do (open a form, read a message) as a port the edge implements. It sits below
+//! every capability and imports none.
+
+pub mod inbox;
+pub mod wake;
+
+use crate::clock::{db_time, Clock};
+use crate::input::{Input, Reply};
+use crate::metrics::Metrics;
+use crate::outbox::{self, OutboxMessage};
+use crate::settings::Policy;
+use crate::store::Pool;
+use futures_util::future::BoxFuture;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{watch, Notify};
+use wake::TimerWake;
+
+/// Everything a capability needs.
+pub struct Context {
+    pub pool: Pool,
+    pub policy: Arc<Policy>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the outbox sender when rows were written.
+    pub outbox_wake: Arc<Notify>,
+    /// Wakes the timer scheduler when timers were written.
+    pub timer_wake: Arc<TimerWake>,
+    /// PagerDuty is configured: breaches also page.
+    pub paging_enabled: bool,
+    /// The bot's own user id, learned from `auth.test` after start (None until then).
+    pub bot_user: OnceLock<String>,
+    /// What only the Slack edge does, called through this port.
+    pub slack: Arc<dyn SlackPort>,
+}
+
+/// Failures that are ours, not the user's: logged, never shown in detail. The cause is kept
+/// (`source`) so a log line shows the whole chain.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("storage failed")]
+    Store(#[from] sqlx::Error),
+    #[error("a Slack call failed: {0}")]
+    Slack(String),
+    #[error("{0}")]
+    Other(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// The error and every cause under it, `outer: inner: root`: what the one log line that
+    /// reports a failure shows (`Display` alone would stop at "storage failed").
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+}
+
+/// The two Slack calls a capability cannot make by writing an outbox row, because it needs
+/// their answer now. The edge implements them; capabilities never see Slack's client.
+pub trait SlackPort: Send + Sync {
+    /// Opens a modal for `trigger_id` (valid for 3 s after Slack sent it): `views.open`.
+    fn open_view<'a>(
+        &'a self,
+        trigger_id: &'a str,
+        view: serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), AppError>>;
+
+    /// The message at `ts` in `channel`, a top-level message or a thread reply, as Slack
+    /// returns it; None when it cannot be found or read.
+    fn message<'a>(
+        &'a self,
+        channel: &'a str,
+        ts: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, AppError>>;
+}
+
+/// What the edge hands every input to (the dispatch, wired by `app`): the edge imports no
+/// capability.
+pub trait Handler: Send + Sync {
+    fn handle(&self, input: Input) -> BoxFuture<'_, Result<Reply, AppError>>;
+}
+
+impl Context {
+    pub fn bot_user_id(&self) -> Option<String> {
+        self.bot_user.get().cloned()
+    }
+
+    /// True when `key` is already in the inbox.
+    pub async fn already_seen(&self, key: &str) -> Result<bool, AppError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(inbox::has(&mut conn, key).await?)
+    }
+
+    /// Writes `messages` to the outbox unless any of `dedupe` was seen before, in one
+    /// transaction. Returns false for a repeat.
+    pub async fn say_once(
+        &self,
+        dedupe: Vec<String>,
+        messages: Vec<OutboxMessage>,
+    ) -> Result<bool, AppError> {
+        let now = db_time(self.clock.now());
+        let mut tx = self.pool.begin_with("begin immediate").await?;
+        let mut seen = false;
+        for key in &dedupe {
+            seen |= !inbox::add(&mut tx, key, &now).await?;
+        }
+        if !seen {
+            let rows: Vec<_> = messages.into_iter().map(|m| (None, m)).collect();
+            outbox::db::insert_all(&mut tx, &rows, &now).await?;
+        }
+        tx.commit().await?;
+        self.outbox_wake.notify_one();
+        Ok(!seen)
+    }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_failure_is_reported_with_its_cause() {
+        let err = AppError::from(sqlx::Error::PoolTimedOut);
+        let chain = err.chain();
+        assert!(chain.starts_with("storage failed: "), "{chain}");
+        assert!(chain.contains("timed out"), "{chain}");
+    }
+}
