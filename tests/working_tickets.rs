@@ -315,6 +315,9 @@ async fn resolve_asks_for_a_note_tells_the_requester_and_reopen_brings_it_back()
     assert!(resp.text().await.unwrap().is_empty(), "the form closes");
     assert_eq!(field(&app, "status").await.unwrap(), "resolved");
     assert!(field(&app, "resolved_at").await.is_some());
+    // The SLA time it took is kept for the reports.
+    assert!(field(&app, "resolution_s").await.is_some());
+    assert_eq!(field(&app, "reopens").await.unwrap(), "0");
     assert_eq!(
         field(&app, "resolution_note").await.unwrap(),
         "Rotated the AppRole secret <!channel>"
@@ -340,6 +343,8 @@ async fn resolve_asks_for_a_note_tells_the_requester_and_reopen_brings_it_back()
         .await;
     assert_eq!(field(&app, "status").await.unwrap(), "open");
     assert!(field(&app, "resolved_at").await.is_none());
+    assert!(field(&app, "resolution_s").await.is_none());
+    assert_eq!(field(&app, "reopens").await.unwrap(), "1");
     // ...and may resolve it themselves (no form needed to be allowed).
     app.click(STRANGER, INTAKE, "ticket_reopen", "b", json!("1"))
         .await;

@@ -5,7 +5,7 @@ pub mod status;
 pub mod ticket;
 
 pub use status::{EventKind, Priority, Status};
-pub use ticket::{NewTicket, Source, Ticket};
+pub use ticket::{Measured, NewTicket, Source, Ticket};
 
 /// The answer to someone outside the platform team who tried what only the team may do.
 pub fn not_allowed(what: &str) -> String {

@@ -100,6 +100,18 @@ pub struct Ticket {
     pub breach_acknowledged_at: Option<DateTime<Utc>>,
     /// Whether PagerDuty was triggered for it (and must be resolved with it).
     pub paged: bool,
+    /// What the reports measure, set as it happens.
+    pub measured: Measured,
+}
+
+/// A ticket's SLA time to its first response and to its resolution (whole seconds of the
+/// time the SLA clock counts: business hours for business-hours priorities, waiting on the
+/// requester left out), and how often it was reopened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Measured {
+    pub first_response_s: Option<i64>,
+    pub resolution_s: Option<i64>,
+    pub reopens: i64,
 }
 
 impl Ticket {
@@ -184,6 +196,7 @@ pub(crate) mod tests {
             resolution_breached: false,
             breach_acknowledged_at: None,
             paged: false,
+            measured: Measured::default(),
         }
     }
 

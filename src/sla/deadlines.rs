@@ -53,6 +53,12 @@ pub struct Clocks {
     pub resolution: Clock,
     pub first_response_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The SLA time counted from creation to the first response and to the (last)
+    /// resolution: what the reports measure against the targets.
+    pub first_response_took: Option<Duration>,
+    pub resolution_took: Option<Duration>,
+    /// How often the ticket was reopened.
+    pub reopens: u32,
 }
 
 /// The clocks of a ticket with `history` (in time order) under `policy`; None if the history
@@ -79,6 +85,7 @@ pub fn clocks_at(
     // Counting intervals: [start, end) while the ticket is neither waiting nor resolved.
     let mut intervals: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = vec![(first.at, None)];
     let mut stopped_by_pause = false;
+    let mut reopens = 0;
     for m in &history[1..] {
         let running = intervals.last().is_some_and(|(_, end)| end.is_none());
         match &m.what {
@@ -99,6 +106,7 @@ pub fn clocks_at(
                 stopped_by_pause = false;
                 if m.what == Happening::Reopened {
                     resolved_at = None;
+                    reopens += 1;
                 }
             }
             Happening::FirstResponse => {
@@ -107,6 +115,12 @@ pub fn clocks_at(
             _ => {}
         }
     }
+    let target = policy.priority(priority)?;
+    let took = |until: Option<DateTime<Utc>>| {
+        until.map(|until| counted(calendar, target.business_hours, &intervals, until))
+    };
+    let first_response_took = took(first_response_at);
+    let resolution_took = took(resolved_at);
     // A resolved ticket's clocks are read as if they had kept running, so that its due
     // times exist and say whether it was met.
     if !stopped_by_pause {
@@ -114,7 +128,6 @@ pub fn clocks_at(
             last.1 = None;
         }
     }
-    let target = policy.priority(priority)?;
     let measure = |amount: std::time::Duration| {
         let amount = amount.mul_f64(fraction.clamp(0.0, 1.0));
         run_down(
@@ -129,7 +142,33 @@ pub fn clocks_at(
         resolution: measure(target.resolution),
         first_response_at,
         resolved_at,
+        first_response_took,
+        resolution_took,
+        reopens,
     })
+}
+
+/// The time the clock counted over `intervals` (open-ended: running) before `until`, in
+/// business time when `business`.
+fn counted(
+    calendar: &Calendar,
+    business: bool,
+    intervals: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+    until: DateTime<Utc>,
+) -> Duration {
+    let mut total = Duration::zero();
+    for (start, end) in intervals {
+        let end = end.map_or(until, |end| end.min(until));
+        if end <= *start {
+            continue;
+        }
+        total += if business {
+            calendar.working_time_between(*start, end)
+        } else {
+            end - *start
+        };
+    }
+    total
 }
 
 /// Spends `amount` of counting time over `intervals`.
@@ -273,5 +312,36 @@ mod tests {
         // P3: 4h first response in business hours; Friday 19:00 Berlin -> Monday 13:00.
         let c = run(&[m("2026-11-27T18:00:00Z", created("P3"))]);
         assert_eq!(c.first_response, Clock::Due(at("2026-11-30T12:00:00Z")));
+    }
+
+    #[test]
+    fn the_time_taken_leaves_out_waiting_and_the_time_a_ticket_spent_resolved() {
+        // P1, around the clock: 10 min to answer; 60 min open, 30 waiting, 20 open, resolved,
+        // 2 h resolved, reopened, 15 more minutes: 95 minutes of SLA time, one reopen.
+        let c = run(&[
+            m("2026-11-28T03:00:00Z", created("P1")),
+            m("2026-11-28T03:10:00Z", Happening::FirstResponse),
+            m("2026-11-28T04:00:00Z", Happening::Paused),
+            m("2026-11-28T04:30:00Z", Happening::Resumed),
+            m("2026-11-28T04:50:00Z", Happening::Resolved),
+            m("2026-11-28T06:50:00Z", Happening::Reopened),
+            m("2026-11-28T07:05:00Z", Happening::Resolved),
+        ]);
+        assert_eq!(c.first_response_took, Some(Duration::minutes(10)));
+        assert_eq!(c.resolution_took, Some(Duration::minutes(95)));
+        assert_eq!(c.reopens, 1);
+    }
+
+    #[test]
+    fn a_business_hours_ticket_counts_only_business_time_and_nothing_until_it_happens() {
+        // P3 filed Friday 16:00 Berlin (15:00Z), answered Monday 10:00 Berlin: 1.5 h of Friday
+        // (to 17:30) and 1 h of Monday.
+        let c = run(&[
+            m("2026-11-27T15:00:00Z", created("P3")),
+            m("2026-11-30T09:00:00Z", Happening::FirstResponse),
+        ]);
+        assert_eq!(c.first_response_took, Some(Duration::minutes(150)));
+        assert_eq!(c.resolution_took, None);
+        assert_eq!(c.reopens, 0);
     }
 }

@@ -284,7 +284,8 @@ pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -
         "update tickets set description = ?, priority = ?, status = ?, assignee = ?, \
          first_response_at = ?, resolved_at = ?, first_response_due = ?, resolution_due = ?, \
          resolution_note = ?, merged_into = ?, source_deleted = ?, first_response_breached = ?, \
-         resolution_breached = ?, breach_acknowledged_at = ?, paged = ?, updated_at = ? where id = ?",
+         resolution_breached = ?, breach_acknowledged_at = ?, paged = ?, first_response_s = ?, \
+         resolution_s = ?, reopens = ?, updated_at = ? where id = ?",
     )
     .bind(&t.description)
     .bind(t.priority.as_str())
@@ -301,6 +302,9 @@ pub async fn save(conn: &mut SqliteConnection, t: &Ticket, now: DateTime<Utc>) -
     .bind(t.resolution_breached)
     .bind(t.breach_acknowledged_at.map(db_time))
     .bind(t.paged)
+    .bind(t.measured.first_response_s)
+    .bind(t.measured.resolution_s)
+    .bind(t.measured.reopens)
     .bind(db_time(now))
     .bind(t.id)
     .execute(conn)
@@ -368,6 +372,11 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
         resolution_breached: r.try_get("resolution_breached")?,
         breach_acknowledged_at: time("breach_acknowledged_at")?,
         paged: r.try_get("paged")?,
+        measured: crate::domain::ticket::Measured {
+            first_response_s: r.try_get("first_response_s")?,
+            resolution_s: r.try_get("resolution_s")?,
+            reopens: r.try_get("reopens")?,
+        },
     })
 }
 

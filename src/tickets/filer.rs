@@ -504,6 +504,7 @@ fn build(
         resolution_breached: false,
         breach_acknowledged_at: None,
         paged: false,
+        measured: Default::default(),
     }
 }
 

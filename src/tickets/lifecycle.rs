@@ -82,6 +82,11 @@ async fn recompute(
         t.resolution_due = clocks.resolution.due();
         t.first_response_at = clocks.first_response_at;
         t.resolved_at = clocks.resolved_at;
+        t.measured = crate::domain::Measured {
+            first_response_s: clocks.first_response_took.map(|d| d.num_seconds()),
+            resolution_s: clocks.resolution_took.map(|d| d.num_seconds()),
+            reopens: clocks.reopens.into(),
+        };
     }
     Ok(history)
 }
