@@ -5,13 +5,24 @@
 //! integration tests start in one process counts its own; and its handles are typed fields
 //! (`Metrics::inc(&metrics.outbox_sent)`), cheap atomics on the request path.
 
+pub mod db;
+pub mod filed;
 pub mod histogram;
+pub mod sla;
+pub mod slack_calls;
 
+use crate::domain::{Measured, Source};
+use crate::settings::Policy;
+use filed::FiledCounts;
 use histogram::Timings;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+pub use sla::BreachKind;
+use sla::SlaMetrics;
+pub use slack_calls::Outcome;
+use slack_calls::SlackCalls;
 
 /// The `Content-Type` of what `render` gives.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -21,7 +32,8 @@ pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 pub struct Metrics {
     pub slack_requests: Counter,
     pub signature_rejections: Counter,
-    pub tickets_filed: Counter,
+    /// Tickets committed by the writer, by priority, category and source.
+    pub tickets_filed: FiledCounts,
     pub commits: Counter,
     pub committed_requests: Counter,
     pub outbox_sent: Counter,
@@ -34,8 +46,13 @@ pub struct Metrics {
     pub socket_reconnects: Counter,
     /// Rows waiting in the outbox, set from the database when `/metrics` is read.
     pub outbox_pending: Gauge,
-    /// Rows given up on, set likewise.
+    /// Rows given up on, set likewise; exported as `platform_desk_outbox_failed` and by
+    /// its older name `platform_desk_outbox_failed_rows`.
     pub outbox_failed_rows: Gauge,
+    /// Breaches, open tickets, SLA times and the scheduler's lag.
+    pub sla: SlaMetrics,
+    /// Every Web API call, by method and outcome.
+    pub slack_calls: SlackCalls,
     /// Slack requests over HTTP, from the handler's start to its answer.
     pub slack_request_seconds: Timings,
     /// The ticket writer's commits, from `BEGIN` to the log's sync.
@@ -44,11 +61,19 @@ pub struct Metrics {
 }
 
 impl Default for Metrics {
+    /// The metrics of the built-in policy.
     fn default() -> Self {
+        Self::new(&Policy::builtin())
+    }
+}
+
+impl Metrics {
+    /// Every series, with the label sets and SLA bucket edges of `policy`.
+    pub fn new(policy: &Policy) -> Self {
         let mut m = Metrics {
             slack_requests: Counter::default(),
             signature_rejections: Counter::default(),
-            tickets_filed: Counter::default(),
+            tickets_filed: FiledCounts::new(policy),
             commits: Counter::default(),
             committed_requests: Counter::default(),
             outbox_sent: Counter::default(),
@@ -60,6 +85,8 @@ impl Default for Metrics {
             socket_reconnects: Counter::default(),
             outbox_pending: Gauge::default(),
             outbox_failed_rows: Gauge::default(),
+            sla: SlaMetrics::new(policy),
+            slack_calls: SlackCalls::default(),
             slack_request_seconds: Timings::default(),
             commit_seconds: Timings::default(),
             registry: Registry::default(),
@@ -75,11 +102,6 @@ impl Default for Metrics {
                 "platform_desk_signature_rejections",
                 "HTTP requests refused for a missing, wrong or stale signature",
                 &m.signature_rejections,
-            ),
-            (
-                "platform_desk_tickets_filed",
-                "Tickets filed",
-                &m.tickets_filed,
             ),
             (
                 "platform_desk_ticket_commits",
@@ -150,11 +172,82 @@ impl Default for Metrics {
             "platform_desk_ticket_commit_seconds",
             "Shared commits of the ticket writer, from BEGIN to the log's sync",
         );
+        m.register_desk();
         m
     }
-}
 
-impl Metrics {
+    /// The series of the support desk itself (CONTRACT.md, "Reports ... metrics").
+    fn register_desk(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "platform_desk_tickets_filed",
+            "Tickets filed, counted when the ticket writer commits them",
+            self.tickets_filed.family.clone(),
+        );
+        r.register(
+            "platform_desk_breaches",
+            "SLA targets breached, counted when the scheduler fires the breach",
+            self.sla.breaches.clone(),
+        );
+        r.register(
+            "platform_desk_open_tickets",
+            "Open tickets by priority and status, counted in the database when scraped",
+            self.sla.open_tickets.clone(),
+        );
+        r.register(
+            "platform_desk_first_response_seconds",
+            "SLA seconds from filing to the first response (business hours for business-hours priorities, waiting left out)",
+            self.sla.first_response_seconds.clone(),
+        );
+        r.register(
+            "platform_desk_resolution_seconds",
+            "SLA seconds from filing to the resolution (business hours for business-hours priorities, waiting left out)",
+            self.sla.resolution_seconds.clone(),
+        );
+        r.register(
+            "platform_desk_outbox_failed",
+            "Outbox rows given up on (kept for inspection)",
+            self.outbox_failed_rows.clone(),
+        );
+        r.register(
+            "platform_desk_slack_api_calls",
+            "Slack Web API calls by method and outcome (ok, error, rate_limited, transport)",
+            self.slack_calls.family.clone(),
+        );
+        r.register(
+            "platform_desk_scheduler_lag_seconds",
+            "How late the SLA scheduler fired each timer, after its due time",
+            self.sla.scheduler_lag_seconds.clone(),
+        );
+    }
+
+    /// A ticket committed by the writer.
+    pub fn ticket_filed(&self, priority: &str, category: &str, source: Source) {
+        self.tickets_filed.inc(priority, category, source);
+    }
+
+    /// A ticket change committed: observes the first response and the resolution it
+    /// recorded, if any (`before` and `after` are the ticket's measures around the change).
+    pub fn measured(&self, priority: &str, before: Measured, after: Measured) {
+        if let (None, Some(took)) = (before.first_response_s, after.first_response_s) {
+            self.sla.first_response_took(priority, took);
+        }
+        if let (None, Some(took)) = (before.resolution_s, after.resolution_s) {
+            self.sla.resolution_took(priority, took);
+        }
+    }
+
+    /// The outbox's rows waiting and given up on, as counted when `/metrics` is read.
+    pub fn set_outbox(&self, pending: i64, failed: i64) {
+        self.outbox_pending.set(pending);
+        self.outbox_failed_rows.set(failed);
+    }
+
+    /// One timer fired `late` after its due time.
+    pub fn scheduler_lag(&self, late: chrono::Duration) {
+        let seconds = late.num_microseconds().map_or(f64::MAX, |us| us as f64 / 1e6);
+        self.sla.scheduler_lag_seconds.observe(seconds.max(0.0));
+    }
     pub fn inc(counter: &Counter) {
         counter.inc();
     }
