@@ -143,6 +143,7 @@ mod tests {
     fn every_label_set_of_the_policy_exists_from_the_start() {
         let counts = FiledCounts::new(&Policy::builtin());
         // 4 priorities, 2 categories (general, incident), 5 sources.
-        assert_eq!(counts.family.len(), 4 * 2 * 5);
+        assert_eq!(counts.table.len(), 4 * 2 * 5);
+        assert_eq!(get(&counts, "P4", "incident", Source::Modal), 0);
     }
 }

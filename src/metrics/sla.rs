@@ -236,8 +236,14 @@ mod tests {
     #[test]
     fn every_priority_has_its_breach_and_open_series_from_the_start() {
         let m = SlaMetrics::new(&Policy::builtin());
-        assert_eq!(m.breaches.len(), 4 * 2);
-        assert_eq!(m.open_tickets.len(), 4 * 3);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("b", "", m.breaches.clone());
+        registry.register("o", "", m.open_tickets.clone());
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        let samples = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(samples("b_total{"), 4 * 2, "{text}");
+        assert_eq!(samples("o{"), 4 * 3, "{text}");
         assert_eq!(open(&m, "P4", Status::Waiting), 0);
         m.breached(BreachKind::Resolution, "P2");
         let p2 = BreachLabels {
