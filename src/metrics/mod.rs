@@ -245,7 +245,9 @@ impl Metrics {
 
     /// One timer fired `late` after its due time.
     pub fn scheduler_lag(&self, late: chrono::Duration) {
-        let seconds = late.num_microseconds().map_or(f64::MAX, |us| us as f64 / 1e6);
+        let seconds = late
+            .num_microseconds()
+            .map_or(f64::MAX, |us| us as f64 / 1e6);
         self.sla.scheduler_lag_seconds.observe(seconds.max(0.0));
     }
     pub fn inc(counter: &Counter) {
@@ -288,9 +290,8 @@ mod tests {
         assert!(text.contains(
             "# TYPE platform_desk_outbox_pending gauge\nplatform_desk_outbox_pending 7\n"
         ));
-        assert!(text.contains(
-            "# TYPE platform_desk_outbox_failed gauge\nplatform_desk_outbox_failed 2\n"
-        ));
+        assert!(text
+            .contains("# TYPE platform_desk_outbox_failed gauge\nplatform_desk_outbox_failed 2\n"));
         assert!(text.contains("platform_desk_outbox_failed_rows 2\n"));
         assert!(text.contains("platform_desk_ticket_commit_seconds_count 1\n"));
         assert!(text.contains("platform_desk_ticket_commit_seconds_max 0.002\n"));
@@ -304,7 +305,8 @@ mod tests {
         m.sla.breached(BreachKind::FirstResponse, "P1");
         m.sla
             .set_open_tickets(&[("P3".into(), crate::domain::Status::Waiting, 4)]);
-        m.slack_calls.count("chat.postMessage", Outcome::RateLimited);
+        m.slack_calls
+            .count("chat.postMessage", Outcome::RateLimited);
         m.scheduler_lag(chrono::Duration::milliseconds(30));
         let text = m.render();
         for line in [
@@ -338,12 +340,31 @@ mod tests {
         m.measured("P2", answered, answered); // another change: nothing new
         m.measured("P2", answered, resolved);
         let text = m.render();
-        assert!(text.contains("platform_desk_first_response_seconds_count{priority=\"P2\"} 1\n"), "{text}");
-        assert!(text.contains("platform_desk_first_response_seconds_sum{priority=\"P2\"} 600.0\n"), "{text}");
-        assert!(text.contains("platform_desk_resolution_seconds_count{priority=\"P2\"} 1\n"), "{text}");
+        assert!(
+            text.contains("platform_desk_first_response_seconds_count{priority=\"P2\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("platform_desk_first_response_seconds_sum{priority=\"P2\"} 600.0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("platform_desk_resolution_seconds_count{priority=\"P2\"} 1\n"),
+            "{text}"
+        );
         // P2's targets (1 h, 1 d) are edges: 7200 s is past the first, within the second.
-        assert!(text.contains("platform_desk_resolution_seconds_bucket{priority=\"P2\",le=\"3600\"} 0\n"), "{text}");
-        assert!(text.contains("platform_desk_resolution_seconds_bucket{priority=\"P2\",le=\"86400\"} 1\n"), "{text}");
+        assert!(
+            text.contains(
+                "platform_desk_resolution_seconds_bucket{priority=\"P2\",le=\"3600\"} 0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "platform_desk_resolution_seconds_bucket{priority=\"P2\",le=\"86400\"} 1\n"
+            ),
+            "{text}"
+        );
     }
 
     /// Dashboards and alerts rest on these names: the move to prometheus-client kept every

@@ -440,7 +440,8 @@ impl Writer {
         for (t, job) in &rows.tickets {
             self.requesters
                 .filed(t.id, &t.requester, &job.read.stored_tokens, now);
-            self.metrics.ticket_filed(&t.priority, &t.category, t.source);
+            self.metrics
+                .ticket_filed(&t.priority, &t.category, t.source);
         }
         let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
         for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {

@@ -65,7 +65,8 @@ pub async fn apply(
     let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
     outbox::db::insert_all(&mut tx, &rows, &crate::clock::db_time(now)).await?;
     tx.commit().await?;
-    app.metrics.measured(&t.priority, measured_before, t.measured);
+    app.metrics
+        .measured(&t.priority, measured_before, t.measured);
     app.outbox_wake.notify_one();
     app.timer_wake.notify_one();
     Ok(Outcome::Done(Box::new(t)))
