@@ -448,6 +448,8 @@ impl Writer {
             let stored = &job.read.stored_tokens;
             self.remembered
                 .filed(t.id, &t.requester, t.channel.as_deref(), stored, now);
+            self.metrics
+                .ticket_filed(&t.priority, &t.category, t.source);
         }
         let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
         for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {
