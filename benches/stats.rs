@@ -161,6 +161,19 @@ async fn seed(pool: &store::Pool, tickets: i64, now: chrono::DateTime<Utc>) -> a
     Ok(())
 }
 
+/// group, target, opened, due, breached, n, p50, p90, p99
+type ReferenceRow = (
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// The straightforward way: one query over the window's tickets, the counts by group and
 /// the nearest-rank percentiles from `row_number()` over each group's sorted durations, for
 /// the whole window, each priority and each category. Returns the overall percentiles.
@@ -168,7 +181,7 @@ async fn reference_query(
     conn: &mut sqlx::SqliteConnection,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<[Option<i64>; 6]> {
-    let rows: Vec<(String, String, i64, i64, i64, i64, Option<i64>, Option<i64>, Option<i64>)> =
+    let rows: Vec<ReferenceRow> =
         sqlx::query_as(
             r"with w as (
                 select priority, category, status, first_response_s, resolution_s,
