@@ -1,6 +1,6 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `outbox`; exit
-//! codes 0 (done), 1 (the user's input or config is wrong, one line on stderr), 2 (anything
-//! else).
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `seed-demo`,
+//! `outbox`; exit codes 0 (done), 1 (the user's input or config is wrong, one line on
+//! stderr), 2 (anything else).
 
 use crate::app;
 use crate::clock::SystemClock;
@@ -45,6 +45,18 @@ pub enum Command {
     Export {
         #[command(subcommand)]
         what: ExportCommand,
+    },
+    /// Fill the database with plausible, deterministic ticket history (demo data)
+    SeedDemo {
+        /// How many tickets to write
+        #[arg(long)]
+        tickets: u64,
+        /// Spread over the last D days
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// The same seed gives the same history (for the same moment and policy)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// The messages Slack never took, and sending them again
     Outbox {
@@ -216,6 +228,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
+        Command::SeedDemo {
+            tickets,
+            days,
+            seed,
+        } => seed_demo(crate::seed::Options {
+            tickets,
+            days,
+            seed,
+        }),
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;
             runtime()?.block_on(outbox::run(action, &env.database_url))
@@ -255,6 +276,30 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn seed_demo(opts: crate::seed::Options) -> anyhow::Result<ExitCode> {
+    let env = Env::from_env().map_err(user_err)?;
+    let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+    runtime()?.block_on(async {
+        let pool = store::connect(&env.database_url).await?;
+        store::migrate(&pool).await?;
+        let started = std::time::Instant::now();
+        let done = crate::seed::seed(&pool, &policy, &opts, chrono::Utc::now()).await?;
+        store::close(&pool).await;
+        println!(
+            "seeded {} tickets ({} to {}), {} events, {} open, {} breached, {} timers in {:.1?}",
+            done.tickets,
+            done.first_key.as_deref().unwrap_or("-"),
+            done.last_key.as_deref().unwrap_or("-"),
+            done.events,
+            done.open,
+            done.breached,
+            done.timers,
+            started.elapsed()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

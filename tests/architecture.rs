@@ -8,7 +8,16 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// The capabilities: what the context, the edge and the domain must never reach.
-const CAPABILITIES: &[&str] = &["intake", "triage", "tickets", "sla", "oncall", "escalation"];
+const CAPABILITIES: &[&str] = &[
+    "intake",
+    "triage",
+    "tickets",
+    "sla",
+    "oncall",
+    "escalation",
+    "seed",
+    "what_if",
+];
 
 /// Modules that sit below every capability.
 const BELOW_CAPABILITIES: &[&str] = &[
