@@ -216,15 +216,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let pool = store::connect(&env.database_url).await?;
                 store::migrate(&pool).await?;
                 let now = chrono::Utc::now();
-                let records =
-                    crate::tickets::export::records(&mut *pool.acquire().await?, days, now).await?;
-                store::close(&pool).await;
-                let out = match format {
-                    ExportFormat::Json => serde_json::to_string_pretty(&records)? + "\n",
-                    ExportFormat::Csv => crate::tickets::export::to_csv(&records),
+                let out = std::io::stdout().lock();
+                match format {
+                    ExportFormat::Json => {
+                        crate::tickets::export::write_json(&pool, days, now, out).await?
+                    }
+                    ExportFormat::Csv => {
+                        crate::tickets::export::write_csv(&pool, days, now, out).await?
+                    }
                 };
-                use std::io::Write;
-                std::io::stdout().write_all(out.as_bytes())?;
+                store::close(&pool).await;
                 Ok(ExitCode::SUCCESS)
             })
         }
