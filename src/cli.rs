@@ -110,7 +110,19 @@ pub enum ExportFormat {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a policy file (default: PLATFORM_DESK_CONFIG, else the built-in policy)
-    Check { file: Option<PathBuf> },
+    Check {
+        file: Option<PathBuf>,
+        /// Replay the last days' tickets (DATABASE_URL) under this proposed policy and show
+        /// breaches and warnings per priority, now vs proposed
+        #[arg(long, value_name = "PROPOSED")]
+        what_if: Option<PathBuf>,
+        /// With --what-if: how many days of tickets to replay
+        #[arg(long, default_value_t = 30, requires = "what_if")]
+        days: u32,
+        /// With --what-if: text or json
+        #[arg(long, value_enum, default_value = "text", requires = "what_if")]
+        format: ListFormat,
+    },
 }
 
 pub use crate::app::UserError;
@@ -176,7 +188,16 @@ fn user_err(e: impl std::fmt::Display) -> anyhow::Error {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config {
-            action: ConfigCommand::Check { file },
+            action:
+                ConfigCommand::Check {
+                    file,
+                    what_if: Some(proposed),
+                    days,
+                    format,
+                },
+        } => what_if(file, &proposed, days, format),
+        Command::Config {
+            action: ConfigCommand::Check { file, .. },
         } => config_check(file),
         Command::Migrate => {
             let env = Env::from_env().map_err(user_err)?;
@@ -277,6 +298,49 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `config check --what-if PROPOSED`: the current policy (FILE, else PLATFORM_DESK_CONFIG,
+/// else the built-in) against the proposed one over the stored tickets.
+fn what_if(
+    file: Option<PathBuf>,
+    proposed_path: &std::path::Path,
+    days: u32,
+    format: ListFormat,
+) -> anyhow::Result<ExitCode> {
+    let env = Env::from_env().map_err(user_err)?;
+    let text = std::fs::read_to_string(proposed_path)
+        .map_err(|e| user_err(format!("cannot read {}: {e}", proposed_path.display())))?;
+    let proposed = match Policy::parse(&text) {
+        Ok(policy) => policy,
+        Err(problems) => {
+            for problem in &problems {
+                println!("{}: {problem}", proposed_path.display());
+            }
+            eprintln!(
+                "error: {} problem(s) in {}",
+                problems.len(),
+                proposed_path.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let current = Policy::load(file.as_deref().or(env.config_path.as_deref())).map_err(user_err)?;
+    runtime()?.block_on(async {
+        let pool = store::connect(&env.database_url).await?;
+        store::migrate(&pool).await?;
+        let report =
+            crate::what_if::compare(&pool, &current, &proposed, days, chrono::Utc::now()).await?;
+        store::close(&pool).await;
+        match format {
+            ListFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            ListFormat::Text => print!(
+                "{}",
+                crate::what_if::text(&report, &proposed_path.display().to_string())
+            ),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn seed_demo(opts: crate::seed::Options) -> anyhow::Result<ExitCode> {

@@ -45,5 +45,7 @@ pub mod tickets;
 pub mod triage;
 /// Health, readiness and metrics.
 pub mod web;
+/// `config check --what-if`: recent tickets replayed under a proposed policy.
+pub mod what_if;
 /// Splitting text into lowercase words.
 pub mod words;

@@ -133,6 +133,20 @@ pub async fn seed(
     Ok(summary)
 }
 
+/// [`seed`] into a database with no tickets yet; None (and nothing written) otherwise, so a
+/// restart never adds a second history.
+pub async fn seed_if_empty(
+    pool: &SqlitePool,
+    policy: &Policy,
+    opts: &Options,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Summary>> {
+    if db::next_id(&mut *pool.acquire().await?).await? > 1 {
+        return Ok(None);
+    }
+    Ok(Some(seed(pool, policy, opts, now).await?))
+}
+
 /// When each ticket was filed, oldest first: drawn over the window in proportion to how busy
 /// that hour of the week is (`Mix::activity`).
 fn creation_instants(mix: &mix::Mix, opts: &Options, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
