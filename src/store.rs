@@ -245,6 +245,8 @@ mod tests {
             [
                 "sqlite_autoindex_tickets_1",
                 "tickets_card",
+                // by creation time, for the reports: appended to, never keyed by a person
+                "tickets_created",
                 "tickets_source",
                 "tickets_status"
             ]
