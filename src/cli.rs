@@ -1,4 +1,4 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `outbox`; exit
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `outbox`, `jobs`; exit
 //! codes 0 (done), 1 (the user's input or config is wrong, one line on stderr), 2 (anything
 //! else).
 
@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod jobs;
 mod outbox;
 
 #[derive(Debug, Parser)]
@@ -45,6 +46,11 @@ pub enum Command {
     Export {
         #[command(subcommand)]
         what: ExportCommand,
+    },
+    /// Every scheduled job: schedule in plain words, timezone, last run, next run
+    Jobs {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
     },
     /// The messages Slack never took, and sending them again
     Outbox {
@@ -216,6 +222,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
+        Command::Jobs { format } => {
+            let env = Env::from_env().map_err(user_err)?;
+            let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+            runtime()?.block_on(jobs::run(format, &env, &policy))
+        }
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;
             runtime()?.block_on(outbox::run(action, &env.database_url))
@@ -237,14 +248,16 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     };
     let Some(path) = path else {
         let policy = Policy::builtin();
-        println!("built-in policy: OK\n\n{}", policy.sla_table());
+        let (sla, schedules) = (policy.sla_table(), policy.schedules_table());
+        println!("built-in policy: OK\n\n{sla}\n{schedules}");
         return Ok(ExitCode::SUCCESS);
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| user_err(format!("cannot read {}: {e}", path.display())))?;
     match Policy::parse(&text) {
         Ok(policy) => {
-            println!("{}: OK\n\n{}", path.display(), policy.sla_table());
+            let (sla, schedules) = (policy.sla_table(), policy.schedules_table());
+            println!("{}: OK\n\n{sla}\n{schedules}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {

@@ -6,6 +6,7 @@
 //! (`Metrics::inc(&metrics.outbox_sent)`), cheap atomics on the request path.
 
 pub mod histogram;
+pub mod jobs;
 
 use histogram::Timings;
 use prometheus_client::encoding::prometheus_text;
@@ -40,6 +41,8 @@ pub struct Metrics {
     pub slack_request_seconds: Timings,
     /// The ticket writer's commits, from `BEGIN` to the log's sync.
     pub commit_seconds: Timings,
+    /// Scheduled jobs: runs, failures, skipped runs.
+    pub jobs: jobs::JobMetrics,
     registry: Registry,
 }
 
@@ -62,6 +65,7 @@ impl Default for Metrics {
             outbox_failed_rows: Gauge::default(),
             slack_request_seconds: Timings::default(),
             commit_seconds: Timings::default(),
+            jobs: jobs::JobMetrics::default(),
             registry: Registry::default(),
         };
         // Counters are registered without `_total`: the encoder adds it.
@@ -150,6 +154,7 @@ impl Default for Metrics {
             "platform_desk_ticket_commit_seconds",
             "Shared commits of the ticket writer, from BEGIN to the log's sync",
         );
+        m.jobs.register(&mut m.registry);
         m
     }
 }
@@ -230,6 +235,9 @@ mod tests {
                 "platform_desk_slack_request_seconds_max gauge",
                 "platform_desk_ticket_commit_seconds histogram",
                 "platform_desk_ticket_commit_seconds_max gauge",
+                "platform_desk_job_runs_total counter",
+                "platform_desk_job_failures_total counter",
+                "platform_desk_jobs_skipped_total counter",
             ]
         );
         assert!(!text.contains("wal"), "{text}");
