@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// The capabilities: what the context, the edge and the domain must never reach.
-const CAPABILITIES: &[&str] = &["intake", "triage", "tickets", "sla", "oncall", "escalation"];
+const CAPABILITIES: &[&str] = &[
+    "intake",
+    "triage",
+    "tickets",
+    "sla",
+    "oncall",
+    "escalation",
+    "jobs",
+];
 
 /// Modules that sit below every capability.
 const BELOW_CAPABILITIES: &[&str] = &[
@@ -279,4 +287,23 @@ fn the_graph_sees_imports_of_every_kind() {
         graph["dispatch"]
     );
     assert!(graph["tickets"].contains("sla"), "{:?}", graph["tickets"]);
+}
+
+#[test]
+fn scheduled_jobs_import_no_other_capability() {
+    // The job runner sits at the bottom of the capabilities, so that any of them (the
+    // handoff in escalation, the digest, the survey) can register a job with it.
+    let graph = graph();
+    for (reached, path) in reach(&graph, "jobs") {
+        assert!(
+            !CAPABILITIES.contains(&reached.as_str()),
+            "jobs reaches the capability {reached}: {}",
+            path.join(" -> ")
+        );
+    }
+    assert!(
+        graph["escalation"].contains("jobs"),
+        "{:?}",
+        graph["escalation"]
+    );
 }

@@ -170,7 +170,7 @@ async fn a_handoff_missed_beyond_the_grace_is_skipped_logged_and_counted() {
         "{metrics}"
     );
     let jobs = list::statuses(
-        &mut *ctx(&app).pool.acquire().await.unwrap(),
+        &mut ctx(&app).pool.acquire().await.unwrap(),
         &app.running.as_ref().unwrap().jobs,
         clock.now(),
     )
@@ -367,12 +367,12 @@ async fn a_job_that_keeps_failing_is_given_up_after_its_last_attempt() {
         attempts.load(Ordering::SeqCst),
         runner::MAX_ATTEMPTS as usize
     );
-    let row = platform_desk::jobs::db::latest(&mut *here.pool.acquire().await.unwrap(), "broken")
+    let row = platform_desk::jobs::db::latest(&mut here.pool.acquire().await.unwrap(), "broken")
         .await
         .unwrap()
         .unwrap();
     assert_eq!((row.status.as_str(), row.retry_at), ("gave_up", None));
-    let listed = list::statuses(&mut *here.pool.acquire().await.unwrap(), &jobs, clock.now())
+    let listed = list::statuses(&mut here.pool.acquire().await.unwrap(), &jobs, clock.now())
         .await
         .unwrap();
     assert!(
@@ -449,7 +449,7 @@ async fn the_jobs_listing_shows_the_handoff_in_words_with_its_last_and_next_run(
     runner_passes(&app, 1).await;
     clock.advance(Duration::hours(1));
     let jobs = list::statuses(
-        &mut *ctx(&app).pool.acquire().await.unwrap(),
+        &mut ctx(&app).pool.acquire().await.unwrap(),
         &app.running.as_ref().unwrap().jobs,
         clock.now(),
     )
