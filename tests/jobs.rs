@@ -474,3 +474,28 @@ async fn the_jobs_listing_shows_the_handoff_in_words_with_its_last_and_next_run(
         "oncall_handoff\n  schedule  Mondays at 10:00 (0 0 10 * * Mon)\n  timezone  Europe/Berlin\n  last run  Mon 2026-11-30 10:00 CET, done\n  next run  Mon 2026-12-07 10:00 CET\n"
     );
 }
+
+#[tokio::test]
+async fn with_no_grace_a_job_runs_only_at_its_instant() {
+    let clock = ManualClock::new(at("2026-12-01T09:30:00Z"));
+    let app = spawn_with(options(&clock)).await;
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let cron = || CronSchedule::parse("0 30 9 * * *").unwrap();
+    let mut strict = Registry::new(std::time::Duration::ZERO);
+    strict.add(
+        "strict",
+        cron(),
+        chrono_tz::UTC,
+        Posting {
+            attempts: attempts.clone(),
+            fail_first: 0,
+        },
+    );
+    let here = ctx(&app);
+    assert_eq!(runner::step(here, &strict).await.unwrap().ran, 1, "on time");
+    // The next day the runner comes a second late: that run is skipped.
+    clock.set(at("2026-12-02T09:30:01Z"));
+    let late = runner::step(here, &strict).await.unwrap();
+    assert_eq!((late.ran, late.skipped), (0, 1));
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+}

@@ -153,8 +153,14 @@ async fn due(
     let grace = registry.grace();
     let mut conn = ctx.pool.acquire().await?;
     let latest = db::latest(&mut conn, &entry.name).await?;
+    // Instants are taken strictly after `from`: a job never run looks back to just before
+    // `now - grace`, so that with a zero grace an instant at exactly `now` still runs.
+    let never_run = || {
+        let back = grace.checked_add(&Duration::nanoseconds(1))?;
+        now.checked_sub_signed(back)
+    };
     let from = latest
-        .map_or(now.checked_sub_signed(grace), |r| Some(r.scheduled_at))
+        .map_or_else(never_run, |r| Some(r.scheduled_at))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
         .max(now - Duration::days(LOOK_BACK_DAYS));
     // The instants in (from, now]: how many, the first, and the last two.

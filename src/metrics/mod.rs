@@ -235,9 +235,6 @@ mod tests {
                 "platform_desk_slack_request_seconds_max gauge",
                 "platform_desk_ticket_commit_seconds histogram",
                 "platform_desk_ticket_commit_seconds_max gauge",
-                "platform_desk_job_runs_total counter",
-                "platform_desk_job_failures_total counter",
-                "platform_desk_jobs_skipped_total counter",
             ]
         );
         assert!(!text.contains("wal"), "{text}");
