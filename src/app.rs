@@ -7,7 +7,9 @@ use crate::context::wake::TimerWake;
 use crate::context::Context;
 use crate::dispatch::Desk;
 use crate::intake::Intake;
+use crate::jobs::{self, Registry};
 use crate::metrics::Metrics;
+use crate::settings::Policy;
 use crate::settings::Settings;
 use crate::slack::outbound::{Paging, Sender};
 use crate::slack::port::WebApiPort;
@@ -31,6 +33,8 @@ pub struct UserError(pub String);
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<Context>,
+    /// The scheduled jobs the runner runs.
+    pub jobs: Arc<Registry>,
     stop_intake: watch::Sender<bool>,
     stop_workers: watch::Sender<bool>,
     server: JoinHandle<()>,
@@ -67,6 +71,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         metrics: metrics.clone(),
         outbox_wake: outbox_wake.clone(),
         timer_wake: timer_wake.clone(),
+        jobs_wake: Arc::new(Notify::new()),
         paging_enabled: paging.is_some(),
         bot_user: OnceLock::new(),
         slack: Arc::new(WebApiPort(api.clone())),
@@ -95,6 +100,8 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         timer_wake,
         workers_rx.clone(),
     ));
+    let jobs = Arc::new(job_registry(&policy));
+    let jobs_task = jobs::runner::spawn(ctx.clone(), jobs.clone(), workers_rx.clone());
     learn_who_the_bot_is(ctx.clone(), api.clone());
 
     let desk = Arc::new(Desk {
@@ -134,12 +141,20 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     Ok(Running {
         addr,
         app: ctx,
+        jobs,
         stop_intake,
         stop_workers,
         server,
         socket,
-        workers: vec![filer_task, sender_task, scheduler_task],
+        workers: vec![filer_task, sender_task, scheduler_task, jobs_task],
     })
+}
+
+/// Every scheduled job of `policy`: one line per job.
+pub fn job_registry(policy: &Policy) -> Registry {
+    let mut jobs = Registry::new(policy.schedules.grace);
+    escalation::handoff::register(&mut jobs, policy);
+    jobs
 }
 
 /// Who the bot is, for telling its own mentions apart (`auth.test`); never blocks the start.

@@ -1,6 +1,6 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `seed-demo`,
-//! `outbox`; exit codes 0 (done), 1 (the user's input or config is wrong, one line on
-//! stderr), 2 (anything else).
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `stats`, `export`,
+//! `seed-demo`, `outbox`, `jobs`; exit codes 0 (done), 1 (the user's input or config is
+//! wrong, one line on stderr), 2 (anything else).
 
 use crate::app;
 use crate::clock::SystemClock;
@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod jobs;
 mod outbox;
 
 #[derive(Debug, Parser)]
@@ -65,6 +66,11 @@ pub enum Command {
         /// The same seed gives the same history (for the same moment and policy)
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Every scheduled job: schedule in plain words, timezone, last run, next run
+    Jobs {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
     },
     /// The messages Slack never took, and sending them again
     Outbox {
@@ -277,6 +283,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             days,
             seed,
         }),
+        Command::Jobs { format } => {
+            let env = Env::from_env().map_err(user_err)?;
+            let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+            runtime()?.block_on(jobs::run(format, &env, &policy))
+        }
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;
             runtime()?.block_on(outbox::run(action, &env.database_url))
@@ -298,14 +309,16 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     };
     let Some(path) = path else {
         let policy = Policy::builtin();
-        println!("built-in policy: OK\n\n{}", policy.sla_table());
+        let (sla, schedules) = (policy.sla_table(), policy.schedules_table());
+        println!("built-in policy: OK\n\n{sla}\n{schedules}");
         return Ok(ExitCode::SUCCESS);
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| user_err(format!("cannot read {}: {e}", path.display())))?;
     match Policy::parse(&text) {
         Ok(policy) => {
-            println!("{}: OK\n\n{}", path.display(), policy.sla_table());
+            let (sla, schedules) = (policy.sla_table(), policy.schedules_table());
+            println!("{}: OK\n\n{sla}\n{schedules}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {

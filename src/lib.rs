@@ -18,6 +18,8 @@ pub mod escalation;
 pub mod input;
 /// Requests becoming tickets.
 pub mod intake;
+/// Scheduled jobs: the registry, the runner, `platform-desk jobs`.
+pub mod jobs;
 /// Counters and histograms, exposed on /metrics.
 pub mod metrics;
 /// Making untrusted text safe in Slack mrkdwn.

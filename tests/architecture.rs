@@ -18,6 +18,7 @@ const CAPABILITIES: &[&str] = &[
     "stats",
     "seed",
     "what_if",
+    "jobs",
 ];
 
 /// Modules that sit below every capability.
@@ -289,4 +290,23 @@ fn the_graph_sees_imports_of_every_kind() {
         graph["dispatch"]
     );
     assert!(graph["tickets"].contains("sla"), "{:?}", graph["tickets"]);
+}
+
+#[test]
+fn scheduled_jobs_import_no_other_capability() {
+    // The job runner sits at the bottom of the capabilities, so that any of them (the
+    // handoff in escalation, the digest, the survey) can register a job with it.
+    let graph = graph();
+    for (reached, path) in reach(&graph, "jobs") {
+        assert!(
+            !CAPABILITIES.contains(&reached.as_str()),
+            "jobs reaches the capability {reached}: {}",
+            path.join(" -> ")
+        );
+    }
+    assert!(
+        graph["escalation"].contains("jobs"),
+        "{:?}",
+        graph["escalation"]
+    );
 }

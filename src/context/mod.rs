@@ -27,6 +27,8 @@ pub struct Context {
     pub outbox_wake: Arc<Notify>,
     /// Wakes the timer scheduler when timers were written.
     pub timer_wake: Arc<TimerWake>,
+    /// Wakes the job runner (scheduled jobs) to look at what is due now.
+    pub jobs_wake: Arc<Notify>,
     /// PagerDuty is configured: breaches also page.
     pub paging_enabled: bool,
     /// The bot's own user id, learned from `auth.test` after start (None until then).
@@ -88,6 +90,13 @@ pub trait Handler: Send + Sync {
 }
 
 impl Context {
+    /// The injected clock was moved (tests, the sandbox's clock control): the timer
+    /// scheduler and the job runner look again at what is due, instead of sleeping on.
+    pub fn clock_moved(&self) {
+        self.timer_wake.notify_one();
+        self.jobs_wake.notify_one();
+    }
+
     pub fn bot_user_id(&self) -> Option<String> {
         self.bot_user.get().cloned()
     }

@@ -1,5 +1,5 @@
-//! The SLA scheduler: one task that sleeps until the earliest pending timer (or on-call
-//! handoff), is woken when new timers are written, and fires each due timer in one
+//! The SLA scheduler: one task that sleeps until the earliest pending timer, is woken when
+//! new timers are written, and fires each due timer in one
 //! transaction that marks it fired and writes its outbox messages. It runs on the injected
 //! clock: tests move time and call [`step`].
 
@@ -47,14 +47,9 @@ pub async fn run(app: Arc<Context>, wake: Arc<TimerWake>, mut stop: watch::Recei
     }
 }
 
-/// When the next timer or handoff is due.
+/// When the next timer is due.
 async fn next_wake(app: &Context) -> Result<Option<DateTime<Utc>>, AppError> {
-    let timer = sla_db::next_due(&mut *app.pool.acquire().await?).await?;
-    let handoff =
-        app.policy.oncall.as_ref().and_then(|p| {
-            oncall::rotation::next_handoff(p, app.policy.sla.timezone, app.clock.now())
-        });
-    Ok([timer, handoff].into_iter().flatten().min())
+    Ok(sla_db::next_due(&mut *app.pool.acquire().await?).await?)
 }
 
 /// Fires everything due now; returns how many timers fired.
@@ -73,7 +68,6 @@ pub async fn step(app: &Context) -> Result<usize, AppError> {
             break;
         }
     }
-    handoff(app, now).await?;
     if fired > 0 {
         app.outbox_wake.notify_one();
     }
@@ -282,93 +276,4 @@ async fn fire_warnings(
         app.metrics.scheduler_lag(lag);
     }
     Ok(fired)
-}
-
-/// At each on-call handoff: the incoming person gets the open tickets and the ones at risk,
-/// and the team channel is told. Once per handoff (job_runs), the latest one if several
-/// were missed, none older than a day.
-async fn handoff(app: &Context, now: DateTime<Utc>) -> Result<(), AppError> {
-    let Some(policy) = &app.policy.oncall else {
-        return Ok(());
-    };
-    let tz = app.policy.sla.timezone;
-    let Some(at) = oncall::rotation::handoffs_between(policy, tz, now - Duration::days(1), now)
-        .last()
-        .copied()
-    else {
-        return Ok(());
-    };
-    let mut tx = app.pool.begin_with("begin immediate").await?;
-    let late = now - at > Duration::seconds(LATE_AFTER_SECS);
-    if !oncall::db::record_handoff(&mut tx, at, now, late).await? {
-        return Ok(());
-    }
-    let Some((incoming, next)) = oncall::current::now_and_next(app, &mut tx, at).await? else {
-        return Ok(());
-    };
-    let queue = tdb::queue(&mut tx, 20).await?;
-    let soon = now + Duration::hours(24);
-    let at_risk: Vec<&Ticket> = queue
-        .iter()
-        .filter(|t| {
-            t.first_response_breached
-                || t.resolution_breached
-                || [
-                    t.first_response_due
-                        .filter(|_| t.first_response_at.is_none()),
-                    t.resolution_due,
-                ]
-                .into_iter()
-                .flatten()
-                .any(|d| d <= soon)
-        })
-        .collect();
-    let list = |ts: &[&Ticket]| {
-        ts.iter()
-            .map(|t| {
-                format!(
-                    "• *{}* {} ({})",
-                    t.key,
-                    crate::mrkdwn::escape(&t.title),
-                    t.priority
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let until = if incoming.until == oncall::rotation::NEVER {
-        String::new()
-    } else {
-        format!(" until {}", crate::mrkdwn::when(incoming.until))
-    };
-    let dm = format!(
-        ":pager: You are on call now{until}. {} open ticket(s){}{}",
-        queue.len(),
-        if at_risk.is_empty() {
-            ". None at risk.".to_string()
-        } else {
-            format!("; at risk of breaching within a day:\n{}", list(&at_risk))
-        },
-        next.map(|n| format!("\nNext on call: {}", crate::mrkdwn::user(&n.user)))
-            .unwrap_or_default()
-    );
-    let mut out = vec![OutboxMessage::post(
-        &incoming.user,
-        serde_json::json!({ "channel": incoming.user, "text": dm }),
-    )];
-    if let Some(channel) = &app.policy.slack.team_channel {
-        let text = format!(
-            ":pager: On-call handoff: {} is on call now{until}.",
-            crate::mrkdwn::user(&incoming.user)
-        );
-        out.push(OutboxMessage::post(
-            channel,
-            serde_json::json!({ "channel": channel, "text": text }),
-        ));
-    }
-    let rows: Vec<_> = out.into_iter().map(|m| (None, m)).collect();
-    outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
-    tx.commit().await?;
-    app.outbox_wake.notify_one();
-    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod filed;
 pub mod histogram;
 pub mod sla;
 pub mod slack_calls;
+pub mod jobs;
 
 use crate::domain::{Measured, Source};
 use crate::settings::Policy;
@@ -57,6 +58,8 @@ pub struct Metrics {
     pub slack_request_seconds: Timings,
     /// The ticket writer's commits, from `BEGIN` to the log's sync.
     pub commit_seconds: Timings,
+    /// Scheduled jobs: runs, failures, skipped runs.
+    pub jobs: jobs::JobMetrics,
     registry: Registry,
 }
 
@@ -89,6 +92,7 @@ impl Metrics {
             slack_calls: SlackCalls::default(),
             slack_request_seconds: Timings::default(),
             commit_seconds: Timings::default(),
+            jobs: jobs::JobMetrics::default(),
             registry: Registry::default(),
         };
         // Counters are registered without `_total`: the encoder adds it.
@@ -173,6 +177,7 @@ impl Metrics {
             "Shared commits of the ticket writer, from BEGIN to the log's sync",
         );
         m.register_desk();
+        m.jobs.register(&mut m.registry);
         m
     }
 

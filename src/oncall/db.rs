@@ -1,5 +1,5 @@
-//! The SQL of on call: overrides (recording one, reading those that overlap a span) and the
-//! record of each handoff run.
+//! The SQL of on call: overrides (recording one, reading those that overlap a span). Each
+//! handoff's run is recorded by the job runner (`jobs::db`).
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
@@ -71,26 +71,6 @@ fn read(row: &SqliteRow) -> sqlx::Result<Override> {
         ends_at: time("ends_at")?,
         created_at: time("created_at")?,
     })
-}
-
-/// Records the handoff scheduled at `at` as run; false when it already was (a restart or an
-/// overlapping pass must not announce it twice).
-pub async fn record_handoff(
-    conn: &mut SqliteConnection,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    late: bool,
-) -> sqlx::Result<bool> {
-    let fresh = sqlx::query(
-        "insert into job_runs (name, scheduled_at, ran_at, late) \
-         values ('oncall_handoff', ?, ?, ?) on conflict do nothing",
-    )
-    .bind(db_time(at))
-    .bind(db_time(now))
-    .bind(late)
-    .execute(conn)
-    .await?;
-    Ok(fresh.rows_affected() == 1)
 }
 
 #[cfg(test)]

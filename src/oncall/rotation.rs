@@ -17,13 +17,11 @@
 //! the days since the epoch, not with the handoffs: five years of hourly handoffs is about
 //! 1,800 steps.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use cron::TimeUnitSpec;
 
+use crate::settings::fire_times::{FireTimes, CRON_SPAN};
 use crate::settings::OncallPolicy;
 
 /// The day the rotation is counted from: `rotation[0]` is on call at midnight at its start
@@ -139,7 +137,7 @@ pub fn scheduled_at(policy: &OncallPolicy, tz: Tz, at: DateTime<Utc>) -> String 
 
 /// The first handoff strictly after `after`; `None` if the schedule never fires again.
 pub fn next_handoff(policy: &OncallPolicy, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    Handoffs::after(policy.handoff.schedule(), tz, after).next()
+    FireTimes::after(policy.handoff.schedule(), tz, after).next()
 }
 
 /// The handoffs in `(from, to]`, in order.
@@ -149,7 +147,7 @@ pub fn handoffs_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Vec<DateTime<Utc>> {
-    Handoffs::after(policy.handoff.schedule(), tz, from)
+    FireTimes::after(policy.handoff.schedule(), tz, from)
         .take_while(|t| *t <= to)
         .collect()
 }
@@ -172,7 +170,7 @@ fn position(policy: &OncallPolicy, tz: Tz, at: DateTime<Utc>) -> (i64, Option<Da
     } else {
         -count(schedule, tz, at, epoch)
     };
-    (k, Handoffs::after(schedule, tz, at).next())
+    (k, FireTimes::after(schedule, tz, at).next())
 }
 
 /// The number of handoffs in `(from, to]`.
@@ -223,7 +221,7 @@ fn count_from(schedule: &cron::Schedule, tz: Tz, from: DateTime<Utc>, to: DateTi
                 }
             }
             _ => {
-                n += Handoffs::after(schedule, tz, at)
+                n += FireTimes::after(schedule, tz, at)
                     .take_while(|t| *t <= end)
                     .count() as i64
                     - fires(schedule, tz, end)
@@ -271,88 +269,6 @@ fn plain_day(tz: Tz, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> 
     let end = midnight(date.succ_opt()?)?;
     (start.offset().fix() == end.offset().fix())
         .then(|| (start.with_timezone(&Utc), end.with_timezone(&Utc)))
-}
-
-/// How much earlier in UTC an instant cron gives can be than one it gave before: the largest
-/// backward clock change of any zone (an hour almost everywhere), with room to spare.
-const DISORDER: Duration = Duration::hours(3);
-
-/// Cron knows the years 1970 to 2100: no handoff lies outside this span (with a day to spare
-/// for the zones' offsets).
-const CRON_SPAN: (DateTime<Utc>, DateTime<Utc>) = match (
-    DateTime::from_timestamp(-86_400, 0),
-    DateTime::from_timestamp(4_133_980_800 + 86_400, 0),
-) {
-    (Some(first), Some(last)) => (first, last),
-    _ => panic!("valid instants"),
-};
-
-/// The handoff instants strictly after a start, in increasing UTC order, each once.
-///
-/// `cron` walks wall-clock times. Around an autumn clock change that is not UTC order (it
-/// gives 02:00 CEST, 02:00 CET, 02:20 CEST, 02:20 CET, ...), and started inside the repeated
-/// hour it misses the repeat of an earlier time and may give a time already past. So the walk
-/// starts [`DISORDER`] early and holds each instant until cron has moved far enough past it
-/// that nothing earlier can still come.
-struct Handoffs<'a> {
-    cron: Option<cron::ScheduleIterator<'a, Tz>>,
-    after: DateTime<Utc>,
-    held: BinaryHeap<Reverse<DateTime<Utc>>>,
-    /// The latest instant cron has given.
-    reached: Option<DateTime<Utc>>,
-    last: Option<DateTime<Utc>>,
-}
-
-impl<'a> Handoffs<'a> {
-    fn after(schedule: &'a cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Self {
-        let (first, last) = CRON_SPAN;
-        let cron = (after < last).then(|| {
-            let start = after
-                .checked_sub_signed(DISORDER)
-                .map_or(first, |t| t.max(first));
-            schedule.after(&start.with_timezone(&tz))
-        });
-        Self {
-            cron,
-            after,
-            held: BinaryHeap::new(),
-            reached: None,
-            last: None,
-        }
-    }
-}
-
-impl Iterator for Handoffs<'_> {
-    type Item = DateTime<Utc>;
-
-    fn next(&mut self) -> Option<DateTime<Utc>> {
-        loop {
-            if let Some(&Reverse(first)) = self.held.peek() {
-                let settled =
-                    self.cron.is_none() || self.reached.is_some_and(|r| first < r - DISORDER);
-                if settled {
-                    self.held.pop();
-                    if self.last.is_some_and(|last| first <= last) {
-                        continue;
-                    }
-                    self.last = Some(first);
-                    return Some(first);
-                }
-            }
-            let fired = self.cron.as_mut()?.next();
-            match fired {
-                Some(t) => {
-                    let t = t.with_timezone(&Utc);
-                    self.reached = Some(self.reached.map_or(t, |r| r.max(t)));
-                    if t > self.after {
-                        self.held.push(Reverse(t));
-                    }
-                }
-                None if self.held.is_empty() => return None,
-                None => self.cron = None,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -718,7 +634,7 @@ mod tests {
                 + Duration::seconds(start)
                 + Duration::nanoseconds(i64::from(nanos));
             let to = from + Duration::seconds(len);
-            let walked = Handoffs::after(schedule.schedule(), tz, from)
+            let walked = FireTimes::after(schedule.schedule(), tz, from)
                 .take_while(|t| *t <= to)
                 .count() as i64;
             prop_assert_eq!(count(schedule.schedule(), tz, from, to), walked);

@@ -1,6 +1,8 @@
 //! Typed settings, read once: the environment (`Env`) and the policy file (`Policy`).
 
+mod cron_words;
 mod env;
+pub mod fire_times;
 mod locate;
 mod policy;
 mod problem;

@@ -113,6 +113,7 @@ pub(super) struct RawOncall {
 pub(super) struct RawSchedules {
     pub roadmap_digest: Option<Text>,
     pub pulse_survey: Option<Text>,
+    pub grace: Option<Text>,
 }
 
 #[derive(Deserialize)]

@@ -128,10 +128,22 @@ pub struct OncallPolicy {
 }
 
 /// `[schedules]`: the cron jobs, each optional, in `sla.timezone`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Schedules {
     pub roadmap_digest: Option<CronSchedule>,
     pub pulse_survey: Option<CronSchedule>,
+    /// A run missed while the bot was down still runs at start-up if it is at most this late.
+    pub grace: Duration,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Self {
+            roadmap_digest: None,
+            pulse_survey: None,
+            grace: Duration::from_secs(60 * 60),
+        }
+    }
 }
 
 /// `[survey]`.
@@ -194,6 +206,15 @@ impl CronSchedule {
 
     pub fn schedule(&self) -> &cron::Schedule {
         &self.schedule
+    }
+
+    /// The instants it fires strictly after `after`, read in `tz`, in increasing order.
+    pub fn fire_times(
+        &self,
+        tz: chrono_tz::Tz,
+        after: chrono::DateTime<chrono::Utc>,
+    ) -> super::fire_times::FireTimes<'_> {
+        super::fire_times::FireTimes::after(&self.schedule, tz, after)
     }
 }
 

@@ -121,12 +121,17 @@ async fn start(opts: Options, dir: Arc<tempfile::TempDir>, fake: FakeSlack) -> T
 }
 
 impl TestApp {
-    /// Runs the SLA scheduler once at the app's current (manual) time.
+    /// Runs the SLA scheduler, then the scheduled jobs, once at the app's current (manual)
+    /// time; returns how many SLA timers fired.
     pub async fn step(&self) -> usize {
-        let app = &self.running.as_ref().expect("running").app;
-        platform_desk::escalation::scheduler::step(app)
+        let running = self.running.as_ref().expect("running");
+        let fired = platform_desk::escalation::scheduler::step(&running.app)
             .await
-            .expect("scheduler step")
+            .expect("scheduler step");
+        platform_desk::jobs::runner::step(&running.app, &running.jobs)
+            .await
+            .expect("jobs step");
+        fired
     }
 
     /// Stops the app gracefully and starts it again on the same database and fake Slack.
