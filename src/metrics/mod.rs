@@ -8,9 +8,9 @@
 pub mod db;
 pub mod filed;
 pub mod histogram;
+pub mod jobs;
 pub mod sla;
 pub mod slack_calls;
-pub mod jobs;
 
 use crate::domain::{Measured, Source};
 use crate::settings::Policy;
