@@ -8,6 +8,8 @@ pub mod cli;
 pub mod clock;
 /// The context every capability gets: pool, clock, policy, metrics, wake-ups.
 pub mod context;
+/// The dashboard and the read API: charts and numbers from `stats`, behind `web::auth`.
+pub mod dashboard;
 /// Every input to the capability it belongs to; the `/platform` commands.
 pub mod dispatch;
 /// The domain's own types: tickets, states, sources, priorities.
@@ -33,6 +35,8 @@ pub mod settings;
 pub mod sla;
 /// The Slack edge: HTTP and Socket Mode in, the Web API out.
 pub mod slack;
+/// Support statistics: the report and the dashboard's series.
+pub mod stats;
 /// The SQLite pool and migrations.
 pub mod store;
 /// Logging setup.
