@@ -41,6 +41,14 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// The support report: tickets, response and resolution times, breaches
+    Stats {
+        /// The window: the last N days (1 or more)
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
     /// Export data from the database
     Export {
         #[command(subcommand)]
@@ -215,6 +223,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::io::stdout().write_all(out.as_bytes())?;
                 Ok(ExitCode::SUCCESS)
             })
+        }
+        Command::Stats { days, format } => {
+            let env = Env::from_env().map_err(user_err)?;
+            let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+            runtime()?.block_on(crate::stats::cli::run(
+                &env.database_url,
+                &policy,
+                days,
+                matches!(format, ListFormat::Json),
+            ))
         }
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;

@@ -35,7 +35,7 @@ pub mod settings;
 pub mod sla;
 /// The Slack edge: HTTP and Socket Mode in, the Web API out.
 pub mod slack;
-/// Support statistics: the report and the dashboard's series.
+/// The statistics report behind `/platform stats`, the CLI, the API and the dashboard.
 pub mod stats;
 /// The SQLite pool and migrations.
 pub mod store;

@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// The capabilities: what the context, the edge and the domain must never reach.
-const CAPABILITIES: &[&str] = &["intake", "triage", "tickets", "sla", "oncall", "escalation"];
+const CAPABILITIES: &[&str] = &[
+    "intake",
+    "triage",
+    "tickets",
+    "sla",
+    "oncall",
+    "escalation",
+    "stats",
+];
 
 /// Modules that sit below every capability.
 const BELOW_CAPABILITIES: &[&str] = &[

@@ -1,7 +1,9 @@
 //! The stats document (CONTRACT's stats JSON) for a window, from `stats::report`: the one
-//! source of the numbers the page and `/api/v1/stats` show.
+//! source of the numbers the page and `/api/v1/stats` show. The page reads the document by
+//! its CONTRACT field names, so it shows exactly what the API returns.
 
 use crate::settings::Policy;
+use crate::stats::{self, Filters};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::SqliteConnection;
@@ -13,8 +15,6 @@ pub async fn document(
     days: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Value> {
-    // Until the stats engine lands (branch `stats`): an empty document, so the page shows
-    // its empty states for what only the report knows.
-    let _ = (conn, policy, days, now);
-    Ok(serde_json::json!({}))
+    let report = stats::report(conn, policy, days, &Filters::default(), now).await?;
+    Ok(serde_json::to_value(report)?)
 }

@@ -42,6 +42,9 @@ impl Desk {
                 Box::pin(intake::on_submission(&self.intake, s)).await
             }
             Input::Submission(s) => Box::pin(tickets::actions::on_submission(ctx, s)).await,
+            Input::Action(a) if a.action_id == crate::stats::blocks::POST_ACTION => {
+                Box::pin(commands::stats::post(ctx, a)).await
+            }
             Input::Action(a) => Box::pin(tickets::actions::on_action(ctx, a))
                 .await
                 .map(|_| Reply::Empty),

@@ -8,7 +8,7 @@ use crate::mrkdwn::escape;
 use crate::settings::Policy;
 
 /// Subcommands the contract names that later versions bring.
-const LATER: &[&str] = &["stats", "roadmap", "survey"];
+const LATER: &[&str] = &["roadmap", "survey"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Help {
@@ -54,6 +54,7 @@ fn usage_text(policy: &Policy) -> String {
          • `/platform status {key}` — a ticket's state and SLA clocks\n\
          • `/platform mine` — your open requests\n\
          • `/platform queue` — open tickets by SLA urgency (platform team)\n\
+         • `/platform stats [7d|30d|90d]` — response times and breaches (default 30 days)\n\
          • `/platform oncall` — who is on call; `/platform oncall set @someone [for 3d]` (platform team)\n\
          • `/platform help` — this help\n\
          You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a \

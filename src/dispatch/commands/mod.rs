@@ -8,6 +8,7 @@ pub mod mine;
 pub mod oncall;
 pub mod queue;
 pub mod request;
+pub mod stats;
 pub mod status;
 
 use super::Desk;
@@ -27,6 +28,8 @@ pub enum SlashCommand {
     Queue(queue::Queue),
     /// `oncall ...`: who is on call; `oncall set @user [for 3d]`.
     Oncall(oncall::Oncall),
+    /// `stats [7d|30d|90d]`: the support report.
+    Stats(stats::Stats),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -49,6 +52,7 @@ impl SlashCommand {
             "mine" => SlashCommand::Mine(mine::Mine),
             "queue" => SlashCommand::Queue(queue::Queue),
             "oncall" | "on-call" => SlashCommand::Oncall(oncall::Oncall),
+            "stats" => SlashCommand::Stats(stats::Stats::parse(rest)),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -64,6 +68,7 @@ impl SlashCommand {
             SlashCommand::Mine(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Queue(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Oncall(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Stats(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -104,7 +109,11 @@ mod tests {
                 "oncall set <@U1> for 3d",
                 SlashCommand::Oncall(oncall::Oncall),
             ),
-            ("stats 7d", SlashCommand::Help(help::Help::NotYet("stats"))),
+            (
+                "stats 7d",
+                SlashCommand::Stats(stats::Stats::Report { days: 7 }),
+            ),
+            ("roadmap", SlashCommand::Help(help::Help::NotYet("roadmap"))),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),

@@ -1,0 +1,96 @@
+//! The report as Block Kit (`/platform stats`): the same figures as `text`, in its number
+//! formats, with names that come from data (categories, channels) escaped for mrkdwn.
+
+use super::text::{burden_line, csat_line, target_line, tickets_line};
+use super::{Group, Report};
+use crate::mrkdwn::{self, escape};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The action id of the `Post to channel` button; its value is the window in days.
+pub const POST_ACTION: &str = "stats_post";
+
+/// The report's blocks; with the `Post to channel` button when `offer_post`.
+pub fn render(r: &Report, offer_post: bool) -> Vec<Value> {
+    let mut blocks = vec![
+        json!({ "type": "header", "text": { "type": "plain_text",
+            "text": format!("Support stats: last {} days", r.window.days) } }),
+        section(&format!("*Tickets*: {}", tickets_line(r))),
+        section(&format!(
+            "*First response*: {}\n*Resolution*: {}",
+            target_line(&r.first_response),
+            target_line(&r.resolution)
+        )),
+        section(&groups("By priority", &r.by_priority)),
+        section(&groups("By category", &r.by_category)),
+        section(&channels(r)),
+        section(&format!(
+            "*Support burden*: {}\n*Satisfaction*: {}",
+            burden_line(r),
+            csat_line(r)
+        )),
+        json!({ "type": "context", "elements": [{ "type": "mrkdwn",
+            "text": format!("{} to {} · times in SLA time (business hours where the priority says so, waiting on the requester left out)",
+                r.window.from, r.window.to) }] }),
+    ];
+    if offer_post {
+        blocks.push(json!({ "type": "actions", "elements": [{
+            "type": "button",
+            "text": { "type": "plain_text", "text": "Post to channel" },
+            "action_id": POST_ACTION,
+            "value": r.window.days.to_string(),
+        }] }));
+    }
+    blocks
+}
+
+/// The notification text that goes with the blocks.
+pub fn fallback(r: &Report) -> String {
+    format!(
+        "Support stats, last {} days: {}",
+        r.window.days,
+        tickets_line(r)
+    )
+}
+
+fn section(text: &str) -> Value {
+    // Slack refuses a section text over 3000 characters.
+    let text: String = if text.chars().count() > 2900 {
+        text.chars().take(2900).collect::<String>() + "…"
+    } else {
+        text.to_string()
+    };
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } })
+}
+
+fn groups(title: &str, groups: &BTreeMap<String, Group>) -> String {
+    let mut out = format!("*{title}*");
+    for (name, g) in groups {
+        out.push_str(&format!(
+            "\n*{}* · {} opened\n    first response: {}\n    resolution: {}",
+            escape(name),
+            g.opened,
+            target_line(&g.first_response),
+            target_line(&g.resolution)
+        ));
+    }
+    if groups.is_empty() {
+        out.push_str("\nnone");
+    }
+    out
+}
+
+fn channels(r: &Report) -> String {
+    let mut out = "*Top requesting channels*".to_string();
+    for c in &r.top_channels {
+        out.push_str(&format!(
+            "\n{}: {} opened",
+            mrkdwn::channel(&c.channel),
+            c.opened
+        ));
+    }
+    if r.top_channels.is_empty() {
+        out.push_str("\nnone");
+    }
+    out
+}

@@ -1,0 +1,131 @@
+//! The report as plain text (`platform-desk stats`), and the number formats every face shares,
+//! so that the terminal and Slack show the same figures.
+
+use super::{Group, Report, Target};
+use std::fmt::Write;
+
+/// A duration in seconds as people read it: `45s`, `12m`, `3h 05m`, `2d 4h`; `-` when absent.
+pub fn duration(seconds: Option<i64>) -> String {
+    let Some(s) = seconds else {
+        return "-".into();
+    };
+    let s = s.max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// A rate as a percentage with one decimal; `-` when absent.
+pub fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// One target on one line: `p50 12m · p90 1h 05m · p99 3h 00m (n 40) · breached 2 of 38 (5.3%) · waiting 2`.
+pub fn target_line(t: &Target) -> String {
+    format!(
+        "p50 {} · p90 {} · p99 {} (n {}) · breached {} of {} ({}) · waiting {}",
+        duration(t.p50_s),
+        duration(t.p90_s),
+        duration(t.p99_s),
+        t.n,
+        t.breached,
+        t.due,
+        rate(t.breach_rate),
+        t.waiting
+    )
+}
+
+/// The opening line: tickets opened, resolved, reopened, and the backlog now.
+pub fn tickets_line(r: &Report) -> String {
+    let oldest = match r.oldest_open_s {
+        Some(s) => format!(" (oldest open {})", duration(Some(s))),
+        None => String::new(),
+    };
+    format!(
+        "{} opened · {} resolved · {} reopened · backlog now {}{}",
+        r.tickets.opened, r.tickets.resolved, r.tickets.reopened, r.tickets.backlog, oldest
+    )
+}
+
+/// The support burden line.
+pub fn burden_line(r: &Report) -> String {
+    let b = &r.support_burden;
+    match b.tickets_per_engineer_per_week {
+        Some(per) => format!(
+            "{:.2} tickets/week · {:.2} per platform engineer ({} on the team)",
+            b.tickets_per_week, per, b.platform_team
+        ),
+        None => format!("{:.2} tickets/week", b.tickets_per_week),
+    }
+}
+
+/// The whole report for a terminal.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Support stats, last {} days ({} to {})",
+        r.window.days, r.window.from, r.window.to
+    );
+    let _ = writeln!(out, "Tickets: {}", tickets_line(r));
+    let _ = writeln!(out, "First response: {}", target_line(&r.first_response));
+    let _ = writeln!(out, "Resolution: {}", target_line(&r.resolution));
+    let groups =
+        |out: &mut String, title: &str, groups: &std::collections::BTreeMap<String, Group>| {
+            let _ = writeln!(out, "\n{title}");
+            for (name, g) in groups {
+                let _ = writeln!(out, "  {name}: {} opened", g.opened);
+                let _ = writeln!(
+                    out,
+                    "    first response: {}",
+                    target_line(&g.first_response)
+                );
+                let _ = writeln!(out, "    resolution: {}", target_line(&g.resolution));
+            }
+            if groups.is_empty() {
+                let _ = writeln!(out, "  none");
+            }
+        };
+    groups(&mut out, "By priority", &r.by_priority);
+    groups(&mut out, "By category", &r.by_category);
+    let _ = writeln!(out, "\nTop requesting channels");
+    for c in &r.top_channels {
+        let _ = writeln!(out, "  {}: {} opened", c.channel, c.opened);
+    }
+    if r.top_channels.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    let _ = writeln!(out, "\nSupport burden: {}", burden_line(r));
+    let _ = writeln!(out, "Satisfaction: {}", csat_line(r));
+    out
+}
+
+pub fn csat_line(r: &Report) -> String {
+    match r.csat.mean {
+        Some(mean) => format!("{mean:.2} of 5 ({} answers)", r.csat.n),
+        None => "no answers yet".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(duration(None), "-");
+        assert_eq!(duration(Some(45)), "45s");
+        assert_eq!(duration(Some(720)), "12m");
+        assert_eq!(duration(Some(3900)), "1h 05m");
+        assert_eq!(duration(Some(2 * 86_400 + 4 * 3600 + 59)), "2d 4h");
+    }
+
+    #[test]
+    fn rates_are_percentages_with_one_decimal() {
+        assert_eq!(rate(None), "-");
+        assert_eq!(rate(Some(1.0 / 3.0)), "33.3%");
+    }
+}
