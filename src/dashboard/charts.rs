@@ -3,6 +3,7 @@
 //! Plotters escapes the text it writes (labels come from data: categories, channel ids).
 
 use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Every chart's size in SVG pixels (scaled by CSS to the page's width).
@@ -37,6 +38,14 @@ fn max_of<'a>(values: impl Iterator<Item = &'a Option<f64>>) -> f64 {
     values.flatten().fold(0.0, |m, v| m.max(*v))
 }
 
+/// `n` slots on a category axis. Plotters' integer range `0..m` holds m + 1 values, and a
+/// range of one value cannot be mapped: one category gets an empty slot beside it.
+fn slots(
+    n: i32,
+) -> plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordi32> {
+    (0..(n - 1).max(1)).into_segmented()
+}
+
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 /// Lines over `labels` (weeks); `y_max` fixes the scale (100 for percentages).
@@ -45,17 +54,19 @@ pub fn lines(labels: &[String], lines: &[Line], y_max: Option<f64>, y_label: &st
     let drawn: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
+        let (key_area, root) = root.split_vertically(KEY_HEIGHT);
+        key(&key_area, lines.iter().map(|l| l.name.as_str()))?;
         let n = labels.len().max(1) as i32;
         let top = y_max.unwrap_or_else(|| headroom(max_of(lines.iter().flat_map(|l| &l.values))));
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(48)
-            .build_cartesian_2d((0..n).into_segmented(), 0f64..top)?;
+            .build_cartesian_2d(slots(n), 0f64..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(labels.len().max(1))
+            .x_labels(labels.len() + 1)
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
                 _ => String::new(),
@@ -71,19 +82,13 @@ pub fn lines(labels: &[String], lines: &[Line], y_max: Option<f64>, y_label: &st
                 .enumerate()
                 .filter_map(|(i, v)| v.map(|v| (SegmentValue::CenterOf(i as i32), v)))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                .label(line.name.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
+            chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
             chart.draw_series(
                 points
                     .into_iter()
                     .map(|p| Circle::new(p, 3, color.filled())),
             )?;
         }
-        legend(&mut chart)?;
         root.present()?;
         Ok(())
     })();
@@ -96,17 +101,19 @@ pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
     let drawn: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
+        let (key_area, root) = root.split_vertically(KEY_HEIGHT);
+        key(&key_area, series.iter().map(|l| l.name.as_str()))?;
         let n = categories.len().max(1) as i32;
         let top = headroom(max_of(series.iter().flat_map(|l| &l.values)));
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(56)
-            .build_cartesian_2d((0..n).into_segmented(), 0f64..top)?;
+            .build_cartesian_2d(slots(n), 0f64..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(categories.len().max(1))
+            .x_labels(categories.len() + 1)
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => {
                     categories.get(*i as usize).cloned().unwrap_or_default()
@@ -118,7 +125,7 @@ pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
             .draw()?;
         // Each category's slot, in pixels, shared by its bars with a gap on either side.
         let (xs, _) = chart.plotting_area().get_pixel_range();
-        let slot = ((xs.end - xs.start) / n).max(1) as u32;
+        let slot = ((xs.end - xs.start) / ((n - 1).max(1) + 1)).max(1) as u32;
         let k = series.len().max(1) as u32;
         let gap = slot / 6;
         let bar = (slot - 2 * gap) / k;
@@ -126,26 +133,20 @@ pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
             let color = PALETTE[s % PALETTE.len()];
             let left = gap + bar * s as u32;
             let right = slot.saturating_sub(left + bar);
-            chart
-                .draw_series(line.values.iter().enumerate().filter_map(|(i, v)| {
-                    let v = (*v)?;
-                    let i = i as i32;
-                    let mut r = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), 0.0),
-                            (SegmentValue::Exact(i + 1), v),
-                        ],
-                        color.filled(),
-                    );
-                    r.set_margin(0, 0, left, right);
-                    Some(r)
-                }))?
-                .label(line.name.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
+            chart.draw_series(line.values.iter().enumerate().filter_map(|(i, v)| {
+                let v = (*v)?;
+                let i = i as i32;
+                let mut r = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), v),
+                    ],
+                    color.filled(),
+                );
+                r.set_margin(0, 0, left, right);
+                Some(r)
+            }))?;
         }
-        legend(&mut chart)?;
         root.present()?;
         Ok(())
     })();
@@ -158,6 +159,8 @@ pub fn stacked(categories: &[String], parts: &[Line], y_label: &str) -> String {
     let drawn: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
+        let (key_area, root) = root.split_vertically(KEY_HEIGHT);
+        key(&key_area, parts.iter().map(|l| l.name.as_str()))?;
         let n = categories.len().max(1) as i32;
         let totals: Vec<Option<f64>> = (0..categories.len())
             .map(|i| Some(parts.iter().filter_map(|p| p.values[i]).sum()))
@@ -167,11 +170,11 @@ pub fn stacked(categories: &[String], parts: &[Line], y_label: &str) -> String {
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(48)
-            .build_cartesian_2d((0..n).into_segmented(), 0f64..top)?;
+            .build_cartesian_2d(slots(n), 0f64..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(categories.len().max(1))
+            .x_labels(categories.len() + 1)
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => {
                     categories.get(*i as usize).cloned().unwrap_or_default()
@@ -182,7 +185,7 @@ pub fn stacked(categories: &[String], parts: &[Line], y_label: &str) -> String {
             .label_style((FONT, 12))
             .draw()?;
         let (xs, _) = chart.plotting_area().get_pixel_range();
-        let slot = ((xs.end - xs.start) / n).max(1) as u32;
+        let slot = ((xs.end - xs.start) / ((n - 1).max(1) + 1)).max(1) as u32;
         let gap = slot / 5;
         let mut base = vec![0f64; categories.len()];
         for (s, part) in parts.iter().enumerate() {
@@ -204,14 +207,8 @@ pub fn stacked(categories: &[String], parts: &[Line], y_label: &str) -> String {
                     base[i] += v;
                 }
             }
-            chart
-                .draw_series(rects)?
-                .label(part.name.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
+            chart.draw_series(rects)?;
         }
-        legend(&mut chart)?;
         root.present()?;
         Ok(())
     })();
@@ -230,13 +227,13 @@ pub fn ranking(labels: &[String], values: &[f64], x_label: &str) -> String {
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(120)
-            .build_cartesian_2d(0f64..right, (0..n).into_segmented())?;
+            .build_cartesian_2d(0f64..right, slots(n))?;
         // The largest at the top: row 0 is drawn at the top of the axis.
         let row = |i: usize| n - 1 - i as i32;
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(labels.len().max(1))
+            .y_labels(labels.len() + 1)
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(r) => {
                     let i = (n - 1 - *r) as usize;
@@ -266,18 +263,27 @@ pub fn ranking(labels: &[String], values: &[f64], x_label: &str) -> String {
     finish(svg, drawn)
 }
 
-fn legend<'a, X, Y>(chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>) -> Drawn
-where
-    X: plotters::coord::ranged1d::Ranged,
-    Y: plotters::coord::ranged1d::Ranged,
-{
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font((FONT, 12))
-        .draw()?;
+/// The height of the key above a chart with several series.
+const KEY_HEIGHT: u32 = 26;
+
+/// The key, in a strip above the plot so that it never hides data: a 12×10 swatch in each
+/// series' colour and its name.
+fn key<'n>(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    names: impl Iterator<Item = &'n str>,
+) -> Drawn {
+    let mut x = 60;
+    for (k, name) in names.enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        area.draw(&Rectangle::new([(x, 9), (x + 12, 19)], color.filled()))?;
+        area.draw(&Text::new(
+            name.to_string(),
+            (x + 16, 8),
+            (FONT, 13).into_font(),
+        ))?;
+        // The naive font's estimate of the name's width: no font files are read.
+        x += 16 + (name.chars().count() as i32) * 7 + 18;
+    }
     Ok(())
 }
 
@@ -324,6 +330,23 @@ mod tests {
         let svg = ranking(&names(&["<script>alert(1)</script>&"]), &[1.0], "tickets");
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"), "{svg}");
+    }
+
+    #[test]
+    fn one_category_or_one_week_draws_too() {
+        let one = names(&["P1"]);
+        let line = || Line {
+            name: "p50".into(),
+            values: vec![Some(2.0)],
+        };
+        for svg in [
+            lines(&one, &[line()], None, "tickets"),
+            bars(&one, &[line()], "hours"),
+            stacked(&one, &[line()], "tickets"),
+            ranking(&one, &[2.0], "tickets"),
+        ] {
+            assert!(svg.contains("#2563EB"), "{svg}");
+        }
     }
 
     #[test]
