@@ -224,3 +224,45 @@ async fn the_stats_api_gives_the_engines_report_for_the_same_data() {
     assert_eq!(api, serde_json::to_value(&report).unwrap());
     assert!(api["resolution"]["n"].as_u64().unwrap() > 0, "{api}");
 }
+
+#[tokio::test]
+async fn the_tickets_api_streams_the_export_records_behind_the_same_rule() {
+    let (app, clock) = seed::app(with_token()).await;
+    let filed = seed::history(&app, &clock, 6).await;
+    let refused = app
+        .http
+        .get(format!("{}/api/v1/tickets", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let resp = app
+        .http
+        .get(format!("{}/api/v1/tickets?days=30", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+    let records: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!(records.len(), filed);
+    assert_eq!(records[0]["key"], "PLAT-1");
+    for field in [
+        "priority",
+        "category",
+        "channel",
+        "created_at",
+        "first_response_breached",
+    ] {
+        assert!(records[0].get(field).is_some(), "{field} in {}", records[0]);
+    }
+    let bad = app
+        .http
+        .get(format!("{}/api/v1/tickets?days=zero", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

@@ -18,13 +18,20 @@ pub struct DaysQuery {
 }
 
 impl DaysQuery {
+    /// The window, `DEFAULT_DAYS` when absent.
     pub fn days(&self) -> Result<u32, &'static str> {
+        Ok(self.days_if_given()?.unwrap_or(DEFAULT_DAYS))
+    }
+
+    /// The window, None when absent (the tickets export: every ticket).
+    pub fn days_if_given(&self) -> Result<Option<u32>, &'static str> {
         match self.days.as_deref().map(str::trim) {
-            None | Some("") => Ok(DEFAULT_DAYS),
+            None | Some("") => Ok(None),
             Some(text) => text
                 .parse::<u32>()
                 .ok()
                 .filter(|d| (1..=MAX_DAYS).contains(d))
+                .map(Some)
                 .ok_or(BAD_DAYS),
         }
     }
@@ -47,6 +54,15 @@ mod tests {
         assert_eq!(q(Some("")), Ok(30));
         assert_eq!(q(Some("7")), Ok(7));
         assert_eq!(q(Some("3650")), Ok(3650));
+        let given = |d: Option<&str>| {
+            DaysQuery {
+                days: d.map(str::to_string),
+            }
+            .days_if_given()
+        };
+        assert_eq!(given(None), Ok(None));
+        assert_eq!(given(Some("90")), Ok(Some(90)));
+        assert_eq!(given(Some("0")), Err(BAD_DAYS));
         for bad in ["0", "-1", "3651", "7.5", "seven", "99999999999999999999"] {
             assert_eq!(q(Some(bad)), Err(BAD_DAYS), "{bad}");
         }

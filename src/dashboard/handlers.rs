@@ -1,8 +1,9 @@
-//! `GET /dashboard` and `GET /api/v1/stats`.
+//! `GET /dashboard`, `GET /api/v1/stats` and `GET /api/v1/tickets`.
 
 use super::days::{DaysQuery, BAD_DAYS};
 use super::{report, view, Dashboard};
 use crate::stats::series;
+use crate::tickets::export;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -21,6 +22,10 @@ type RawQuery = Result<Query<DaysQuery>, QueryRejection>;
 
 fn days_of(query: RawQuery) -> Result<u32, &'static str> {
     query.map_err(|_| BAD_DAYS)?.0.days()
+}
+
+fn bad_request_json(why: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": why }))).into_response()
 }
 
 fn internal(err: impl std::fmt::Display) -> Response {
@@ -90,4 +95,25 @@ pub async fn stats(State(d): State<Arc<Dashboard>>, query: RawQuery) -> Response
                 .into_response()
         }
     }
+}
+
+/// The export records as one JSON array, streamed as the rows are read (`tickets::export`):
+/// constant memory however many tickets. Without `days`, every ticket.
+pub async fn tickets(State(d): State<Arc<Dashboard>>, query: RawQuery) -> Response {
+    let days = match query
+        .map_err(|_| BAD_DAYS)
+        .and_then(|q| q.0.days_if_given())
+    {
+        Ok(days) => days,
+        Err(why) => return bad_request_json(why),
+    };
+    let body = export::json_body(d.ctx.pool.clone(), days, d.ctx.clock.now());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }

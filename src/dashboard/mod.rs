@@ -31,6 +31,7 @@ pub fn router(ctx: Arc<Context>, access: Arc<Access>) -> Router {
     let guarded = Router::new()
         .route("/dashboard", get(handlers::dashboard))
         .route("/api/v1/stats", get(handlers::stats))
+        .route("/api/v1/tickets", get(handlers::tickets))
         .route_layer(middleware::from_fn_with_state(access, auth::guard));
     let open = Router::new().route(
         "/dashboard/sign-in",
