@@ -1,6 +1,6 @@
-//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `outbox`; exit
-//! codes 0 (done), 1 (the user's input or config is wrong, one line on stderr), 2 (anything
-//! else).
+//! The command line: `serve`, `sandbox`, `migrate`, `config check`, `export`, `seed-demo`,
+//! `outbox`; exit codes 0 (done), 1 (the user's input or config is wrong, one line on
+//! stderr), 2 (anything else).
 
 use crate::app;
 use crate::clock::SystemClock;
@@ -54,6 +54,18 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Fill the database with plausible, deterministic ticket history (demo data)
+    SeedDemo {
+        /// How many tickets to write
+        #[arg(long)]
+        tickets: u64,
+        /// Spread over the last D days
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// The same seed gives the same history (for the same moment and policy)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// The messages Slack never took, and sending them again
     Outbox {
         #[command(subcommand)]
@@ -106,7 +118,19 @@ pub enum ExportFormat {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate a policy file (default: PLATFORM_DESK_CONFIG, else the built-in policy)
-    Check { file: Option<PathBuf> },
+    Check {
+        file: Option<PathBuf>,
+        /// Replay the last days' tickets (DATABASE_URL) under this proposed policy and show
+        /// breaches and warnings per priority, now vs proposed
+        #[arg(long, value_name = "PROPOSED")]
+        what_if: Option<PathBuf>,
+        /// With --what-if: how many days of tickets to replay
+        #[arg(long, default_value_t = 30, requires = "what_if")]
+        days: u32,
+        /// With --what-if: text or json
+        #[arg(long, value_enum, default_value = "text", requires = "what_if")]
+        format: ListFormat,
+    },
 }
 
 pub use crate::app::UserError;
@@ -172,7 +196,16 @@ fn user_err(e: impl std::fmt::Display) -> anyhow::Error {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config {
-            action: ConfigCommand::Check { file },
+            action:
+                ConfigCommand::Check {
+                    file,
+                    what_if: Some(proposed),
+                    days,
+                    format,
+                },
+        } => what_if(file, &proposed, days, format),
+        Command::Config {
+            action: ConfigCommand::Check { file, .. },
         } => config_check(file),
         Command::Migrate => {
             let env = Env::from_env().map_err(user_err)?;
@@ -212,15 +245,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let pool = store::connect(&env.database_url).await?;
                 store::migrate(&pool).await?;
                 let now = chrono::Utc::now();
-                let records =
-                    crate::tickets::export::records(&mut *pool.acquire().await?, days, now).await?;
-                store::close(&pool).await;
-                let out = match format {
-                    ExportFormat::Json => serde_json::to_string_pretty(&records)? + "\n",
-                    ExportFormat::Csv => crate::tickets::export::to_csv(&records),
+                let out = std::io::stdout().lock();
+                match format {
+                    ExportFormat::Json => {
+                        crate::tickets::export::write_json(&pool, days, now, out).await?
+                    }
+                    ExportFormat::Csv => {
+                        crate::tickets::export::write_csv(&pool, days, now, out).await?
+                    }
                 };
-                use std::io::Write;
-                std::io::stdout().write_all(out.as_bytes())?;
+                store::close(&pool).await;
                 Ok(ExitCode::SUCCESS)
             })
         }
@@ -234,6 +268,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 matches!(format, ListFormat::Json),
             ))
         }
+        Command::SeedDemo {
+            tickets,
+            days,
+            seed,
+        } => seed_demo(crate::seed::Options {
+            tickets,
+            days,
+            seed,
+        }),
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;
             runtime()?.block_on(outbox::run(action, &env.database_url))
@@ -273,6 +316,73 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `config check --what-if PROPOSED`: the current policy (FILE, else PLATFORM_DESK_CONFIG,
+/// else the built-in) against the proposed one over the stored tickets.
+fn what_if(
+    file: Option<PathBuf>,
+    proposed_path: &std::path::Path,
+    days: u32,
+    format: ListFormat,
+) -> anyhow::Result<ExitCode> {
+    let env = Env::from_env().map_err(user_err)?;
+    let text = std::fs::read_to_string(proposed_path)
+        .map_err(|e| user_err(format!("cannot read {}: {e}", proposed_path.display())))?;
+    let proposed = match Policy::parse(&text) {
+        Ok(policy) => policy,
+        Err(problems) => {
+            for problem in &problems {
+                println!("{}: {problem}", proposed_path.display());
+            }
+            eprintln!(
+                "error: {} problem(s) in {}",
+                problems.len(),
+                proposed_path.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let current = Policy::load(file.as_deref().or(env.config_path.as_deref())).map_err(user_err)?;
+    runtime()?.block_on(async {
+        let pool = store::connect(&env.database_url).await?;
+        store::migrate(&pool).await?;
+        let report =
+            crate::what_if::compare(&pool, &current, &proposed, days, chrono::Utc::now()).await?;
+        store::close(&pool).await;
+        match format {
+            ListFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            ListFormat::Text => print!(
+                "{}",
+                crate::what_if::text(&report, &proposed_path.display().to_string())
+            ),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn seed_demo(opts: crate::seed::Options) -> anyhow::Result<ExitCode> {
+    let env = Env::from_env().map_err(user_err)?;
+    let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+    runtime()?.block_on(async {
+        let pool = store::connect(&env.database_url).await?;
+        store::migrate(&pool).await?;
+        let started = std::time::Instant::now();
+        let done = crate::seed::seed(&pool, &policy, &opts, chrono::Utc::now()).await?;
+        store::close(&pool).await;
+        println!(
+            "seeded {} tickets ({} to {}), {} events, {} open, {} breached, {} timers in {:.1?}",
+            done.tickets,
+            done.first_key.as_deref().unwrap_or("-"),
+            done.last_key.as_deref().unwrap_or("-"),
+            done.events,
+            done.open,
+            done.breached,
+            done.timers,
+            started.elapsed()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

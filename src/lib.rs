@@ -27,6 +27,8 @@ pub mod oncall;
 pub mod outbox;
 /// The local Slack simulator.
 pub mod sandbox;
+/// `seed-demo`: plausible, deterministic ticket history written as the bot would have.
+pub mod seed;
 /// Loading and validating settings: environment and the policy file.
 pub mod settings;
 /// SLA targets and the business calendar.
@@ -45,5 +47,7 @@ pub mod tickets;
 pub mod triage;
 /// Health, readiness and metrics.
 pub mod web;
+/// `config check --what-if`: recent tickets replayed under a proposed policy.
+pub mod what_if;
 /// Splitting text into lowercase words.
 pub mod words;

@@ -16,6 +16,8 @@ const CAPABILITIES: &[&str] = &[
     "oncall",
     "escalation",
     "stats",
+    "seed",
+    "what_if",
 ];
 
 /// Modules that sit below every capability.

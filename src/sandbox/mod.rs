@@ -59,9 +59,27 @@ pub fn log_filter(rust_log: &str) -> String {
     }
 }
 
+/// The history `platform-desk sandbox` writes into a new database, so that its reports and
+/// dashboard mean something from the first minute.
+pub const DEMO_HISTORY: crate::seed::Options = crate::seed::Options {
+    tickets: 2_000,
+    days: 90,
+    seed: 1,
+};
+
 /// Starts the fake Slack, the bot (HTTP mode, a fresh signing secret, the demo policy) and
 /// the page server on `addr`. `env` gives `DATABASE_URL` (else the sandbox's own file).
+/// No demo history: the first ticket filed is the first one (see [`start_with_history`]).
 pub async fn start(addr: SocketAddr, env: Env) -> anyhow::Result<Sandbox> {
+    start_with_history(addr, env, None).await
+}
+
+/// [`start`], first writing `history` (`seed-demo`) when the database has no tickets yet.
+pub async fn start_with_history(
+    addr: SocketAddr,
+    env: Env,
+    history: Option<crate::seed::Options>,
+) -> anyhow::Result<Sandbox> {
     // The page's port is the one people choose: fail on it before starting anything else.
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         crate::app::UserError(format!(
@@ -90,6 +108,13 @@ pub async fn start(addr: SocketAddr, env: Env) -> anyhow::Result<Sandbox> {
         env: bot_env,
         policy: demo::policy()?,
     };
+    if let Some(history) = history {
+        let pool = crate::store::connect(&database).await?;
+        crate::store::migrate(&pool).await?;
+        let now = crate::clock::Clock::now(&SystemClock);
+        crate::seed::seed_if_empty(&pool, &settings.policy, &history, now).await?;
+        crate::store::close(&pool).await;
+    }
     let running = app::start(settings, Arc::new(SystemClock))
         .await
         .with_context(|| format!("cannot start the bot on {database}"))?;
@@ -166,7 +191,7 @@ impl Sandbox {
 /// `LISTEN_ADDR`).
 pub async fn run(addr: SocketAddr, env: Env) -> anyhow::Result<()> {
     let stop = crate::app::stop_signal();
-    let sandbox = start(addr, env).await?;
+    let sandbox = start_with_history(addr, env, Some(DEMO_HISTORY)).await?;
     // The one line a person needs: on stdout, so it is not lost among the logs.
     println!(
         "platform-desk sandbox: open {} (Ctrl-C to stop)",

@@ -8,6 +8,7 @@ mod commit_timing;
 pub mod db;
 pub mod decide;
 pub mod export;
+mod export_db;
 pub mod filer;
 pub mod filer_db;
 pub mod lifecycle;
