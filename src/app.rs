@@ -50,12 +50,12 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
     let pool = store::connect(&env.database_url).await?;
     store::migrate(&pool).await?;
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new(&policy));
     let outbox_wake = Arc::new(Notify::new());
     let timer_wake = Arc::new(TimerWake::default());
     let (stop_intake, intake_rx) = watch::channel(false);
     let (stop_workers, workers_rx) = watch::channel(false);
-    let api = WebApi::new(&env.slack_api_url, env.bot_token.clone());
+    let api = WebApi::new(&env.slack_api_url, env.bot_token.clone()).counted(metrics.clone());
     let paging = env.pagerduty_routing_key.clone().map(|routing_key| Paging {
         url: env.pagerduty_events_url.clone(),
         routing_key,

@@ -169,13 +169,55 @@ async fn every_metric_the_readme_names_is_served_at_metrics() {
         .collect();
     assert!(named.len() >= 5, "{named:?}");
     for name in named {
+        // A histogram is served as its `_bucket`, `_sum` and `_count` samples.
+        let histogram = served.contains(&format!("# TYPE {name} histogram\n"));
         let sampled = served.lines().any(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            line.strip_prefix(name).is_some_and(|rest| {
+                rest.starts_with(' ')
+                    || rest.starts_with('{')
+                    || (histogram && rest.starts_with("_bucket{"))
+            })
         });
         assert!(
             sampled,
             "the README names {name}, which /metrics does not serve"
+        );
+    }
+}
+
+/// The series CONTRACT.md promises (issue 19), each with its labels.
+const CONTRACT_SERIES: &[(&str, &[&str])] = &[
+    (
+        "platform_desk_tickets_filed_total",
+        &["priority", "category", "source"],
+    ),
+    ("platform_desk_breaches_total", &["kind", "priority"]),
+    ("platform_desk_open_tickets", &["priority", "status"]),
+    ("platform_desk_first_response_seconds", &["priority"]),
+    ("platform_desk_resolution_seconds", &["priority"]),
+    ("platform_desk_outbox_pending", &[]),
+    ("platform_desk_outbox_failed", &[]),
+    (
+        "platform_desk_slack_api_calls_total",
+        &["method", "outcome"],
+    ),
+    ("platform_desk_scheduler_lag_seconds", &[]),
+];
+
+#[test]
+fn the_readme_documents_every_series_the_contract_promises_with_its_labels() {
+    let section = &README[README
+        .find("\n## Operations")
+        .expect("an Operations section")..];
+    for (name, labels) in CONTRACT_SERIES {
+        let documented = if labels.is_empty() {
+            format!("`{name}`")
+        } else {
+            format!("`{name}{{{}}}`", labels.join(","))
+        };
+        assert!(
+            section.contains(&documented),
+            "the Operations section does not document {documented}"
         );
     }
 }

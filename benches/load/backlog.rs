@@ -86,7 +86,7 @@ pub async fn make(
             // As the writer stores them: the title's and the description's.
             let words = with_words.then(|| {
                 use platform_desk::triage::{similar, Words};
-                similar::stored_words([&Words::of(&r.title), &Words::of(&r.text())])
+                similar::stored([&Words::of(&r.title), &Words::of(&r.text())]).0
             });
             row.push_bind(*id as i64)
                 .push_bind(format!("PLAT-{id}"))

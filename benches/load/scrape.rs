@@ -1,6 +1,6 @@
-//! The server's own view of a phase, from `/metrics`: how long its commits, its own
-//! checkpoints and its handlers took. It tells a stall of the writer from one of the HTTP
-//! side or of the machine (a long answer with no long commit or handler behind it).
+//! The server's own view of a phase, from `/metrics`: how long its commits and its handlers
+//! took. It tells a stall of the writer from one of the HTTP side or of the machine (a long
+//! answer with no long commit or handler behind it).
 
 use super::client::Conn;
 use std::collections::HashMap;
@@ -59,12 +59,13 @@ impl ServerSide {
         Some(count - self.delta(&format!("{name}_bucket{{le=\"{le}\"}}"))?)
     }
 
-    /// "longest ms (n over 10 ms, m over 50 ms)" for histogram `name`; its longest is since
-    /// the server started.
+    /// "longest ms (n over 5 ms, m over 10 ms, k over 50 ms)" for histogram `name`; its
+    /// longest is since the server started.
     pub fn summary(&self, name: &str) -> Option<String> {
         let max_ms = self.after.get(&format!("{name}_max"))? * 1e3;
         Some(format!(
-            "{max_ms:.1} ms ({:.0} > 10 ms, {:.0} > 50 ms)",
+            "{max_ms:.1} ms ({:.0} > 5, {:.0} > 10, {:.0} > 50 ms)",
+            self.over(name, "0.005")?,
             self.over(name, "0.01")?,
             self.over(name, "0.05")?
         ))

@@ -4,6 +4,7 @@
 
 use super::alerts;
 use crate::context::Context;
+use crate::metrics::BreachKind;
 use crate::oncall;
 use crate::outbox::{OutboxMessage, Purpose};
 use crate::sla::timers::{self, Due, Kind};
@@ -62,6 +63,8 @@ pub struct Batch {
     pub events: Vec<(i64, EventKind, Option<String>)>,
     pub breached_first: Vec<i64>,
     pub breached_resolution: Vec<i64>,
+    /// Each breach's kind and the ticket's priority, counted once the batch is committed.
+    pub breaches: Vec<(BreachKind, String)>,
     pub restart_escalation: Vec<i64>,
     pub new_timers: Vec<(i64, timers::Planned, i64)>,
     pub pings: Pings,
@@ -115,13 +118,16 @@ fn breach(
         return false;
     }
     let target = d.kind.target();
-    if d.kind == Kind::BreachFirstResponse {
+    let kind = if d.kind == Kind::BreachFirstResponse {
         t.first_response_breached = true;
         b.breached_first.push(t.id);
+        BreachKind::FirstResponse
     } else {
         t.resolution_breached = true;
         b.breached_resolution.push(t.id);
-    }
+        BreachKind::Resolution
+    };
+    b.breaches.push((kind, t.priority.to_string()));
     t.breach_acknowledged_at = None;
     b.events
         .push((t.id, EventKind::Breached, Some(target.to_string())));

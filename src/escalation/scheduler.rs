@@ -159,8 +159,15 @@ async fn fire_together(app: &Context, dues: &[Due], now: DateTime<Utc>) -> Resul
         }
     }
     let count = batch.fired;
+    let breaches = std::mem::take(&mut batch.breaches);
     write(batch, app, &mut tx, now).await?;
     tx.commit().await?;
+    for (kind, priority) in &breaches {
+        app.metrics.sla.breached(*kind, priority);
+    }
+    for d in dues.iter().filter(|d| fired.contains(&d.id)) {
+        app.metrics.scheduler_lag(now - d.due_at);
+    }
     Ok(count)
 }
 
@@ -210,6 +217,8 @@ async fn fire_warnings(
     let mut tx = app.pool.begin_with("begin immediate").await?;
     let mut per_person: BTreeMap<String, (Vec<String>, bool, Vec<i64>)> = BTreeMap::new();
     let mut fired = 0;
+    // How late each warning timer fired, observed once committed.
+    let mut lags = Vec::new();
     for d in warnings {
         let Some(t) = tdb::by_id(&mut tx, d.ticket_id).await? else {
             continue;
@@ -231,6 +240,7 @@ async fn fire_warnings(
         if !sla_db::mark_fired(&mut tx, d.id, now, late).await? {
             continue;
         }
+        lags.push(now - d.due_at);
         let (target, due) = match d.kind {
             // A warning for a target already met or breached says nothing new.
             Kind::WarnFirstResponse
@@ -268,6 +278,9 @@ async fn fire_warnings(
     }
     outbox::db::insert_all(&mut tx, &rows, &db_time(now)).await?;
     tx.commit().await?;
+    for lag in lags {
+        app.metrics.scheduler_lag(lag);
+    }
     Ok(fired)
 }
 

@@ -7,7 +7,6 @@ pub mod modal;
 
 use crate::context::{AppError, Context};
 use crate::input::{Command, Mention, Reaction, Reply, Shortcut, Submission};
-use crate::metrics::Metrics;
 use crate::mrkdwn::plain_from_slack;
 use crate::outbox::{OutboxMessage, Purpose};
 use crate::tickets::filer::{FileRequest, Filed, TicketFiler};
@@ -406,24 +405,16 @@ async fn file(
         out.extend(notices(t));
         out
     });
-    match app
-        .filer
+    // A new ticket is counted by the writer once committed; an error is logged once, by
+    // whoever reports it (the edge, or the reply that says it failed).
+    app.filer
         .file(FileRequest {
             new,
             dedupe,
             effects,
         })
         .await
-    {
-        Ok(filed) => {
-            if matches!(filed, Filed::New(_)) {
-                Metrics::inc(&app.metrics.tickets_filed);
-            }
-            Ok(filed)
-        }
-        // Logged once, by whoever reports it (the edge, or the reply that says it failed).
-        Err(err) => Err(AppError::Other(err.into())),
-    }
+        .map_err(|err| AppError::Other(err.into()))
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ impl SlackPort for WebApiPort {
                     Err(AppError::Slack(err.to_string()))
                 }
                 Err(_) => {
+                    self.0.timed_out("views.open");
                     tracing::warn!("views.open took longer than the trigger lives");
                     Err(AppError::Slack("views.open timed out".into()))
                 }

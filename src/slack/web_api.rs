@@ -1,8 +1,10 @@
 //! A small Slack Web API client: POSTs JSON with the bot token and sorts Slack's answers
 //! into success, rate limiting, transient and permanent failures. Tokens never reach a log.
 
+use crate::metrics::{Metrics, Outcome};
 use crate::settings::Secret;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a call came to.
@@ -41,6 +43,8 @@ pub struct WebApi {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
+    /// Where every call is counted by method and outcome, once `counted`.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl WebApi {
@@ -56,6 +60,26 @@ impl WebApi {
             http,
             base: base.trim_end_matches('/').to_string(),
             token,
+            metrics: None,
+        }
+    }
+
+    /// The same client, counting every Web API call in `metrics`
+    /// (`platform_desk_slack_api_calls_total`): here, where each call's outcome is known,
+    /// rather than at each of its callers.
+    pub fn counted(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts a call to `method` its caller stopped waiting for: no answer came in time.
+    pub fn timed_out(&self, method: &str) {
+        self.count(method, Outcome::Transport);
+    }
+
+    fn count(&self, method: &str, outcome: Outcome) {
+        if let Some(metrics) = &self.metrics {
+            metrics.slack_calls.count(method, outcome);
         }
     }
 
@@ -77,11 +101,23 @@ impl WebApi {
         if let Some(token) = token {
             req = req.bearer_auth(token.expose());
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| CallError::Transient(describe(&e)))?;
-        Self::answer(resp).await
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                self.count(method, Outcome::Transport);
+                return Err(CallError::Transient(describe(&e)));
+            }
+        };
+        let answer = Self::answer(resp).await;
+        self.count(
+            method,
+            match &answer {
+                Ok(_) => Outcome::Ok,
+                Err(CallError::RateLimited(_)) => Outcome::RateLimited,
+                Err(_) => Outcome::Error,
+            },
+        );
+        answer
     }
 
     /// POSTs JSON to another service (PagerDuty's Events API): 2xx is success, 429 and 5xx

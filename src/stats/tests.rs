@@ -112,7 +112,7 @@ async fn file(pool: &Pool, policy: &Policy, s: Spec) {
 
 async fn report_of(pool: &Pool, policy: &Policy, days: u32, filters: &Filters) -> Report {
     report(
-        &mut *pool.acquire().await.unwrap(),
+        &mut pool.acquire().await.unwrap(),
         policy,
         days,
         filters,

@@ -4,8 +4,8 @@
 //! as one transaction: a few multi-row statements, whatever the batch's size.
 
 use super::commit_timing::{SlowCommits, Timing};
-use super::filer_db::{self, CandidateText, Of};
-use super::recent::{window_start, Recent, Requesters, MAX_REMEMBERED};
+use super::filer_db::{self, CandidateText};
+use super::recent::{window_start, Owner, Recent, Remembered, MAX_REMEMBERED};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
 use crate::context::wake::TimerWake;
@@ -74,7 +74,7 @@ impl Read {
     fn of(policy: &Policy, new: &NewTicket) -> Self {
         use triage::similar;
         let words = triage::Words::of(&new.description);
-        let stored_words = similar::stored_words([&triage::Words::of(&new.title), &words]);
+        let tokens = similar::request_tokens(&triage::Words::of(&new.title), &words);
         Read {
             triage: triage::rules::classify_words(
                 policy,
@@ -82,17 +82,17 @@ impl Read {
                 &words,
                 new.channel.as_deref(),
             ),
-            tokens: similar::hashes_of(&words).into(),
-            stored_tokens: similar::stored_hashes(&stored_words).into(),
-            stored_words,
+            tokens: tokens.description.into(),
+            stored_tokens: tokens.stored.into(),
+            stored_words: tokens.stored_words,
         }
     }
 }
 
 enum Msg {
     File(Box<Job>),
-    /// What was recalled of the requesters' recent tickets when the writer started.
-    Recalled(Requesters),
+    /// What was recalled of recent tickets when the writer started.
+    Recalled(Remembered),
     /// Shutting down: file what is queued, take nothing more.
     Stop,
 }
@@ -106,7 +106,7 @@ pub struct TicketFiler {
     recalled: watch::Receiver<bool>,
 }
 
-/// The newest tickets read when the writer starts, to recall its requesters' open ones.
+/// The newest tickets read when the writer starts, to recall the open ones.
 const RECALL_SCANNED: i64 = 1_000_000;
 
 /// The most requests one commit carries.
@@ -132,8 +132,8 @@ impl TicketFiler {
         let (tx, rx) = mpsc::channel(8192);
         let (recalled_tx, recalled) = watch::channel(false);
         // Read in the background: the first requests need not wait for it (a large backlog
-        // takes a second); until it is in, they are compared with their channel's tickets and
-        // those filed since the start.
+        // takes a second); until it is in, they are compared with the tickets filed since the
+        // start.
         let since = window_start(clock.now());
         let to_writer = tx.clone();
         tokio::spawn(async move {
@@ -142,8 +142,8 @@ impl TicketFiler {
                     let _ = to_writer.send(Msg::Recalled(older)).await;
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "recalling recent tickets failed; duplicates of tickets filed before the start are found by channel only");
-                    let _ = to_writer.send(Msg::Recalled(Requesters::default())).await;
+                    tracing::warn!(error = %err, "recalling recent tickets failed; tickets filed before the start are not checked for duplicates");
+                    let _ = to_writer.send(Msg::Recalled(Remembered::default())).await;
                 }
             }
         });
@@ -155,7 +155,7 @@ impl TicketFiler {
             timer_wake,
             metrics,
             next_id,
-            requesters: Requesters::default(),
+            remembered: Remembered::default(),
             recalled: recalled_tx,
             timing: Timing::default(),
             slow_commits: SlowCommits::default(),
@@ -196,10 +196,9 @@ impl TicketFiler {
     }
 }
 
-/// The requesters' open tickets filed since `since`, newest first, as [`Requesters`] keeps
-/// them.
-async fn recall(pool: &Pool, since: DateTime<Utc>) -> sqlx::Result<Requesters> {
-    let mut older = Requesters::default();
+/// The open tickets filed since `since`, newest first, as [`Remembered`] keeps them.
+async fn recall(pool: &Pool, since: DateTime<Utc>) -> sqlx::Result<Remembered> {
+    let mut recalled = Remembered::default();
     let mut rows = std::pin::pin!(filer_db::recent_open(
         pool,
         since,
@@ -207,17 +206,17 @@ async fn recall(pool: &Pool, since: DateTime<Utc>) -> sqlx::Result<Requesters> {
         RECALL_SCANNED
     ));
     while let Some(row) = rows.next().await {
-        let (id, requester, at, text) = row?;
+        let (id, requester, channel, at, text) = row?;
         let tokens = match text {
             CandidateText::Words(words) => triage::similar::stored_hashes(&words),
             CandidateText::Text(text) => triage::similar::token_hashes(&text),
         };
-        older.older(id, &requester, &tokens, at);
-        if older.full() {
+        recalled.older(id, &requester, channel.as_deref(), &tokens, at);
+        if recalled.full() {
             break;
         }
     }
-    Ok(older)
+    Ok(recalled)
 }
 
 struct Writer {
@@ -228,8 +227,8 @@ struct Writer {
     timer_wake: Arc<TimerWake>,
     metrics: Arc<Metrics>,
     next_id: i64,
-    /// What the writer remembers of its requesters' recent tickets.
-    requesters: Requesters,
+    /// What the writer remembers of recent tickets, for the duplicate check.
+    remembered: Remembered,
     recalled: watch::Sender<bool>,
     /// Where the last commit's time went.
     timing: Timing,
@@ -257,7 +256,7 @@ impl Writer {
                 match msg {
                     Msg::File(job) => batch.push(job),
                     Msg::Recalled(older) => {
-                        self.requesters.merge(older);
+                        self.remembered.merge(older);
                         let _ = self.recalled.send(true);
                     }
                     // Take no more, but file what was already accepted.
@@ -357,32 +356,27 @@ impl Writer {
             new.push(all_new);
         }
 
-        let filing = || jobs.iter().zip(&new).filter(|(_, n)| **n).map(|(j, _)| j);
+        // The remembered tickets that may match, read to compare and to learn which are still
+        // open.
         let since = window_start(now);
-        // The requesters' remembered tickets that may match, read to compare and to learn
-        // which are still open.
-        let mut asked: Vec<(i64, &str)> = Vec::new();
-        for job in filing() {
-            let requester = job.req.new.requester.as_str();
-            let ids = self
-                .requesters
-                .may_match(requester, &job.read.tokens, since);
-            asked.extend(ids.map(|id| (id, requester)));
+        let mut asked: Vec<(i64, Owner<'_>)> = Vec::new();
+        for (job, _) in jobs.iter().zip(&new).filter(|(_, n)| **n) {
+            let new = &job.req.new;
+            asked.extend(self.remembered.may_match(
+                &new.requester,
+                new.channel.as_deref(),
+                &job.read.tokens,
+                since,
+            ));
         }
-        asked.sort_unstable();
-        asked.dedup();
-        let ids: Vec<i64> = asked.iter().map(|(id, _)| *id).collect();
-        let channels = distinct(filing().filter_map(|j| j.req.new.channel.as_deref()));
-        let found = filer_db::open_candidates(&mut tx, &ids, &channels, since).await?;
-        let still_open: HashSet<i64> = found
-            .iter()
-            .filter(|c| c.of == Of::Requester)
-            .map(|c| c.id)
+        let mut ids: Vec<i64> = asked.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut recent = Recent::of(filer_db::open_candidates(&mut tx, &ids, since).await?);
+        let closed: Vec<(i64, Owner<'_>)> = asked
+            .into_iter()
+            .filter(|(id, _)| !recent.is_open(*id))
             .collect();
-        for (id, requester) in asked.iter().filter(|(id, _)| !still_open.contains(id)) {
-            self.requesters.forget(requester, *id);
-        }
-        let mut recent = Recent::of(found);
 
         let mut results = Vec::with_capacity(jobs.len());
         let mut rows = Rows::default();
@@ -397,9 +391,19 @@ impl Writer {
             let req = &job.req;
             let new = &req.new;
             let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), now);
-            ticket.duplicate_of =
-                recent.duplicate_of(&new.requester, new.channel.as_deref(), &job.read.tokens);
-            recent.remember(
+            let remembered = self.remembered.may_match(
+                &new.requester,
+                new.channel.as_deref(),
+                &job.read.tokens,
+                since,
+            );
+            ticket.duplicate_of = recent.duplicate_of(
+                remembered.map(|(id, _)| id),
+                &new.requester,
+                new.channel.as_deref(),
+                &job.read.tokens,
+            );
+            recent.filed(
                 ticket.id,
                 &ticket.key,
                 &new.requester,
@@ -437,9 +441,15 @@ impl Writer {
         tx.commit().await?;
         self.timing.synced = syncing.elapsed();
         self.next_id = next;
+        for (id, owner) in &closed {
+            self.remembered.forget(*owner, *id);
+        }
         for (t, job) in &rows.tickets {
-            self.requesters
-                .filed(t.id, &t.requester, &job.read.stored_tokens, now);
+            let stored = &job.read.stored_tokens;
+            self.remembered
+                .filed(t.id, &t.requester, t.channel.as_deref(), stored, now);
+            self.metrics
+                .ticket_filed(&t.priority, &t.category, t.source);
         }
         let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
         for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {
@@ -452,12 +462,6 @@ impl Writer {
         }
         Ok(results)
     }
-}
-
-/// `items` without repeats, in first-seen order.
-fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen = HashSet::new();
-    items.filter(|i| seen.insert(*i)).collect()
 }
 
 /// A new ticket as triage files it, with its SLA due times.

@@ -33,6 +33,7 @@ pub async fn apply(
         return Ok(Outcome::NotFound);
     };
     tracing::Span::current().record("key", t.key.as_str());
+    let measured_before = t.measured;
     let survivor = match &change {
         Change::Merge { into } => db::by_id(&mut tx, *into).await?,
         _ => None,
@@ -64,6 +65,8 @@ pub async fn apply(
     let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
     outbox::db::insert_all(&mut tx, &rows, &crate::clock::db_time(now)).await?;
     tx.commit().await?;
+    app.metrics
+        .measured(&t.priority, measured_before, t.measured);
     app.outbox_wake.notify_one();
     app.timer_wake.notify_one();
     Ok(Outcome::Done(Box::new(t)))

@@ -119,37 +119,65 @@ pub fn hashes_of(words: &Words) -> Vec<u64> {
     out
 }
 
-/// The tokens of texts as their ticket stores them (`tickets.words`): distinct, sorted and
-/// separated by single spaces, each as [`tokens`] spells it (a token holds no space). The
-/// duplicate check reads them back with [`stored_hashes`] instead of splitting the texts.
-pub fn stored_words<'a>(texts: impl IntoIterator<Item = &'a Words>) -> String {
-    let mut tokens: Vec<(&str, bool)> = texts
-        .into_iter()
-        .flat_map(|words| words.iter().filter_map(significant_word))
-        .collect();
-    // As they are spelled: `policies` (stem `polic` and a `y`) and `policy` are one token.
-    tokens.sort_unstable_by(|a, b| spelled(*a).cmp(spelled(*b)));
-    tokens.dedup_by(|a, b| spelled(*a).eq(spelled(*b)));
-    let mut out = String::with_capacity(tokens.iter().map(|(t, _)| t.len() + 2).sum());
-    for (stem, ies) in tokens {
-        if !out.is_empty() {
-            out.push(' ');
+/// The tokens of texts as their ticket stores them (`tickets.words`), and their hashes (the
+/// [`token_hashes`] of the texts joined). The words are distinct, each as [`tokens`] spells
+/// it (a token holds no space), separated by single spaces, in the order of their hashes;
+/// the duplicate check reads them back with [`stored_hashes`] instead of splitting the texts.
+pub fn stored<'a>(texts: impl IntoIterator<Item = &'a Words>) -> (String, Vec<u64>) {
+    let tokens: Vec<(u64, &str, bool)> = texts.into_iter().flat_map(hashed_tokens).collect();
+    stored_of(tokens)
+}
+
+/// A request's tokens, each word looked at once: its description's hashes (the
+/// [`token_hashes`] it is compared by) and its title's and description's [`stored`] words and
+/// hashes (what later requests are compared with).
+pub struct RequestTokens {
+    pub description: Vec<u64>,
+    pub stored_words: String,
+    pub stored: Vec<u64>,
+}
+
+/// [`RequestTokens`] of a request with this title and description.
+pub fn request_tokens(title: &Words, description: &Words) -> RequestTokens {
+    let mut tokens: Vec<(u64, &str, bool)> = hashed_tokens(description).collect();
+    let mut hashes: Vec<u64> = tokens.iter().map(|t| t.0).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    tokens.extend(hashed_tokens(title));
+    let (stored_words, stored) = stored_of(tokens);
+    RequestTokens {
+        description: hashes,
+        stored_words,
+        stored,
+    }
+}
+
+/// The significant tokens of `words` with their hashes, in text order.
+fn hashed_tokens(words: &Words) -> impl Iterator<Item = (u64, &str, bool)> + '_ {
+    words
+        .iter()
+        .filter_map(significant_word)
+        .map(|(stem, ies)| (hash_token(stem, ies), stem, ies))
+}
+
+/// [`stored`] of these tokens.
+fn stored_of(mut tokens: Vec<(u64, &str, bool)>) -> (String, Vec<u64>) {
+    tokens.sort_unstable_by_key(|t| t.0);
+    tokens.dedup_by_key(|t| t.0);
+    let mut words = String::with_capacity(tokens.iter().map(|t| t.1.len() + 2).sum());
+    for (_, stem, ies) in &tokens {
+        if !words.is_empty() {
+            words.push(' ');
         }
-        out.push_str(stem);
-        if ies {
-            out.push('y');
+        words.push_str(stem);
+        if *ies {
+            words.push('y');
         }
     }
-    out
+    (words, tokens.iter().map(|t| t.0).collect())
 }
 
-/// The bytes of a token as [`tokens`] spells it: its stem, then a `y` for an `ies` plural.
-fn spelled((stem, ies): (&str, bool)) -> impl Iterator<Item = u8> + '_ {
-    let y: &[u8] = if ies { b"y" } else { b"" };
-    stem.bytes().chain(y.iter().copied())
-}
-
-/// [`token_hashes`] of the text whose [`stored_words`] these are.
+/// [`token_hashes`] of the text whose [`stored`] words these are.
 pub fn stored_hashes(stored: &str) -> Vec<u64> {
     let mut out: Vec<u64> = stored
         .split(' ')
@@ -164,14 +192,17 @@ pub fn stored_hashes(stored: &str) -> Vec<u64> {
 /// The hash of `word`'s token: its stem from [`significant_word`], followed by `y` for an
 /// `ies` plural; `None` when the word is left out.
 fn token_hash(word: &str) -> Option<u64> {
-    significant_word(word).map(|(stem, ies)| {
-        let h = fnv1a(FNV_BASIS, stem.as_bytes());
-        if ies {
-            fnv1a(h, b"y")
-        } else {
-            h
-        }
-    })
+    significant_word(word).map(|(stem, ies)| hash_token(stem, ies))
+}
+
+/// The hash of the token spelled `stem`, then `y` for an `ies` plural.
+fn hash_token(stem: &str, ies: bool) -> u64 {
+    let h = fnv1a(FNV_BASIS, stem.as_bytes());
+    if ies {
+        fnv1a(h, b"y")
+    } else {
+        h
+    }
 }
 
 const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -502,24 +533,36 @@ mod tests {
             prop_assert_eq!(token_hashes(&a), expected);
         }
 
-        /// Stored words read back as the hashes of the text they came from.
+        /// Stored words read back as the hashes of the text they came from, and are its
+        /// tokens.
         #[test]
         fn stored_words_give_back_the_token_hashes_of_their_text(a in prop_oneof![
             text(),
             "(the|THANKS|policies|Deploys|access|bus|1234|k8s|Über|ÉTÉ|ies|policy)( [a-z]{0,6}){0,8}",
         ]) {
             let words = Words::of(&a);
-            let stored = stored_words([&words]);
-            prop_assert_eq!(stored_hashes(&stored), hashes_of(&words));
-            let readable: Vec<String> = tokens(&a).into_iter().collect();
-            prop_assert_eq!(stored, readable.join(" "));
+            let (stored, hashes) = stored([&words]);
+            prop_assert_eq!(&hashes, &hashes_of(&words));
+            prop_assert_eq!(stored_hashes(&stored), hashes);
+            let read: BTreeSet<String> =
+                stored.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
+            prop_assert_eq!(read, tokens(&a));
+        }
+
+        /// A request's tokens read in one pass are those read one by one.
+        #[test]
+        fn request_tokens_are_the_descriptions_hashes_and_both_texts_stored(a in text(), b in text()) {
+            let (title, description) = (Words::of(&a), Words::of(&b));
+            let read = request_tokens(&title, &description);
+            prop_assert_eq!(read.description, hashes_of(&description));
+            prop_assert_eq!((read.stored_words, read.stored), stored([&title, &description]));
         }
 
         /// Words stored from two texts are those of the texts joined.
         #[test]
         fn stored_words_of_two_texts_are_those_of_both(a in text(), b in text()) {
-            let joined = stored_words([&Words::of(&format!("{a} {b}"))]);
-            prop_assert_eq!(stored_words([&Words::of(&a), &Words::of(&b)]), joined);
+            let joined = stored([&Words::of(&format!("{a} {b}"))]);
+            prop_assert_eq!(stored([&Words::of(&a), &Words::of(&b)]), joined);
         }
 
         /// The bound never turns away a candidate that the full comparison accepts, at any

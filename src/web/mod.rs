@@ -31,12 +31,19 @@ async fn readyz(State(app): State<Arc<Context>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(app): State<Arc<Context>>) -> impl IntoResponse {
-    let counts = match app.pool.acquire().await {
-        Ok(mut conn) => outbox::db::counts(&mut conn).await.unwrap_or_default(),
-        Err(_) => Default::default(),
+    let (counts, open) = match app.pool.acquire().await {
+        Ok(mut conn) => (
+            outbox::db::counts(&mut conn).await.unwrap_or_default(),
+            crate::metrics::db::open_tickets(&mut conn).await,
+        ),
+        Err(err) => (Default::default(), Err(err)),
     };
-    app.metrics.outbox_pending.set(counts.0);
-    app.metrics.outbox_failed_rows.set(counts.2);
+    app.metrics.set_outbox(counts.0, counts.1);
+    match open {
+        Ok(open) => app.metrics.sla.set_open_tickets(&open),
+        // The last counts stay: a gap in the database is not a drop to zero tickets.
+        Err(err) => tracing::warn!(error = %err, "counting open tickets for /metrics failed"),
+    }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         app.metrics.render(),
