@@ -84,6 +84,13 @@ async fn the_sign_in_form_sets_an_http_only_cookie_that_opens_the_dashboard() {
         .await
         .unwrap();
     assert_eq!(form.status(), 200);
+    let csp = form.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
     assert!(form.text().await.unwrap().contains("type=\"password\""));
 
     let wrong = http

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The page loads nothing, runs no script, and may only submit its forms here.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+pub(super) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
 form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The query with its rejection, so that a malformed one is our 400, in our words.

@@ -27,7 +27,15 @@ pub struct SignIn {
 
 fn render(status: StatusCode, page: SignInPage) -> Response {
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (
+            status,
+            [
+                (header::CONTENT_SECURITY_POLICY, super::handlers::CSP),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            Html(html),
+        )
+            .into_response(),
         Err(err) => {
             tracing::error!(error = %err, "the sign-in page failed");
             (
