@@ -11,7 +11,7 @@ use crate::sandbox::fake_slack::{FakeSlack, BOT_NAME, BOT_USER_ID};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use regex::Regex;
@@ -36,6 +36,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/api/state", get(state))
+        .route("/dashboard", get(dashboard))
         .route("/api/command", post(command))
         .route("/api/mention", post(mention))
         .route("/api/message", post(message))
@@ -84,6 +85,11 @@ async fn page() -> Response {
         Html(PAGE),
     )
         .into_response()
+}
+
+/// The page's link to the dashboard: the bot serves it, on its own port.
+async fn dashboard(State(s): State<Arc<Shared>>) -> Redirect {
+    Redirect::to(&s.bot.dashboard_url())
 }
 
 async fn state(State(s): State<Arc<Shared>>) -> Json<Value> {
