@@ -481,7 +481,7 @@ async fn the_cards_control_opens_a_form_that_links_the_ticket() {
             TEAM,
             "roadmap_link",
             "V9",
-            &view.view["private_metadata"].as_str().unwrap(),
+            view.view["private_metadata"].as_str().unwrap(),
             values,
         ))
         .await;
