@@ -29,6 +29,8 @@ pub mod mrkdwn;
 pub mod oncall;
 /// Outgoing Slack messages as durable rows.
 pub mod outbox;
+/// Roadmap items, their history, links and followers; "your request shipped".
+pub mod roadmap;
 /// The local Slack simulator.
 pub mod sandbox;
 /// `seed-demo`: plausible, deterministic ticket history written as the bot would have.
