@@ -4,15 +4,34 @@
 use super::Filters;
 use crate::clock::{db_time, parse_db_time};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
 /// The window's tickets, each as its `stats_row` (see `rows`), records separated by
-/// `rows::RECORD`; `past_due`: the rows of those whose unmet target is now past due, each
-/// followed by a field saying which (1: first response, 2: resolution, 3: both).
-#[derive(Debug, Default)]
+/// `rows::RECORD` ([`WindowRows::rows`]); and the rows of those whose unmet target is now
+/// past due, each followed by a field saying which (1: first response, 2: resolution, 3:
+/// both) ([`WindowRows::past_due`]). The texts are read where the driver holds them: a
+/// window's text is megabytes, and copying it cost as much as parsing it.
+#[derive(Default)]
 pub struct WindowRows {
-    pub rows: String,
-    pub past_due: String,
+    row: Option<SqliteRow>,
+}
+
+impl WindowRows {
+    pub fn rows(&self) -> &str {
+        self.text(0)
+    }
+
+    pub fn past_due(&self) -> &str {
+        self.text(1)
+    }
+
+    fn text(&self, column: usize) -> &str {
+        self.row
+            .as_ref()
+            .and_then(|r| r.try_get::<Option<&str>, _>(column).ok().flatten())
+            .unwrap_or_default()
+    }
 }
 
 /// One aggregate over one range of one index: SQLite hands over two texts instead of a row
@@ -24,7 +43,7 @@ pub async fn window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<WindowRows> {
-    let (rows, past_due): (Option<String>, Option<String>) = sqlx::query_as(
+    let row = sqlx::query(
         r"select group_concat(stats_row, char(30)),
                  group_concat(case when stats_first_response_pending < ?2
                                      or stats_resolution_pending < ?2
@@ -39,10 +58,7 @@ pub async fn window(
     .bind(db_time(to))
     .fetch_one(conn)
     .await?;
-    Ok(WindowRows {
-        rows: rows.unwrap_or_default(),
-        past_due: past_due.unwrap_or_default(),
-    })
+    Ok(WindowRows { row: Some(row) })
 }
 
 /// The open tickets now that match the filters.
