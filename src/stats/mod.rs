@@ -155,8 +155,8 @@ pub async fn report(
     let window = db::window(conn, from, now).await?;
     let backlog = db::backlog(conn, filters).await?;
     let mut acc = rows::Accumulator::new(filters);
-    acc.add_all(&window.rows);
-    acc.past_due_all(&window.past_due);
+    acc.add_all(window.rows());
+    acc.past_due_all(window.past_due());
     let mut report = acc.finish(policy);
     report.window = Window {
         days,

@@ -32,9 +32,10 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    /// None for a malformed row (never written by migration 13's expression).
-    pub fn parse(text: &'a str) -> Option<(Row<'a>, std::str::Split<'a, char>)> {
-        let mut f = text.split(FIELD);
+    /// None for a malformed row (never written by migration 13's expression); with the row,
+    /// the field after its six (the past-due marker of `db::WindowRows::past_due`), if any.
+    pub fn parse(text: &'a str) -> Option<(Row<'a>, Option<&'a str>)> {
+        let mut f = Fields::new(text, FIELD);
         let priority = f.next()?;
         let category = f.next()?;
         let channel = f.next()?;
@@ -42,12 +43,12 @@ impl<'a> Row<'a> {
             if s.is_empty() {
                 Some(None)
             } else {
-                s.parse().ok().map(Some)
+                integer(s).map(Some)
             }
         };
         let first_response_s = number(f.next()?)?;
         let resolution_s = number(f.next()?)?;
-        let flags = f.next()?.parse().ok()?;
+        let flags = u32::try_from(integer(f.next()?)?).ok()?;
         Some((
             Row {
                 priority,
@@ -57,9 +58,65 @@ impl<'a> Row<'a> {
                 resolution_s,
                 flags,
             },
-            f,
+            f.next(),
         ))
     }
+}
+
+/// `str::split` at an ASCII separator, over bytes: fields and rows are a few bytes long,
+/// shorter than what the general searcher's setup pays for, and a quarter of a million rows
+/// go through here.
+struct Fields<'a> {
+    rest: Option<&'a str>,
+    separator: u8,
+}
+
+impl<'a> Fields<'a> {
+    fn new(text: &'a str, separator: char) -> Self {
+        debug_assert!(separator.is_ascii());
+        Self {
+            rest: Some(text),
+            separator: separator as u8,
+        }
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let text = self.rest?;
+        match text.bytes().position(|b| b == self.separator) {
+            Some(i) => {
+                self.rest = Some(&text[i + 1..]);
+                Some(&text[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(text)
+            }
+        }
+    }
+}
+
+/// A decimal integer as SQLite writes one; anything else is left to `str::parse`.
+fn integer(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return s.parse().ok();
+    }
+    let mut value: i64 = 0;
+    for b in digits.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return s.parse().ok();
+        }
+        value = value * 10 + i64::from(d);
+    }
+    Some(if negative { -value } else { value })
 }
 
 /// One target's counts and durations while rows are added.
@@ -146,9 +203,50 @@ pub struct Accumulator<'a> {
     all: GroupAcc,
     resolved: u64,
     reopened: u64,
-    by_priority: HashMap<&'a str, GroupAcc>,
-    by_category: HashMap<&'a str, GroupAcc>,
-    channels: HashMap<&'a str, u64>,
+    by_priority: Interned<'a, GroupAcc>,
+    by_category: Interned<'a, GroupAcc>,
+    channels: Interned<'a, u64>,
+}
+
+/// Values by name for the handful of priorities, categories and channels of a window: the
+/// names of the first rows are compared in a short list (hashing every row's three strings
+/// cost more than counting them), a map takes over once there are many.
+struct Interned<'a, T> {
+    names: Vec<&'a str>,
+    values: Vec<T>,
+    index: HashMap<&'a str, usize>,
+}
+
+/// How many names are looked up by comparison before the map is used.
+const LINEAR: usize = 16;
+
+impl<'a, T: Default> Interned<'a, T> {
+    fn new() -> Self {
+        Self {
+            names: Vec::new(),
+            values: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, name: &'a str) -> &mut T {
+        let found = if self.names.len() <= LINEAR {
+            self.names.iter().position(|n| *n == name)
+        } else {
+            self.index.get(name).copied()
+        };
+        let i = found.unwrap_or_else(|| {
+            self.names.push(name);
+            self.values.push(T::default());
+            self.index.insert(name, self.names.len() - 1);
+            self.names.len() - 1
+        });
+        &mut self.values[i]
+    }
+
+    fn into_pairs(self) -> impl Iterator<Item = (&'a str, T)> {
+        self.names.into_iter().zip(self.values)
+    }
 }
 
 impl<'a> Accumulator<'a> {
@@ -158,14 +256,18 @@ impl<'a> Accumulator<'a> {
             all: GroupAcc::default(),
             resolved: 0,
             reopened: 0,
-            by_priority: HashMap::new(),
-            by_category: HashMap::new(),
-            channels: HashMap::new(),
+            by_priority: Interned::new(),
+            by_category: Interned::new(),
+            channels: Interned::new(),
         }
     }
 
     /// Adds the rows of `text` (rows joined by [`RECORD`]); malformed rows are skipped.
     pub fn add_all(&mut self, text: &'a str) {
+        // About 40 bytes a row: the whole window's durations without a reallocation.
+        let rows = text.len() / 32;
+        self.all.first_response.durations.reserve(rows);
+        self.all.resolution.durations.reserve(rows);
         for (row, _) in records(text).filter_map(Row::parse) {
             self.add(&row);
         }
@@ -178,18 +280,18 @@ impl<'a> Accumulator<'a> {
         self.all.add(r);
         self.resolved += u64::from(r.flags & RESOLVED != 0);
         self.reopened += u64::from(r.flags & REOPENED != 0);
-        self.by_priority.entry(r.priority).or_default().add(r);
-        self.by_category.entry(r.category).or_default().add(r);
+        self.by_priority.get(r.priority).add(r);
+        self.by_category.get(r.category).add(r);
         if !r.channel.is_empty() {
-            *self.channels.entry(r.channel).or_default() += 1;
+            *self.channels.get(r.channel) += 1;
         }
     }
 
     /// Rows already added whose unmet targets are past due: each row is followed by a field
     /// saying which target (1 first response, 2 resolution, 3 both).
     pub fn past_due_all(&mut self, text: &'a str) {
-        for (row, mut rest) in records(text).filter_map(Row::parse) {
-            let which = rest.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        for (row, rest) in records(text).filter_map(Row::parse) {
+            let which = rest.and_then(|w| w.parse().ok()).unwrap_or(0);
             self.past_due(&row, which);
         }
     }
@@ -199,21 +301,15 @@ impl<'a> Accumulator<'a> {
             return;
         }
         self.all.past_due(which);
-        self.by_priority
-            .entry(r.priority)
-            .or_default()
-            .past_due(which);
-        self.by_category
-            .entry(r.category)
-            .or_default()
-            .past_due(which);
+        self.by_priority.get(r.priority).past_due(which);
+        self.by_category.get(r.category).past_due(which);
     }
 
     /// The report's figures; the window, the backlog and the burden are the caller's.
     pub fn finish(self, policy: &Policy) -> Report {
         let mut by_priority: BTreeMap<String, Group> = self
             .by_priority
-            .into_iter()
+            .into_pairs()
             .map(|(k, g)| (k.to_string(), g.finish()))
             .collect();
         if self.filters.priority.is_none() {
@@ -223,12 +319,12 @@ impl<'a> Accumulator<'a> {
         }
         let by_category = self
             .by_category
-            .into_iter()
+            .into_pairs()
             .map(|(k, g)| (k.to_string(), g.finish()))
             .collect();
         let mut top: Vec<ChannelCount> = self
             .channels
-            .into_iter()
+            .into_pairs()
             .map(|(channel, opened)| ChannelCount {
                 channel: channel.to_string(),
                 opened,
@@ -269,7 +365,7 @@ impl<'a> Accumulator<'a> {
 }
 
 fn records(text: &str) -> impl Iterator<Item = &str> {
-    text.split(RECORD).filter(|r| !r.is_empty())
+    Fields::new(text, RECORD).filter(|r| !r.is_empty())
 }
 
 /// Nearest-rank p50, p90 and p99 of `values` (reordered): the value at rank ceil(p/100 × n)
@@ -287,4 +383,61 @@ pub fn percentiles(values: &mut [i64]) -> [Option<i64>; 3] {
     let (_, &mut p90, _) = values[..=i99].select_nth_unstable(i90);
     let (_, &mut p50, _) = values[..=i90].select_nth_unstable(i50);
     [Some(p50), Some(p90), Some(p99)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(priority: &str, category: &str, channel: &str, fr: &str, flags: u32) -> String {
+        [priority, category, channel, fr, "", &flags.to_string()].join("\u{1f}")
+    }
+
+    #[test]
+    fn many_channels_are_counted_once_the_short_list_gives_way_to_the_map() {
+        let mut text = Vec::new();
+        for c in 0..40 {
+            for _ in 0..=c {
+                text.push(row("P3", "general", &format!("C{c:02}"), "60", 1));
+            }
+        }
+        let text = text.join("\u{1e}");
+        let filters = Filters::default();
+        let mut acc = Accumulator::new(&filters);
+        acc.add_all(&text);
+        let r = acc.finish(&Policy::builtin());
+        assert_eq!(r.tickets.opened, (1..=40).sum::<u64>());
+        let top: Vec<(&str, u64)> = r
+            .top_channels
+            .iter()
+            .map(|c| (c.channel.as_str(), c.opened))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                ("C39", 40),
+                ("C38", 39),
+                ("C37", 38),
+                ("C36", 37),
+                ("C35", 36)
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_read_as_the_standard_parser_reads_them() {
+        for s in [
+            "0",
+            "7",
+            "-12",
+            "123456789012345678",
+            "9223372036854775807",
+            "+5",
+        ] {
+            assert_eq!(integer(s), s.parse().ok(), "{s}");
+        }
+        for s in ["", "-", "1x", "99999999999999999999", "١"] {
+            assert_eq!(integer(s), None, "{s}");
+        }
+    }
 }
