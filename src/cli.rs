@@ -50,6 +50,15 @@ pub enum Command {
         days: u32,
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
+        /// Only tickets of this priority (e.g. P1)
+        #[arg(long)]
+        priority: Option<String>,
+        /// Only tickets of this category
+        #[arg(long)]
+        category: Option<String>,
+        /// Only tickets requested from this channel (its ID)
+        #[arg(long)]
+        channel: Option<String>,
     },
     /// Export data from the database
     Export {
@@ -270,13 +279,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Command::Stats { days, format } => {
+        Command::Stats {
+            days,
+            format,
+            priority,
+            category,
+            channel,
+        } => {
             let env = Env::from_env().map_err(user_err)?;
             let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
+            if let Some(p) = priority.as_deref().filter(|p| policy.priority(p).is_none()) {
+                return Err(user_err(format!(
+                    "--priority {p}: the policy has no such priority"
+                )));
+            }
+            let filters = crate::stats::Filters {
+                priority,
+                category,
+                channel,
+            };
             runtime()?.block_on(crate::stats::cli::run(
                 &env.database_url,
                 &policy,
                 days,
+                &filters,
                 matches!(format, ListFormat::Json),
             ))
         }

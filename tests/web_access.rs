@@ -233,6 +233,86 @@ async fn the_stats_api_gives_the_engines_report_for_the_same_data() {
 }
 
 #[tokio::test]
+async fn the_stats_api_filters_by_priority_category_and_channel_as_the_engine_does() {
+    let (app, clock) = seed::app(vec![]).await;
+    seed::history(&app, &clock, 12).await;
+    let pool = platform_desk::store::connect(&format!("sqlite://{}", app.db_path.display()))
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let policy = Policy::parse(&seed::policy()).unwrap();
+    let everything: Value = app
+        .http
+        .get(format!("{}/api/v1/stats?days=30", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = everything["top_channels"][0]["channel"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let category = everything["by_category"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    for (query, filters) in [
+        (
+            "priority=P1".to_string(),
+            platform_desk::stats::Filters {
+                priority: Some("P1".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            format!("category={category}"),
+            platform_desk::stats::Filters {
+                category: Some(category.clone()),
+                ..Default::default()
+            },
+        ),
+        (
+            format!("channel={channel}"),
+            platform_desk::stats::Filters {
+                channel: Some(channel.clone()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let api: Value = app
+            .http
+            .get(format!("{}/api/v1/stats?days=30&{query}", app.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let report = platform_desk::stats::report(&mut conn, &policy, 30, &filters, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(api, serde_json::to_value(&report).unwrap(), "{query}");
+        assert!(
+            api["tickets"]["opened"].as_u64().unwrap()
+                < everything["tickets"]["opened"].as_u64().unwrap(),
+            "{query} narrows the report: {api}"
+        );
+    }
+    let unknown = app
+        .http
+        .get(format!("{}/api/v1/stats?priority=P9", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+}
+
+#[tokio::test]
 async fn the_tickets_api_streams_the_export_records_behind_the_same_rule() {
     let (app, clock) = seed::app(with_token()).await;
     let filed = seed::history(&app, &clock, 6).await;

@@ -15,12 +15,32 @@ pub const BAD_DAYS: &str = "days must be a whole number of days from 1 to 3650";
 #[derive(Debug, Default, Deserialize)]
 pub struct DaysQuery {
     pub days: Option<String>,
+    /// The report's filters (`/api/v1/stats` only): one priority, category or requesting
+    /// channel; absent or empty is everything.
+    pub priority: Option<String>,
+    pub category: Option<String>,
+    pub channel: Option<String>,
 }
 
 impl DaysQuery {
     /// The window, `DEFAULT_DAYS` when absent.
     pub fn days(&self) -> Result<u32, &'static str> {
         Ok(self.days_if_given()?.unwrap_or(DEFAULT_DAYS))
+    }
+
+    /// The report's filters.
+    pub fn filters(&self) -> crate::stats::Filters {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        crate::stats::Filters {
+            priority: given(&self.priority),
+            category: given(&self.category),
+            channel: given(&self.channel),
+        }
     }
 
     /// The window, None when absent (the tickets export: every ticket).
@@ -44,6 +64,7 @@ mod tests {
     fn q(days: Option<&str>) -> Result<u32, &'static str> {
         DaysQuery {
             days: days.map(str::to_string),
+            ..Default::default()
         }
         .days()
     }
@@ -57,6 +78,7 @@ mod tests {
         let given = |d: Option<&str>| {
             DaysQuery {
                 days: d.map(str::to_string),
+                ..Default::default()
             }
             .days_if_given()
         };

@@ -46,7 +46,8 @@ pub async fn dashboard(State(d): State<Arc<Dashboard>>, query: RawQuery) -> Resp
     let page = async {
         let mut conn = d.ctx.pool.acquire().await?;
         let series = series::weekly(&mut conn, days, now).await?;
-        let doc = report::document(&mut conn, &d.ctx.policy, days, now).await?;
+        let doc =
+            report::document(&mut conn, &d.ctx.policy, days, &Default::default(), now).await?;
         anyhow::Ok(view::page(days, now, &series, &doc).render()?)
     };
     match page.await {
@@ -73,6 +74,15 @@ pub async fn dashboard(State(d): State<Arc<Dashboard>>, query: RawQuery) -> Resp
 }
 
 pub async fn stats(State(d): State<Arc<Dashboard>>, query: RawQuery) -> Response {
+    let filters = match &query {
+        Ok(Query(q)) => q.filters(),
+        Err(_) => Default::default(),
+    };
+    if let Some(p) = &filters.priority {
+        if d.ctx.policy.priority(p).is_none() {
+            return bad_request_json("priority: the policy has no such priority");
+        }
+    }
     let days = match days_of(query) {
         Ok(days) => days,
         Err(why) => {
@@ -82,7 +92,7 @@ pub async fn stats(State(d): State<Arc<Dashboard>>, query: RawQuery) -> Response
     let now = d.ctx.clock.now();
     let doc = async {
         let mut conn = d.ctx.pool.acquire().await?;
-        report::document(&mut conn, &d.ctx.policy, days, now).await
+        report::document(&mut conn, &d.ctx.policy, days, &filters, now).await
     };
     match doc.await {
         Ok(doc) => Json(doc).into_response(),

@@ -13,8 +13,9 @@ pub async fn document(
     conn: &mut SqliteConnection,
     policy: &Policy,
     days: u32,
+    filters: &Filters,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Value> {
-    let report = stats::report(conn, policy, days, &Filters::default(), now).await?;
+    let report = stats::report(conn, policy, days, filters, now).await?;
     Ok(serde_json::to_value(report)?)
 }

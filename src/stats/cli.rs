@@ -9,6 +9,7 @@ pub async fn run(
     database_url: &str,
     policy: &Policy,
     days: u32,
+    filters: &super::Filters,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let pool = store::connect(database_url).await?;
@@ -17,7 +18,7 @@ pub async fn run(
         &mut *pool.acquire().await?,
         policy,
         days,
-        &super::Filters::default(),
+        filters,
         chrono::Utc::now(),
     )
     .await;
