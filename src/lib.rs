@@ -8,6 +8,8 @@ pub mod cli;
 pub mod clock;
 /// The context every capability gets: pool, clock, policy, metrics, wake-ups.
 pub mod context;
+/// The roadmap digest and the stale-item reminders: scheduled jobs.
+pub mod digest;
 /// Every input to the capability it belongs to; the `/platform` commands.
 pub mod dispatch;
 /// The domain's own types: tickets, states, sources, priorities.
