@@ -62,7 +62,7 @@ pub fn digest(
         "type": "header",
         "text": {"type": "plain_text", "text": ":world_map: The platform roadmap this week", "emoji": true},
     })];
-    let kinds: [(&str, &[Moved], fn(&Moved) -> String); 6] = [
+    let kinds: [Kind<'_>; 6] = [
         (":rocket: *Shipped*", &changes.shipped, plain),
         (":hammer_and_wrench: *Started*", &changes.started, plain),
         (":dart: *Targets moved*", &changes.targets, moved),
@@ -100,6 +100,9 @@ pub fn digest(
     debug_assert!(blocks.len() <= BLOCKS_MAX);
     json!({ "text": fallback(changes, week), "blocks": blocks })
 }
+
+/// A kind of change: its heading, its items, and how one item reads.
+type Kind<'a> = (&'a str, &'a [Moved], fn(&Moved) -> String);
 
 fn section(text: &str) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
