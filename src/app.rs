@@ -18,7 +18,7 @@ use crate::slack::Edge;
 use crate::store;
 use crate::tickets::cards::TicketCards;
 use crate::tickets::filer::TicketFiler;
-use crate::{escalation, slack, web};
+use crate::{dashboard, escalation, slack, web};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{watch, Notify};
@@ -116,7 +116,8 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         handler: desk,
         signing_secret: env.signing_secret.clone(),
     });
-    let mut router = web::router(ctx.clone());
+    let access = Arc::new(web::auth::Access::new(env.web_token.clone()));
+    let mut router = web::router(ctx.clone()).merge(dashboard::router(ctx.clone(), access));
     if !socket_mode {
         router = router.merge(slack::http::router(edge.clone()));
     }

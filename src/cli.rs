@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 mod jobs;
 mod outbox;
+mod roadmap;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,6 +77,11 @@ pub enum Command {
     Outbox {
         #[command(subcommand)]
         action: OutboxCommand,
+    },
+    /// The roadmap as a TOML file: import (upsert by id) and export
+    Roadmap {
+        #[command(subcommand)]
+        action: roadmap::RoadmapCommand,
     },
 }
 
@@ -291,6 +297,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox { action } => {
             let env = Env::from_env().map_err(user_err)?;
             runtime()?.block_on(outbox::run(action, &env.database_url))
+        }
+        Command::Roadmap { action } => {
+            let env = Env::from_env().map_err(user_err)?;
+            runtime()?.block_on(roadmap::run(action, &env.database_url))
         }
         Command::Sandbox { addr } => {
             let env = Env::from_env().map_err(user_err)?;

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod clock;
 /// The context every capability gets: pool, clock, policy, metrics, wake-ups.
 pub mod context;
+/// The dashboard and the read API: charts and numbers from `stats`, behind `web::auth`.
+pub mod dashboard;
 /// The roadmap digest and the stale-item reminders: scheduled jobs.
 pub mod digest;
 /// Every input to the capability it belongs to; the `/platform` commands.
@@ -29,6 +31,8 @@ pub mod mrkdwn;
 pub mod oncall;
 /// Outgoing Slack messages as durable rows.
 pub mod outbox;
+/// Roadmap items, their history, links and followers; "your request shipped".
+pub mod roadmap;
 /// The local Slack simulator.
 pub mod sandbox;
 /// `seed-demo`: plausible, deterministic ticket history written as the bot would have.

@@ -20,6 +20,7 @@ const CAPABILITIES: &[&str] = &[
     "what_if",
     "jobs",
     "digest",
+    "roadmap",
 ];
 
 /// Modules that sit below every capability.

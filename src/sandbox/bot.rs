@@ -83,6 +83,11 @@ impl Bot {
         }
     }
 
+    /// The bot's dashboard (loopback, so it needs no token unless WEB_TOKEN is set).
+    pub fn dashboard_url(&self) -> String {
+        format!("{}/dashboard", self.base)
+    }
+
     /// `/slack/commands` with a form body.
     pub async fn command(&self, form: String) -> Answer {
         self.post("/slack/commands", "application/x-www-form-urlencoded", form)

@@ -12,7 +12,7 @@ use crate::sandbox::fake_slack::{FakeSlack, BOT_NAME, BOT_USER_ID};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use regex::Regex;
@@ -42,6 +42,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(page))
         .route("/api/state", get(state))
         .route("/api/clock", get(clock).post(move_clock))
+        .route("/dashboard", get(dashboard))
         .route("/api/command", post(command))
         .route("/api/mention", post(mention))
         .route("/api/message", post(message))
@@ -90,6 +91,11 @@ async fn page() -> Response {
         Html(PAGE),
     )
         .into_response()
+}
+
+/// The page's link to the dashboard: the bot serves it, on its own port.
+async fn dashboard(State(s): State<Arc<Shared>>) -> Redirect {
+    Redirect::to(&s.bot.dashboard_url())
 }
 
 async fn state(State(s): State<Arc<Shared>>) -> Json<Value> {

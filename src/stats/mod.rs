@@ -37,6 +37,7 @@ pub mod blocks;
 pub mod cli;
 pub mod db;
 pub mod rows;
+pub mod series;
 pub mod text;
 
 use crate::settings::Policy;

@@ -20,6 +20,8 @@ pub mod actions {
     pub const REOPEN: &str = "ticket_reopen";
     /// value: `<duplicate id>:<survivor id>`
     pub const MERGE: &str = "ticket_merge";
+    /// "Link to roadmap": handled by the roadmap (a form of its open items).
+    pub const ROADMAP_LINK: &str = "roadmap_link_ticket";
 }
 
 /// The most description a card shows (a section's text is limited to 3000 characters).
@@ -253,6 +255,7 @@ fn controls(t: &Ticket, policy: &Policy, revision: i64) -> SlackBlock {
             )
             .into(),
         );
+        elements.push(button("Link to roadmap", actions::ROADMAP_LINK, &id, None).into());
     } else {
         elements.push(button("Reopen", actions::REOPEN, &id, None).into());
     }
@@ -423,7 +426,8 @@ mod tests {
                 "ticket_assign",
                 "ticket_priority",
                 "ticket_wait",
-                "ticket_resolve"
+                "ticket_resolve",
+                "roadmap_link_ticket"
             ]
         );
         t.status = Status::Acknowledged;
@@ -433,13 +437,19 @@ mod tests {
                 "ticket_assign",
                 "ticket_priority",
                 "ticket_wait",
-                "ticket_resolve"
+                "ticket_resolve",
+                "roadmap_link_ticket"
             ]
         );
         t.status = Status::Waiting;
         assert_eq!(
             action_ids(&render(&t)),
-            ["ticket_assign", "ticket_priority", "ticket_resolve"]
+            [
+                "ticket_assign",
+                "ticket_priority",
+                "ticket_resolve",
+                "roadmap_link_ticket"
+            ]
         );
         t.status = Status::Resolved;
         assert_eq!(action_ids(&render(&t)), ["ticket_reopen"]);

@@ -1,5 +1,7 @@
-//! The web side: health and readiness probes and Prometheus metrics.
+//! The web side: health and readiness probes, Prometheus metrics, and the access rule in
+//! front of the dashboard and the read API (`auth`).
 
+pub mod auth;
 pub mod serve;
 
 use crate::context::Context;

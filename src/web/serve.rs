@@ -7,6 +7,7 @@
 //! that sit in front (`settings::env::DEFAULT_HTTP_READ_TIMEOUT` says why that matters).
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::Router;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -49,9 +50,9 @@ pub async fn serve(
         .header_read_timeout(read_timeout)
         .half_close(true);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors and the like: wait rather than spin.
                     tracing::warn!(error = %err, "accepting a connection failed");
@@ -63,7 +64,10 @@ pub async fn serve(
         };
         let router = router.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            let req = req.map(|body| Body::new(TimedBody::new(body, read_timeout)));
+            let mut req = req.map(|body| Body::new(TimedBody::new(body, read_timeout)));
+            // Who is asking, for the access rule (`web::auth`): axum's `ConnectInfo`, which
+            // `axum::serve` would set and this listener sets itself.
+            req.extensions_mut().insert(ConnectInfo(peer));
             router.clone().oneshot(req)
         });
         let conn = http.serve_connection(TokioIo::new(stream), service);

@@ -8,7 +8,7 @@ use crate::mrkdwn::escape;
 use crate::settings::Policy;
 
 /// Subcommands the contract names that later versions bring.
-const LATER: &[&str] = &["roadmap", "survey"];
+const LATER: &[&str] = &["survey"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Help {
@@ -56,6 +56,8 @@ fn usage_text(policy: &Policy) -> String {
          • `/platform queue` — open tickets by SLA urgency (platform team)\n\
          • `/platform stats [7d|30d|90d]` — response times and breaches (default 30 days)\n\
          • `/platform oncall` — who is on call; `/platform oncall set @someone [for 3d]` (platform team)\n\
+         • `/platform roadmap` — what the platform team works on next; `roadmap show RM-3`, \
+         `roadmap follow RM-3` (`roadmap help` for the rest)\n\
          • `/platform help` — this help\n\
          You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a \
          help channel, or add the :{emoji}: reaction to any message.",

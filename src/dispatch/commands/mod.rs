@@ -8,6 +8,7 @@ pub mod mine;
 pub mod oncall;
 pub mod queue;
 pub mod request;
+pub mod roadmap;
 pub mod stats;
 pub mod status;
 
@@ -30,6 +31,8 @@ pub enum SlashCommand {
     Oncall(oncall::Oncall),
     /// `stats [7d|30d|90d]`: the support report.
     Stats(stats::Stats),
+    /// `roadmap ...`: the roadmap; `add`, `set`, `link` (platform team).
+    Roadmap(roadmap::Roadmap),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -53,6 +56,7 @@ impl SlashCommand {
             "queue" => SlashCommand::Queue(queue::Queue),
             "oncall" | "on-call" => SlashCommand::Oncall(oncall::Oncall),
             "stats" => SlashCommand::Stats(stats::Stats::parse(rest)),
+            "roadmap" => SlashCommand::Roadmap(roadmap::Roadmap::parse(rest)),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -69,6 +73,7 @@ impl SlashCommand {
             SlashCommand::Queue(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Oncall(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Stats(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Roadmap(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -113,7 +118,8 @@ mod tests {
                 "stats 7d",
                 SlashCommand::Stats(stats::Stats::Report { days: 7 }),
             ),
-            ("roadmap", SlashCommand::Help(help::Help::NotYet("roadmap"))),
+            ("roadmap", SlashCommand::Roadmap(roadmap::Roadmap::Overview)),
+            ("survey", SlashCommand::Help(help::Help::NotYet("survey"))),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),
