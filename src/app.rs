@@ -155,6 +155,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
 pub fn job_registry(policy: &Policy) -> Registry {
     let mut jobs = Registry::new(policy.schedules.grace);
     escalation::handoff::register(&mut jobs, policy);
+    crate::digest::register(&mut jobs, policy);
     jobs
 }
 

@@ -10,6 +10,8 @@ pub mod clock;
 pub mod context;
 /// The dashboard and the read API: charts and numbers from `stats`, behind `web::auth`.
 pub mod dashboard;
+/// The roadmap digest and the stale-item reminders: scheduled jobs.
+pub mod digest;
 /// Every input to the capability it belongs to; the `/platform` commands.
 pub mod dispatch;
 /// The domain's own types: tickets, states, sources, priorities.

@@ -19,6 +19,7 @@ const CAPABILITIES: &[&str] = &[
     "seed",
     "what_if",
     "jobs",
+    "digest",
     "roadmap",
 ];
 

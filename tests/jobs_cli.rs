@@ -47,9 +47,17 @@ fn jobs_lists_the_builtin_policys_handoff_as_json() {
     );
     let jobs: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let jobs = jobs.as_array().expect("an array");
-    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let names: Vec<&str> = jobs.iter().filter_map(|j| j["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "oncall_handoff",
+            "roadmap_digest",
+            "roadmap_stale_reminders"
+        ],
+        "{jobs:?}"
+    );
     let job = &jobs[0];
-    assert_eq!(job["name"], "oncall_handoff");
     assert_eq!(job["schedule"], "0 0 10 * * Mon");
     assert_eq!(job["description"], "Mondays at 10:00");
     assert_eq!(job["timezone"], "Europe/Berlin");

@@ -1,9 +1,11 @@
 //! The sandbox's line to the bot: requests signed exactly as Slack signs them, posted to the
 //! bot's HTTP endpoints within Slack's 3-second budget, and the answers as the page sees them.
 
+use crate::clock::Clock;
 use crate::slack::signature;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long Slack waits for an answer before it gives up (and tells the person so).
@@ -15,6 +17,9 @@ pub struct Bot {
     http: reqwest::Client,
     base: String,
     secret: String,
+    /// The bot's own clock: it refuses requests signed more than 5 minutes from its `now`,
+    /// and the sandbox's clock control moves that.
+    clock: Arc<dyn Clock>,
 }
 
 /// What came back from the bot.
@@ -69,11 +74,12 @@ impl Answer {
 }
 
 impl Bot {
-    pub fn new(bot_addr: SocketAddr, secret: String) -> Bot {
+    pub fn new(bot_addr: SocketAddr, secret: String, clock: Arc<dyn Clock>) -> Bot {
         Bot {
             http: reqwest::Client::new(),
             base: format!("http://{bot_addr}"),
             secret,
+            clock,
         }
     }
 
@@ -109,7 +115,7 @@ impl Bot {
     /// Signs and posts `body`. The request runs on its own task, so a slow bot still
     /// finishes its work after Slack (here: the page) has stopped waiting.
     async fn post(&self, path: &str, content_type: &str, body: String) -> Answer {
-        let ts = chrono::Utc::now().timestamp().to_string();
+        let ts = self.clock.now().timestamp().to_string();
         let sig = signature::sign(&self.secret, &ts, body.as_bytes());
         let request = self
             .http

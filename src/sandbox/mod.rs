@@ -3,6 +3,8 @@
 //! fills modals and sees every message per channel. No workspace, no tokens.
 
 mod bot;
+pub mod clock_control;
+mod db;
 pub mod demo;
 pub mod fake_slack;
 mod page;
@@ -11,9 +13,10 @@ mod snapshot;
 mod workspace;
 
 use crate::app::{self, Running};
-use crate::clock::SystemClock;
+use crate::clock::Clock as _;
 use crate::settings::{Env, Settings};
 use anyhow::Context;
+use clock_control::MovableClock;
 use fake_slack::FakeSlack;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -104,6 +107,8 @@ pub async fn start_with_history(
     let secret = demo::signing_secret();
     let bot_env = demo::bot_env(&env, &fake.api_url(), &secret)?;
     let database = bot_env.database_url.clone();
+    // The bot's clock, which the page's clock control moves forward.
+    let clock = Arc::new(MovableClock::default());
     let settings = Settings {
         env: bot_env,
         policy: demo::policy()?,
@@ -111,11 +116,16 @@ pub async fn start_with_history(
     if let Some(history) = history {
         let pool = crate::store::connect(&database).await?;
         crate::store::migrate(&pool).await?;
-        let now = crate::clock::Clock::now(&SystemClock);
-        crate::seed::seed_if_empty(&pool, &settings.policy, &history, now).await?;
+        let now = clock.now();
+        if crate::seed::seed_if_empty(&pool, &settings.policy, &history, now)
+            .await?
+            .is_some()
+        {
+            db::seed_roadmap(&mut *pool.acquire().await?, now).await?;
+        }
         crate::store::close(&pool).await;
     }
-    let running = app::start(settings, Arc::new(SystemClock))
+    let running = app::start(settings, clock.clone())
         .await
         .with_context(|| format!("cannot start the bot on {database}"))?;
     let bot_addr = running.addr;
@@ -123,7 +133,10 @@ pub async fn start_with_history(
     let shared = Arc::new(page::Shared {
         fake: fake.clone(),
         ws: workspace::Workspace::new(epoch, format!("{base}/response")),
-        bot: bot::Bot::new(bot_addr, secret),
+        bot: bot::Bot::new(bot_addr, secret, clock.clone()),
+        clock,
+        app: running.app.clone(),
+        jobs: running.jobs.clone(),
     });
     let (stop_page, mut stop) = watch::channel(false);
     let router = page::router(shared);

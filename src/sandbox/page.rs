@@ -3,6 +3,7 @@
 //! the bot may answer on.
 
 use super::bot::{Answer, Bot};
+use super::clock_control::{self, MovableClock};
 use super::payloads::{self, ActedOn, Click, ReactionAdded, UserMessage};
 use super::workspace::{LocalMessage, PersonReaction, Workspace, SLACKBOT};
 use super::{demo, snapshot};
@@ -30,12 +31,17 @@ pub struct Shared {
     pub fake: FakeSlack,
     pub ws: Workspace,
     pub bot: Bot,
+    /// The bot's clock, moved by `POST /api/clock`.
+    pub clock: Arc<MovableClock>,
+    pub app: Arc<crate::context::Context>,
+    pub jobs: Arc<crate::jobs::Registry>,
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/api/state", get(state))
+        .route("/api/clock", get(clock).post(move_clock))
         .route("/dashboard", get(dashboard))
         .route("/api/command", post(command))
         .route("/api/mention", post(mention))
@@ -99,6 +105,54 @@ async fn state(State(s): State<Arc<Shared>>) -> Json<Value> {
         &s.fake.reactions(),
         &s.ws,
     ))
+}
+
+/// The bot's time and how far ahead of the wall clock it is.
+fn clock_json(s: &Shared) -> Value {
+    use crate::clock::Clock;
+    json!({
+        "now": s.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "ahead_s": s.clock.offset().num_seconds(),
+    })
+}
+
+async fn clock(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(clock_json(&s))
+}
+
+/// A move of the clock control: exactly one of the page's three buttons.
+#[derive(Deserialize)]
+struct MoveClock {
+    advance: Step,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+enum Step {
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "1d")]
+    Day,
+    #[serde(rename = "1w")]
+    Week,
+}
+
+/// Moves the bot's clock forward, firing the SLA timers and scheduled jobs due on the way.
+async fn move_clock(State(s): State<Arc<Shared>>, Json(input): Json<MoveClock>) -> ApiResult {
+    let by = match input.advance {
+        Step::Hour => chrono::Duration::hours(1),
+        Step::Day => chrono::Duration::days(1),
+        Step::Week => chrono::Duration::weeks(1),
+    };
+    clock_control::advance(&s.app, &s.jobs, &s.clock, by)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err.chain(), "the sandbox could not move the clock");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the clock could not be moved: see the log",
+            )
+        })?;
+    Ok(Json(clock_json(&s)))
 }
 
 #[derive(Deserialize)]

@@ -20,8 +20,9 @@ pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;
 pub use secret::Secret;
 pub use sections::{
-    BusinessHours, CronSchedule, Delivery, OncallPolicy, PriorityTarget, Schedules, SlaPolicy,
-    SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy, TriageRule,
+    BusinessHours, CronSchedule, Delivery, DigestPolicy, OncallPolicy, PriorityTarget,
+    RoadmapPolicy, Schedules, SlaPolicy, SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy,
+    TriageRule,
 };
 
 /// Everything the process is configured with.

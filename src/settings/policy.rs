@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::problem::{ConfigProblem, Problems};
 use super::sections::{
-    BusinessHours, Delivery, OncallPolicy, PriorityTarget, Schedules, SlaPolicy, SlackPolicy,
-    SurveyPolicy, TicketPolicy, TriagePolicy,
+    BusinessHours, Delivery, DigestPolicy, OncallPolicy, PriorityTarget, RoadmapPolicy, Schedules,
+    SlaPolicy, SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy,
 };
 use super::{raw, validate};
 
@@ -27,6 +27,8 @@ pub struct Policy {
     /// None when the file has no `[survey]` section.
     pub survey: Option<SurveyPolicy>,
     pub delivery: Delivery,
+    pub digest: DigestPolicy,
+    pub roadmap: RoadmapPolicy,
 }
 
 /// Why a policy could not be loaded. The message is one line; `problems` has them all.

@@ -28,6 +28,8 @@ pub(super) struct Sections {
     schedules: Option<IgnoredAny>,
     survey: Option<IgnoredAny>,
     delivery: Option<IgnoredAny>,
+    digest: Option<IgnoredAny>,
+    roadmap: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -135,6 +137,18 @@ pub(super) struct RawDelivery {
     pub channel_burst: Option<Spanned<i64>>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawDigest {
+    pub skip_when_quiet: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawRoadmap {
+    pub stale_after: Option<Text>,
+}
+
 /// Declares a one-section view of the document. Reading each section on its own, from the
 /// whole text so that spans stay right, lets one broken section not hide the problems of
 /// the others.
@@ -157,6 +171,8 @@ one_section! {
     SchedulesDoc { schedules: RawSchedules }
     SurveyDoc { survey: RawSurvey }
     DeliveryDoc { delivery: RawDelivery }
+    DigestDoc { digest: RawDigest }
+    RoadmapDoc { roadmap: RawRoadmap }
 }
 
 /// One section as read.
@@ -178,6 +194,8 @@ pub(super) struct RawPolicy {
     pub schedules: Section<RawSchedules>,
     pub survey: Section<RawSurvey>,
     pub delivery: Section<RawDelivery>,
+    pub digest: Section<RawDigest>,
+    pub roadmap: Section<RawRoadmap>,
 }
 
 /// Reads every section, reporting toml's errors: one per broken section, and unknown
@@ -196,6 +214,8 @@ pub(super) fn read(text: &str, problems: &mut Problems) -> RawPolicy {
         schedules: section(text, problems, |d: SchedulesDoc| d.schedules),
         survey: section(text, problems, |d: SurveyDoc| d.survey),
         delivery: section(text, problems, |d: DeliveryDoc| d.delivery),
+        digest: section(text, problems, |d: DigestDoc| d.digest),
+        roadmap: section(text, problems, |d: RoadmapDoc| d.roadmap),
     }
 }
 

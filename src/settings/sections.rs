@@ -183,6 +183,37 @@ impl Default for Delivery {
     }
 }
 
+/// `[digest]`: the roadmap digest (`schedules.roadmap_digest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestPolicy {
+    /// No digest when no roadmap item changed and no ticket was opened or resolved since
+    /// the last one.
+    pub skip_when_quiet: bool,
+}
+
+impl Default for DigestPolicy {
+    fn default() -> Self {
+        Self {
+            skip_when_quiet: true,
+        }
+    }
+}
+
+/// `[roadmap]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoadmapPolicy {
+    /// Owners of in-progress items unchanged this long are reminded; longer than zero.
+    pub stale_after: Duration,
+}
+
+impl Default for RoadmapPolicy {
+    fn default() -> Self {
+        Self {
+            stale_after: Duration::from_secs(14 * 24 * 60 * 60),
+        }
+    }
+}
+
 /// A cron schedule with seconds (`0 0 10 * * Mon`), kept with the text it was written as.
 #[derive(Clone)]
 pub struct CronSchedule {

@@ -5,6 +5,7 @@
 //! already reported.
 
 mod delivery;
+mod digest;
 mod fields;
 mod jobs;
 mod sla;
@@ -26,6 +27,8 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
     let schedules = jobs::schedules(raw.schedules, p);
     let survey = jobs::survey(raw.survey, p);
     let delivery = delivery::delivery(raw.delivery, p);
+    let digest = digest::digest(raw.digest);
+    let roadmap = digest::roadmap(raw.roadmap, p);
 
     if !p.is_empty() {
         return None;
@@ -40,5 +43,7 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
         schedules: schedules?,
         survey: survey?,
         delivery: delivery?,
+        digest: digest?,
+        roadmap: roadmap?,
     })
 }

@@ -1,0 +1,416 @@
+//! The roadmap digest and the stale reminders end to end, on a manual clock, a real SQLite
+//! file and the fake Slack: the digest at 09:00 Berlin time on both sides of a daylight
+//! saving change, once across a restart, a missed one run within the grace and skipped
+//! beyond it, nothing in a quiet week, within Block Kit's limits with 200 items shipped; the
+//! stale reminder once. Roadmap items are written straight into migration 18's tables.
+
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use common::*;
+use platform_desk::clock::{db_time, Clock, ManualClock};
+use serde_json::Value;
+use std::sync::Arc;
+
+const ANNOUNCE: &str = "C01ANNOUNCE";
+const DIGEST: &str = "roadmap_digest";
+const OWNER: &str = "U01BOB";
+/// Monday 22 March 2027, 09:00 in Berlin (CET, UTC+1): a digest.
+const BEFORE_DST: &str = "2027-03-22T08:00:00Z";
+/// Monday 29 March 2027, 09:00 in Berlin (CEST, UTC+2, since Sunday the 28th).
+const AFTER_DST: &str = "2027-03-29T07:00:00Z";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn options(clock: &ManualClock, policy: String) -> Options {
+    Options {
+        clock: Arc::new(clock.clone()),
+        policy,
+        ..Options::default()
+    }
+}
+
+async fn app_at(clock: &ManualClock) -> TestApp {
+    spawn_with(options(clock, test_policy_text())).await
+}
+
+fn pool(app: &TestApp) -> &sqlx::SqlitePool {
+    &app.running.as_ref().unwrap().app.pool
+}
+
+/// A roadmap item as the roadmap commands would leave it, with its `created` change.
+async fn item(app: &TestApp, id: i64, title: &str, status: &str, when: DateTime<Utc>) {
+    sqlx::query(
+        "insert into roadmap_items (id, title, status, owner, created_at, updated_at) \
+         values (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(title)
+    .bind(status)
+    .bind(OWNER)
+    .bind(db_time(when))
+    .bind(db_time(when))
+    .execute(pool(app))
+    .await
+    .unwrap();
+    change(app, id, "created", None, Some(status), when).await;
+}
+
+/// One change of an item, as the roadmap commands record it.
+async fn change(
+    app: &TestApp,
+    id: i64,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    when: DateTime<Utc>,
+) {
+    sqlx::query(
+        "insert into roadmap_changes (item_id, field, old, new, actor, at) values (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(field)
+    .bind(old)
+    .bind(new)
+    .bind(OWNER)
+    .bind(db_time(when))
+    .execute(pool(app))
+    .await
+    .unwrap();
+    if field != "created" {
+        let sql = match field {
+            "status" => "update roadmap_items set status = ?, updated_at = ? where id = ?",
+            "target" => "update roadmap_items set target = ?, updated_at = ? where id = ?",
+            "health" => "update roadmap_items set health = ?, updated_at = ? where id = ?",
+            other => panic!("no test helper for a change of {other}"),
+        };
+        sqlx::query(sql)
+            .bind(new)
+            .bind(db_time(when))
+            .bind(id)
+            .execute(pool(app))
+            .await
+            .unwrap();
+    }
+}
+
+/// The digests delivered to the announce channel so far (their whole bodies).
+async fn digests(app: &TestApp) -> Vec<Value> {
+    app.settled().await;
+    app.fake
+        .successful_calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == ANNOUNCE)
+        .map(|c| c.body)
+        .collect()
+}
+
+/// Every text of a digest's blocks, joined.
+fn block_text(digest: &Value) -> String {
+    digest["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| {
+            b["text"]["text"]
+                .as_str()
+                .or_else(|| b["elements"][0]["text"].as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn run_status(app: &TestApp, scheduled: &str) -> Option<String> {
+    let key = db_time(at(scheduled));
+    app.text(&format!(
+        "select status || ',' || late from job_runs where name = '{DIGEST}' and scheduled_at = '{key}'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn digests_go_out_at_nine_berlin_time_on_both_sides_of_the_clocks_change() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::minutes(1));
+    let app = app_at(&clock).await;
+    item(&app, 1, "Self-service Postgres", "planned", clock.now()).await;
+    app.step().await;
+    assert!(digests(&app).await.is_empty(), "08:59 is not 09:00");
+
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    assert_eq!(digests(&app).await.len(), 1, "09:00 CET is 08:00 UTC");
+
+    // A week later the clocks have moved: 09:00 in Berlin is 07:00 UTC.
+    clock.set(at(AFTER_DST) - Duration::hours(2));
+    change(
+        &app,
+        1,
+        "status",
+        Some("planned"),
+        Some("in_progress"),
+        clock.now(),
+    )
+    .await;
+    clock.set(at(AFTER_DST) - Duration::minutes(1));
+    app.step().await;
+    assert_eq!(digests(&app).await.len(), 1, "06:59 UTC is 08:59 CEST");
+    clock.set(at(AFTER_DST));
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 2, "09:00 CEST is 07:00 UTC");
+    assert_eq!(run_status(&app, AFTER_DST).await.as_deref(), Some("done,0"));
+    let text = block_text(&posted[1]);
+    assert!(
+        text.contains("*Started*\n• *RM-1* Self-service Postgres"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("New on the roadmap"),
+        "the first digest told it was new: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_digest_tells_what_changed_what_is_next_and_the_week_in_support() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(2));
+    let app = app_at(&clock).await;
+    let t = clock.now();
+    item(
+        &app,
+        1,
+        "Preview environments",
+        "in_progress",
+        t - Duration::days(30),
+    )
+    .await;
+    item(&app, 2, "Faster CI <for> everyone & more", "planned", t).await;
+    item(&app, 3, "Managed Kafka", "planned", t - Duration::days(30)).await;
+    change(&app, 1, "status", Some("in_progress"), Some("shipped"), t).await;
+    change(&app, 3, "target", Some("2027-Q2"), Some("2027-Q3"), t).await;
+    change(&app, 3, "health", Some("on_track"), Some("at_risk"), t).await;
+    app.command_json(ALICE, "C1", "request the staging deploy is stuck")
+        .await;
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1);
+    let text = block_text(&posted[0]);
+    for needle in [
+        "*Shipped*\n• *RM-1* Preview environments",
+        "*Targets moved*\n• *RM-3* Managed Kafka: 2027-Q2 → 2027-Q3",
+        "*Health changed*\n• *RM-3* Managed Kafka: :large_green_circle: on track → :large_yellow_circle: at risk",
+        "*New on the roadmap*\n• *RM-2* Faster CI &lt;for&gt; everyone &amp; more",
+        "*What's next*\n• *RM-3* Managed Kafka (2027-Q3)\n• *RM-2*",
+        "*The week in support*\n1 opened · 0 resolved · 1 in the backlog",
+        "Median first response: -",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in\n{text}");
+    }
+    assert!(!text.contains("Satisfaction"), "nobody answered a survey");
+    let fallback = posted[0]["text"].as_str().unwrap();
+    assert!(
+        fallback.starts_with("Roadmap digest: 1 shipped"),
+        "{fallback}"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_at_the_digest_minute_posts_it_once() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::minutes(5));
+    let app = app_at(&clock).await;
+    item(&app, 1, "Golden paths", "planned", clock.now()).await;
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    assert_eq!(digests(&app).await.len(), 1);
+
+    let app = app.restart(options(&clock, test_policy_text())).await;
+    app.step().await;
+    clock.advance(Duration::seconds(30));
+    app.step().await;
+    assert_eq!(digests(&app).await.len(), 1, "never twice");
+    assert_eq!(
+        run_status(&app, BEFORE_DST).await.as_deref(),
+        Some("done,0")
+    );
+}
+
+#[tokio::test]
+async fn a_digest_missed_while_down_runs_within_the_grace_and_is_skipped_beyond_it() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::hours(1));
+    let mut app = app_at(&clock).await;
+    item(&app, 1, "Golden paths", "planned", clock.now()).await;
+    app.stop().await;
+
+    // Back 40 minutes after the digest's time: the grace is an hour.
+    clock.set(at(BEFORE_DST) + Duration::minutes(40));
+    let mut app = app.restart(options(&clock, test_policy_text())).await;
+    app.step().await;
+    assert_eq!(digests(&app).await.len(), 1, "run late, once");
+    assert_eq!(
+        run_status(&app, BEFORE_DST).await.as_deref(),
+        Some("done,1")
+    );
+    change(
+        &app,
+        1,
+        "status",
+        Some("planned"),
+        Some("in_progress"),
+        clock.now(),
+    )
+    .await;
+    app.stop().await;
+
+    // Down over the next one, back two hours after it: skipped, not posted.
+    let next = at(BEFORE_DST) + Duration::days(7) - Duration::hours(1);
+    clock.set(next + Duration::hours(2));
+    let app = app.restart(options(&clock, test_policy_text())).await;
+    app.step().await;
+    assert_eq!(digests(&app).await.len(), 1, "too late: skipped");
+    let skipped = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let status = run_status(&app, &skipped).await.unwrap_or_default();
+    assert!(status.starts_with("skipped,"), "{status}");
+}
+
+#[tokio::test]
+async fn a_quiet_week_posts_no_digest_unless_the_policy_asks_for_one() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::minutes(1));
+    let app = app_at(&clock).await;
+    // An item that changed before the window only.
+    item(
+        &app,
+        1,
+        "Golden paths",
+        "planned",
+        clock.now() - Duration::days(9),
+    )
+    .await;
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    assert!(
+        digests(&app).await.is_empty(),
+        "nothing changed, no ticket moved"
+    );
+    assert_eq!(
+        run_status(&app, BEFORE_DST).await.as_deref(),
+        Some("done,0"),
+        "the run is recorded all the same"
+    );
+
+    let policy = format!(
+        "{}\n[digest]\nskip_when_quiet = false\n",
+        test_policy_text()
+    );
+    let clock = ManualClock::new(at(BEFORE_DST));
+    let app = spawn_with(options(&clock, policy)).await;
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1);
+    assert!(block_text(&posted[0]).contains("No roadmap item changed since the last digest."));
+}
+
+#[tokio::test]
+async fn a_digest_with_200_shipped_items_stays_within_slacks_limits() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(1));
+    let app = app_at(&clock).await;
+    let long = format!("<!channel> {}", "very long title ".repeat(40));
+    for id in 1..=200 {
+        item(
+            &app,
+            id,
+            &long,
+            "in_progress",
+            clock.now() - Duration::days(30),
+        )
+        .await;
+        change(
+            &app,
+            id,
+            "status",
+            Some("in_progress"),
+            Some("shipped"),
+            clock.now(),
+        )
+        .await;
+    }
+    for id in 201..=260 {
+        item(&app, id, &long, "planned", clock.now()).await;
+    }
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1);
+    let blocks = posted[0]["blocks"].as_array().unwrap();
+    assert!(blocks.len() <= 50, "{} blocks", blocks.len());
+    for block in blocks {
+        if let Some(text) = block["text"]["text"].as_str() {
+            assert!(
+                text.chars().count() <= 3000,
+                "{} characters",
+                text.chars().count()
+            );
+        }
+    }
+    let text = block_text(&posted[0]);
+    assert!(text.contains("• and 190 more"), "shipped: {text}");
+    assert!(text.contains("• and 55 more"), "what's next: {text}");
+    assert!(!text.contains("<!channel>"), "data is escaped");
+}
+
+#[tokio::test]
+async fn the_owner_of_a_stale_item_is_reminded_once_on_a_weekday_morning() {
+    // Tuesday 23 March 2027, 09:59 in Berlin.
+    let clock = ManualClock::new(at("2027-03-23T08:59:00Z"));
+    let app = app_at(&clock).await;
+    item(
+        &app,
+        1,
+        "Preview environments",
+        "in_progress",
+        clock.now() - Duration::days(15),
+    )
+    .await;
+    item(
+        &app,
+        2,
+        "Fresh work",
+        "in_progress",
+        clock.now() - Duration::days(3),
+    )
+    .await;
+    let reminders = || async {
+        app.settled().await;
+        app.fake
+            .successful_calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == OWNER)
+            .map(|c| c.body["text"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    app.step().await;
+    assert!(reminders().await.is_empty(), "not before 10:00");
+
+    clock.advance(Duration::minutes(1));
+    app.step().await;
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("*RM-1* Preview environments: no update for 15 days"),
+        "{}",
+        sent[0]
+    );
+    assert!(!sent[0].contains("RM-2"), "not stale yet: {}", sent[0]);
+
+    // The next morning: not again.
+    clock.advance(Duration::days(1));
+    app.step().await;
+    assert_eq!(reminders().await.len(), 1, "once");
+
+    // Another fortnight without a change: reminded again (Tuesday 6 April, 14 days on).
+    clock.advance(Duration::days(13));
+    app.step().await;
+    assert_eq!(reminders().await.len(), 2, "another stale_after passed");
+}
