@@ -313,6 +313,34 @@ async fn the_stats_api_filters_by_priority_category_and_channel_as_the_engine_do
 }
 
 #[tokio::test]
+async fn the_dashboard_shows_the_same_counts_as_the_stats_api() {
+    let (app, clock) = seed::app(vec![]).await;
+    seed::history(&app, &clock, 12).await;
+    let get = |path: &str| app.http.get(format!("{}{path}", app.base)).send();
+    let api: Value = get("/api/v1/stats?days=30")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = get("/dashboard?days=30")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (label, field) in [
+        ("Opened", "opened"),
+        ("Resolved", "resolved"),
+        ("Backlog now", "backlog"),
+    ] {
+        let tile = format!("<dt>{label}</dt><dd>{}</dd>", api["tickets"][field]);
+        assert!(page.contains(&tile), "{tile} not on the page");
+    }
+    assert!(api["tickets"]["opened"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
 async fn the_tickets_api_streams_the_export_records_behind_the_same_rule() {
     let (app, clock) = seed::app(with_token()).await;
     let filed = seed::history(&app, &clock, 6).await;
