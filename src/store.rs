@@ -247,6 +247,8 @@ mod tests {
                 "tickets_card",
                 // by creation time, for the reports: appended to, never keyed by a person
                 "tickets_created",
+                // by resolution, for the dashboard; resolved tickets only
+                "tickets_resolved",
                 "tickets_source",
                 "tickets_status"
             ]
