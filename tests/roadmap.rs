@@ -365,6 +365,41 @@ async fn shipping_tells_each_linked_requester_and_follower_once_and_each_thread_
 }
 
 #[tokio::test]
+async fn a_ticket_filed_by_command_hears_it_shipped_in_its_cards_thread() {
+    let app = spawn_app().await;
+    say(&app, TEAM, "roadmap add Self-service database users").await;
+    say(
+        &app,
+        CAROL,
+        "request please create a read-only database user for analytics",
+    )
+    .await;
+    app.settled().await;
+    let key = app
+        .text("select key from tickets where requester = 'U07CAROL'")
+        .await
+        .expect("the command filed a ticket");
+    let card_ts = app
+        .text("select card_ts from tickets where requester = 'U07CAROL'")
+        .await
+        .expect("its card was posted");
+    say(&app, TEAM, &format!("roadmap link {key} RM-1")).await;
+    say(&app, TEAM, "roadmap set RM-1 status shipped").await;
+    app.settled().await;
+    let in_card_thread: Vec<String> = app
+        .fake
+        .successful_calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == INTAKE && c.body["thread_ts"] == card_ts.as_str())
+        .map(|c| c.body["text"].as_str().unwrap_or("").to_string())
+        .filter(|t| t.contains("shipped"))
+        .collect();
+    assert_eq!(in_card_thread.len(), 1, "{in_card_thread:?}");
+    assert!(in_card_thread[0].contains(&key), "{in_card_thread:?}");
+    assert_eq!(ship_dms(&app, CAROL).len(), 1, "and the requester's DM");
+}
+
+#[tokio::test]
 async fn the_answer_buttons_are_kept_and_the_message_shows_the_choice() {
     let app = spawn_app().await;
     say(&app, TEAM, "roadmap add Faster CI builds").await;

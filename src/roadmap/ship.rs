@@ -51,8 +51,16 @@ pub async fn notices(
         out.push((None, OutboxMessage::post(person, body)));
         told += 1;
     }
+    // The ticket's thread: the requester's, where the request was a message; otherwise the
+    // card's in the intake channel (a command has no thread of its own, and its requester
+    // already has the DM).
     for t in &tickets {
-        if let (channel, Some(thread)) = t.requester_thread() {
+        let thread = match (t.requester_thread(), &t.card_channel, &t.card_ts) {
+            ((channel, Some(thread)), _, _) => Some((channel, thread)),
+            (_, Some(channel), Some(ts)) => Some((channel.clone(), ts.clone())),
+            _ => None,
+        };
+        if let Some((channel, thread)) = thread {
             let body = messages::ship_thread(item, t, &channel, &thread);
             out.push((Some(t.id), OutboxMessage::post(&channel, body)));
         }
