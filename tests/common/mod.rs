@@ -128,9 +128,23 @@ impl TestApp {
         let fired = platform_desk::escalation::scheduler::step(&running.app)
             .await
             .expect("scheduler step");
+        let mut passes = running.jobs.passes();
+        let before = *passes.borrow_and_update();
         platform_desk::jobs::runner::step(&running.app, &running.jobs)
             .await
             .expect("jobs step");
+        if !running.jobs.entries().is_empty() {
+            // The app's own runner may have claimed a due run a moment before this step
+            // did. Wake it and wait for one more pass than ours: by then any pass that was
+            // under way when this step began has finished, its messages queued.
+            running.app.jobs_wake.notify_one();
+            let reached = tokio::time::timeout(
+                Duration::from_secs(10),
+                passes.wait_for(|p| *p >= before + 2),
+            )
+            .await;
+            assert!(reached.is_ok(), "the app's job runner made no pass in 10 s");
+        }
         fired
     }
 
