@@ -296,6 +296,7 @@ pub fn live(
         breach_acknowledged_at: None,
         paged: false,
         measured: Measured::default(),
+        csat: None,
     };
     let events = judge(policy, calendar, &mut ticket, log.events, now);
     let timers = if ticket.is_open() {
