@@ -52,7 +52,11 @@ async fn satisfaction(app: &common::TestApp) {
     });
     assert_eq!(app.interaction(&payload).await.status(), 200);
     // The score is stored before the press is answered (the card's update is paced after).
-    assert_eq!(app.scalar("select count(*) from tickets where csat = 4").await, 1);
+    assert_eq!(
+        app.scalar("select count(*) from tickets where csat = 4")
+            .await,
+        1
+    );
     for (closed, responses, mean) in [
         ("2026-11-13T14:00:00Z", 12, 3.6),
         ("2026-11-20T14:00:00Z", 15, 3.9),

@@ -208,7 +208,14 @@ fn support(w: &Week) -> String {
         duration(w.median_first_response_s),
     );
     if let Some((n, mean)) = w.satisfaction {
-        out.push_str(&format!("\nSatisfaction: {mean:.2} of 5 ({n} answers)"));
+        let csat = crate::stats::Csat {
+            n,
+            mean: Some(mean),
+        };
+        out.push_str(&format!(
+            "\nSatisfaction: {}",
+            crate::stats::text::csat_of(&csat)
+        ));
     }
     if let Some(p) = &w.pulse {
         out.push_str(&format!(
