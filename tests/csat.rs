@@ -7,7 +7,7 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use platform_desk::clock::{Clock, ManualClock};
+use platform_desk::clock::ManualClock;
 use platform_desk::sandbox::fake_slack::PostedMessage;
 use serde_json::{json, Value};
 use std::sync::Arc;

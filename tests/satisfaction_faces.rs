@@ -7,7 +7,7 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use platform_desk::clock::{db_time, Clock, ManualClock};
+use platform_desk::clock::{db_time, ManualClock};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
