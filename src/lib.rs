@@ -8,6 +8,8 @@ pub mod cli;
 pub mod clock;
 /// The context every capability gets: pool, clock, policy, metrics, wake-ups.
 pub mod context;
+/// Satisfaction after each ticket: the question on resolution, the score on the ticket.
+pub mod csat;
 /// The dashboard and the read API: charts and numbers from `stats`, behind `web::auth`.
 pub mod dashboard;
 /// The roadmap digest and the stale-item reminders: scheduled jobs.

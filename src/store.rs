@@ -247,6 +247,9 @@ mod tests {
                 "tickets_card",
                 // by creation time, for the reports: appended to, never keyed by a person
                 "tickets_created",
+                // answered tickets by creation time, for the reports' CSAT (migration 22);
+                // filing writes no answered ticket, so never touches it
+                "tickets_csat",
                 // by resolution, for the dashboard; resolved tickets only
                 "tickets_resolved",
                 "tickets_source",

@@ -17,16 +17,58 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The charts the page must show; satisfaction has no data until surveys exist.
-const CHARTS: [&str; 7] = [
+/// The charts the page must show (satisfaction once a requester answered and a pulse
+/// survey closed).
+const CHARTS: [&str; 9] = [
     "volume",
     "attainment",
     "first-response",
     "resolution",
     "backlog",
+    "satisfaction",
+    "pulse",
     "channels",
     "categories",
 ];
+
+/// The requester answers the first satisfaction question with a 4 (a signed press), and two
+/// pulse surveys have closed (rows as the survey module writes them at close).
+async fn satisfaction(app: &common::TestApp) {
+    let q = app
+        .fake
+        .messages()
+        .into_iter()
+        .find(|m| m.text.starts_with("How did we do on "))
+        .expect("a satisfaction question was sent");
+    let ticket = q.blocks[1]["elements"][0]["value"].clone();
+    let payload = serde_json::json!({
+        "type": "block_actions", "user": { "id": common::ALICE, "name": "alice" },
+        "api_app_id": "A07PLTFM2QX", "team": { "id": "T0A1B2C3D4", "domain": "acme-eng" },
+        "trigger_id": "6123456799999.7012345678901.1b2c3d4e5f",
+        "container": { "type": "message", "message_ts": q.ts, "channel_id": q.channel },
+        "channel": { "id": q.channel },
+        "actions": [{ "type": "button", "action_id": "csat_score_4", "block_id": "csat",
+                      "value": ticket, "action_ts": "1700000070.1" }],
+    });
+    assert_eq!(app.interaction(&payload).await.status(), 200);
+    // The score is stored before the press is answered (the card's update is paced after).
+    assert_eq!(
+        app.scalar("select count(*) from tickets where csat = 4")
+            .await,
+        1
+    );
+    for (closed, responses, mean) in [
+        ("2026-11-13T14:00:00Z", 12, 3.6),
+        ("2026-11-20T14:00:00Z", 15, 3.9),
+    ] {
+        app.scalar(&format!(
+            "insert into surveys (question, started_at, closes_at, closed_at, audience, \
+             responses, mean, distribution, favourable) values ('How?', '{closed}', '{closed}', \
+             '{closed}', 40, {responses}, {mean}, '[1,1,3,5,5]', 0.66) returning id"
+        ))
+        .await;
+    }
+}
 
 /// Generous: a loaded 2-core machine starts a browser slowly; every wait ends on a signal.
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -178,6 +220,7 @@ async fn the_dashboard_draws_every_chart_in_chromium_without_console_errors() {
     let (app, clock) = seed::app(vec![]).await;
     let filed = seed::history(&app, &clock, 30).await;
     assert_eq!(filed, 30);
+    satisfaction(&app).await;
     let dir = artifacts();
     std::fs::create_dir_all(&dir).unwrap();
     let shot = dir.join("dashboard.png");
@@ -217,13 +260,10 @@ async fn the_dashboard_draws_every_chart_in_chromium_without_console_errors() {
             seen.charts[id]
         );
     }
-    let csat = &seen.charts["satisfaction"];
     assert!(
-        csat["empty"]
-            .as_str()
-            .unwrap_or("")
-            .contains("No surveys yet"),
-        "satisfaction's empty state: {csat}"
+        seen.charts["pulse"]["lines"].as_u64().unwrap() > 0,
+        "the pulse's trend is a line: {}",
+        seen.charts["pulse"]
     );
     let png = std::fs::read(&shot).unwrap();
     assert!(

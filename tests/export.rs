@@ -53,7 +53,7 @@ fn assert_round_trip(parsed: &[Record], stored: &[Ticket]) {
         assert_eq!(time(&p.resolved_at), t.resolved_at);
         assert_eq!(time(&p.first_response_due), t.first_response_due);
         assert_eq!(time(&p.resolution_due), t.resolution_due);
-        assert_eq!(p.csat, None, "no surveys yet");
+        assert_eq!(p.csat, t.csat.map(f64::from), "the stored score");
     }
 }
 
@@ -63,6 +63,7 @@ fn kinds_present(stored: &[Ticket]) {
     assert!(stored.iter().any(|t| t.first_response_breached));
     assert!(stored.iter().any(|t| t.resolved_at.is_some()));
     assert!(stored.iter().any(|t| t.is_open()));
+    assert!(stored.iter().any(|t| t.csat.is_some()) && stored.iter().any(|t| t.csat.is_none()));
 }
 
 #[tokio::test]
@@ -100,7 +101,7 @@ async fn json_export_parses_back_to_the_stored_values_with_every_field() {
     let mut fields = fields;
     fields.sort_unstable();
     assert_eq!(fields, expected);
-    assert!(values[0]["csat"].is_null());
+    assert_eq!(values[0]["csat"].as_f64(), stored[0].csat.map(f64::from));
     let parsed: Vec<Record> = serde_json::from_slice(&out).unwrap();
     assert_round_trip(&parsed, &stored);
 }

@@ -48,6 +48,7 @@ pub fn page(days: u32, now: DateTime<Utc>, series: &Series, doc: &Value) -> Page
             percentiles(doc, "resolution", "resolution", "Resolution"),
             backlog(series),
             satisfaction(doc),
+            pulse_trend(doc),
             channels(doc),
             categories(doc),
         ],
@@ -307,34 +308,140 @@ fn backlog(series: &Series) -> Chart {
     }
 }
 
+/// Satisfaction: CSAT over the window's tickets and the latest pulse survey, as bars of
+/// their means, with the counts (and, under the survey's anonymity threshold, counts only).
 fn satisfaction(doc: &Value) -> Chart {
     let csat = &doc["csat"];
     let n = int(&csat["n"]);
-    let mean = csat["mean"].as_f64();
-    let (svg, empty) = match mean {
-        Some(mean) if n > 0 => (
-            charts::ranking(&["mean rating (1-5)".into()], &[mean], "rating"),
-            None,
-        ),
-        _ => (
-            String::new(),
-            Some(
-                "No surveys yet: satisfaction shows here once requesters rate resolved tickets."
-                    .into(),
+    let csat_mean = csat["mean"].as_f64().filter(|_| n > 0);
+    let pulse = &doc["pulse"];
+    let pulse_mean = pulse["mean"].as_f64();
+    let mut labels = Vec::new();
+    let mut values = Vec::new();
+    for (label, mean) in [
+        ("CSAT (tickets)", csat_mean),
+        ("Pulse (latest)", pulse_mean),
+    ] {
+        if let Some(mean) = mean {
+            labels.push(label.to_string());
+            values.push(mean);
+        }
+    }
+    let mean_text = |m: Option<f64>| m.map_or_else(|| "–".into(), |m| format!("{m:.2}"));
+    let mut rows = vec![vec![
+        "CSAT (resolved tickets)".into(),
+        n.to_string(),
+        mean_text(csat_mean),
+        "–".into(),
+    ]];
+    if pulse.is_object() {
+        let day: String = pulse["closed_at"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(10)
+            .collect();
+        let mut detail = format!("response rate {}", rate(&pulse["response_rate"]));
+        if pulse_mean.is_some() {
+            detail.push_str(&format!(" · {} favourable", rate(&pulse["favourable"])));
+            if let Some(change) = pulse["change"].as_f64() {
+                detail.push_str(&format!(" · {change:+.2} since the previous"));
+            }
+        } else {
+            detail.push_str(&format!(
+                " · under {} answers: counts only",
+                int(&pulse["threshold"]).max(1)
+            ));
+        }
+        rows.push(vec![
+            format!("Pulse survey, closed {day}"),
+            format!(
+                "{} of {}",
+                int(&pulse["responses"]),
+                int(&pulse["audience"])
             ),
-        ),
-    };
+            mean_text(pulse_mean),
+            detail,
+        ]);
+    }
     Chart {
         id: "satisfaction",
-        title: "Satisfaction (CSAT)".into(),
-        svg,
-        empty,
-        head: vec!["Ratings".into(), "Mean (1-5)".into()],
-        rows: vec![vec![
-            n.to_string(),
-            mean.map(|m| format!("{m:.2}"))
-                .unwrap_or_else(|| "–".into()),
-        ]],
+        title: "Satisfaction: CSAT and the pulse survey".into(),
+        svg: if values.is_empty() {
+            String::new()
+        } else {
+            charts::ranking(&labels, &values, "mean rating (1-5)")
+        },
+        empty: values.is_empty().then(|| {
+            "No surveys yet: satisfaction shows here once requesters rate resolved tickets \
+             or a pulse survey closes with enough answers."
+                .into()
+        }),
+        head: vec![
+            "Measure".into(),
+            "Answers".into(),
+            "Mean (1-5)".into(),
+            "Detail".into(),
+        ],
+        rows,
+    }
+}
+
+/// The pulse survey's trend: the mean of each of the last closed surveys (none under the
+/// anonymity threshold), with each survey's answers and response rate in the table.
+fn pulse_trend(doc: &Value) -> Chart {
+    let trend: &[Value] = doc["pulse"]["trend"].as_array().map_or(&[], Vec::as_slice);
+    let labels: Vec<String> = trend
+        .iter()
+        .map(|t| {
+            t["closed_at"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(10)
+                .collect()
+        })
+        .collect();
+    let means: Vec<Option<f64>> = trend.iter().map(|t| t["mean"].as_f64()).collect();
+    let drawable = means.iter().any(Option::is_some);
+    Chart {
+        id: "pulse",
+        title: "Pulse survey: mean over the last surveys".into(),
+        svg: if drawable {
+            charts::lines(
+                &labels,
+                &[Line {
+                    name: "mean (1-5)".into(),
+                    values: means.clone(),
+                }],
+                Some(5.0),
+                "mean (1-5)",
+            )
+        } else {
+            String::new()
+        },
+        empty: (!drawable)
+            .then(|| "No pulse survey has closed with enough answers to show a mean yet.".into()),
+        head: vec![
+            "Closed".into(),
+            "Answers".into(),
+            "Response rate".into(),
+            "Mean (1-5)".into(),
+        ],
+        rows: trend
+            .iter()
+            .zip(&labels)
+            .map(|(t, day)| {
+                vec![
+                    day.clone(),
+                    int(&t["responses"]).to_string(),
+                    rate(&t["response_rate"]),
+                    t["mean"]
+                        .as_f64()
+                        .map_or_else(|| "–".into(), |m| format!("{m:.2}")),
+                ]
+            })
+            .collect(),
     }
 }
 
@@ -453,6 +560,7 @@ mod tests {
                 "resolution",
                 "backlog",
                 "satisfaction",
+                "pulse",
                 "channels",
                 "categories"
             ]
@@ -466,8 +574,36 @@ mod tests {
             vec![(7, false), (30, false), (90, false), (14, true)]
         );
         let html = page.render().unwrap();
-        assert!(html.contains("Satisfaction (CSAT)") && html.contains("No surveys yet"));
+        assert!(html.contains("Satisfaction: CSAT") && html.contains("No surveys yet"));
         assert!(html.contains("<td>1 of 1</td>"), "{html}");
+    }
+
+    #[test]
+    fn satisfaction_draws_csat_and_the_pulse_and_counts_only_under_the_threshold() {
+        let mut d = doc();
+        d["csat"] = json!({"n": 3, "mean": 4.25});
+        d["pulse"] = json!({"closed_at": "2026-06-05T14:00:00Z", "audience": 40, "responses": 20,
+            "response_rate": 0.5, "mean": 3.9, "favourable": 0.7, "distribution": [0, 1, 5, 8, 6],
+            "change": 0.3, "threshold": 5, "trend": [
+                {"closed_at": "2026-05-29T14:00:00Z", "responses": 3, "response_rate": 0.075, "mean": null},
+                {"closed_at": "2026-06-05T14:00:00Z", "responses": 20, "response_rate": 0.5, "mean": 3.9}]});
+        let s = satisfaction(&d);
+        assert!(s.empty.is_none() && s.svg.contains("<svg"));
+        assert_eq!(s.rows[0], ["CSAT (resolved tickets)", "3", "4.25", "–"]);
+        assert_eq!(s.rows[1][1], "20 of 40");
+        assert!(s.rows[1][3].contains("response rate 50%") && s.rows[1][3].contains("+0.30"));
+        let t = pulse_trend(&d);
+        assert!(t.empty.is_none() && t.svg.contains("<svg"));
+        assert_eq!(t.rows[0], ["2026-05-29", "3", "8%", "–"]);
+        d["pulse"]["mean"] = Value::Null;
+        d["csat"] = json!({"n": 0, "mean": null});
+        let s = satisfaction(&d);
+        assert!(s.empty.is_some(), "no mean to draw under the threshold");
+        assert!(
+            s.rows[1][3].contains("under 5 answers: counts only"),
+            "{:?}",
+            s.rows
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Week {
     pub median_first_response_s: Option<i64>,
     /// (answers, mean) once someone answered.
     pub satisfaction: Option<(u64, f64)>,
+    /// The latest closed pulse survey (counts only under the anonymity threshold).
+    pub pulse: Option<crate::stats::satisfaction::Pulse>,
 }
 
 impl Week {
@@ -45,6 +47,7 @@ impl Week {
             resolution_breach_rate: r.resolution.breach_rate,
             median_first_response_s: r.first_response.p50_s,
             satisfaction: r.csat.mean.filter(|_| r.csat.n > 0).map(|m| (r.csat.n, m)),
+            pulse: r.pulse.clone(),
         }
     }
 }
@@ -205,7 +208,20 @@ fn support(w: &Week) -> String {
         duration(w.median_first_response_s),
     );
     if let Some((n, mean)) = w.satisfaction {
-        out.push_str(&format!("\nSatisfaction: {mean:.2} of 5 ({n} answers)"));
+        let csat = crate::stats::Csat {
+            n,
+            mean: Some(mean),
+        };
+        out.push_str(&format!(
+            "\nSatisfaction: {}",
+            crate::stats::text::csat_of(&csat)
+        ));
+    }
+    if let Some(p) = &w.pulse {
+        out.push_str(&format!(
+            "\nPulse survey: {}",
+            crate::stats::text::pulse_line(Some(p))
+        ));
     }
     out
 }
@@ -308,5 +324,40 @@ mod tests {
         assert!(support(&week).contains("Satisfaction: 4.50 of 5 (3 answers)"));
         week.first_response_breach_rate = Some(0.25);
         assert!(support(&week).contains("SLA met: 75.0% of first responses"));
+    }
+
+    #[test]
+    fn the_latest_pulse_shows_its_mean_only_over_the_threshold() {
+        use crate::stats::satisfaction::Pulse;
+        let mut week = Week::default();
+        assert!(!support(&week).contains("Pulse"));
+        let mut pulse = Pulse {
+            closed_at: "2026-11-20T14:00:00Z".into(),
+            audience: 40,
+            responses: 3,
+            response_rate: 0.075,
+            mean: None,
+            favourable: None,
+            distribution: None,
+            change: None,
+            threshold: 5,
+            trend: Vec::new(),
+        };
+        week.pulse = Some(pulse.clone());
+        let text = support(&week);
+        assert!(
+            text.contains("Pulse survey: closed 2026-11-20: 3 of 40 answered (7.5%)"),
+            "{text}"
+        );
+        assert!(!text.contains("mean"), "{text}");
+        pulse.responses = 20;
+        pulse.mean = Some(3.9);
+        pulse.change = Some(0.3);
+        week.pulse = Some(pulse);
+        let text = support(&week);
+        assert!(
+            text.contains("mean 3.90 of 5 · +0.30 since the previous"),
+            "{text}"
+        );
     }
 }

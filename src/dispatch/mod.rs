@@ -48,6 +48,9 @@ impl Desk {
             Input::Action(a) if a.action_id == crate::stats::blocks::POST_ACTION => {
                 Box::pin(commands::stats::post(ctx, a)).await
             }
+            Input::Action(a) if crate::csat::handles(&a.action_id) => {
+                Box::pin(crate::csat::on_action(ctx, a)).await
+            }
             Input::Action(a) if roadmap::actions::handles(&a.action_id) => {
                 Box::pin(roadmap::actions::on_action(ctx, a)).await
             }

@@ -102,6 +102,8 @@ pub struct Ticket {
     pub paged: bool,
     /// What the reports measure, set as it happens.
     pub measured: Measured,
+    /// The requester's satisfaction score, 1 to 5, once they answered (`csat`).
+    pub csat: Option<u8>,
 }
 
 /// A ticket's SLA time to its first response and to its resolution (whole seconds of the
@@ -197,6 +199,7 @@ pub(crate) mod tests {
             breach_acknowledged_at: None,
             paged: false,
             measured: Measured::default(),
+            csat: None,
         }
     }
 

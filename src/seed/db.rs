@@ -6,7 +6,7 @@ use super::story::Seeded;
 use crate::clock::db_time;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-/// Rows per ticket statement: 27 columns, under SQLite's 32,766 variables.
+/// Rows per ticket statement: 28 columns, under SQLite's 32,766 variables.
 const TICKETS_PER_STATEMENT: usize = 1_000;
 /// Rows per event statement: 5 columns.
 const EVENTS_PER_STATEMENT: usize = 5_000;
@@ -27,7 +27,7 @@ pub async fn insert(conn: &mut SqliteConnection, seeded: &[Seeded]) -> sqlx::Res
              source_ts, category, priority, status, assignee, created_at, updated_at, \
              first_response_at, resolved_at, first_response_due, resolution_due, triage_rule, \
              triage_reason, filed_by, resolution_note, first_response_breached, \
-             resolution_breached, first_response_s, resolution_s, reopens) ",
+             resolution_breached, first_response_s, resolution_s, reopens, csat) ",
         );
         q.push_values(chunk, |mut row, s| {
             let t = &s.ticket;
@@ -58,7 +58,8 @@ pub async fn insert(conn: &mut SqliteConnection, seeded: &[Seeded]) -> sqlx::Res
                 .push_bind(t.resolution_breached)
                 .push_bind(t.measured.first_response_s)
                 .push_bind(t.measured.resolution_s)
-                .push_bind(t.measured.reopens);
+                .push_bind(t.measured.reopens)
+                .push_bind(t.csat.map(i64::from));
         });
         q.build().persistent(true).execute(&mut *conn).await?;
     }

@@ -296,8 +296,11 @@ pub fn live(
         breach_acknowledged_at: None,
         paged: false,
         measured: Measured::default(),
+        csat: None,
     };
     let events = judge(policy, calendar, &mut ticket, log.events, now);
+    // Drawn last, so the rest of the story is what it was before scores were seeded.
+    ticket.csat = satisfaction(policy, &ticket, r);
     let timers = if ticket.is_open() {
         let mut timers = plan(policy, &ticket, &history(&events));
         timers.retain(|p| p.due_at > now);
@@ -310,6 +313,24 @@ pub fn live(
         events,
         timers,
     }
+}
+
+/// A resolved ticket's satisfaction score, when its requester was asked (the policy's
+/// sample) and answered (about two in five do): mostly 4s and 5s, lower when a target was
+/// missed.
+fn satisfaction(policy: &Policy, t: &Ticket, r: &mut Rng) -> Option<u8> {
+    let asked = policy.csat.enabled
+        && t.status == Status::Resolved
+        && crate::csat::sample::sampled(&t.key, policy.csat.sample_rate);
+    if !asked || !r.chance(0.4) {
+        return None;
+    }
+    let weights: &[f64] = if t.first_response_breached || t.resolution_breached {
+        &[0.15, 0.25, 0.30, 0.20, 0.10]
+    } else {
+        &[0.02, 0.04, 0.12, 0.42, 0.40]
+    };
+    Some(r.weighted(weights) as u8 + 1)
 }
 
 /// Status, assignee and resolution note after `events`, as the lifecycle would leave them.

@@ -1,6 +1,7 @@
 //! Typed settings, read once: the environment (`Env`) and the policy file (`Policy`).
 
 mod cron_words;
+mod csat;
 mod env;
 pub mod fire_times;
 mod locate;
@@ -15,6 +16,7 @@ mod validate;
 #[cfg(test)]
 mod policy_tests;
 
+pub use csat::CsatPolicy;
 pub use env::{Env, EnvError, LogFormat};
 pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;

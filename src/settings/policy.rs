@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::csat::CsatPolicy;
 use super::problem::{ConfigProblem, Problems};
 use super::sections::{
     BusinessHours, Delivery, DigestPolicy, OncallPolicy, PriorityTarget, RoadmapPolicy, Schedules,
@@ -29,6 +30,7 @@ pub struct Policy {
     pub delivery: Delivery,
     pub digest: DigestPolicy,
     pub roadmap: RoadmapPolicy,
+    pub csat: CsatPolicy,
 }
 
 /// Why a policy could not be loaded. The message is one line; `problems` has them all.

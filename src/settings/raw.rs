@@ -9,6 +9,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
+use super::csat::RawCsat;
 use super::problem::Problems;
 
 /// Spanned text: the value and where it sits in the file.
@@ -30,6 +31,7 @@ pub(super) struct Sections {
     delivery: Option<IgnoredAny>,
     digest: Option<IgnoredAny>,
     roadmap: Option<IgnoredAny>,
+    csat: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -173,6 +175,7 @@ one_section! {
     DeliveryDoc { delivery: RawDelivery }
     DigestDoc { digest: RawDigest }
     RoadmapDoc { roadmap: RawRoadmap }
+    CsatDoc { csat: RawCsat }
 }
 
 /// One section as read.
@@ -196,6 +199,7 @@ pub(super) struct RawPolicy {
     pub delivery: Section<RawDelivery>,
     pub digest: Section<RawDigest>,
     pub roadmap: Section<RawRoadmap>,
+    pub csat: Section<RawCsat>,
 }
 
 /// Reads every section, reporting toml's errors: one per broken section, and unknown
@@ -216,6 +220,7 @@ pub(super) fn read(text: &str, problems: &mut Problems) -> RawPolicy {
         delivery: section(text, problems, |d: DeliveryDoc| d.delivery),
         digest: section(text, problems, |d: DigestDoc| d.digest),
         roadmap: section(text, problems, |d: RoadmapDoc| d.roadmap),
+        csat: section(text, problems, |d: CsatDoc| d.csat),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The report as Block Kit (`/platform stats`): the same figures as `text`, in its number
 //! formats, with names that come from data (categories, channels) escaped for mrkdwn.
 
-use super::text::{burden_line, csat_line, target_line, tickets_line};
+use super::text::{burden_line, csat_line, csat_of, pulse_line, target_line, tickets_line};
 use super::{Group, Report};
 use crate::mrkdwn::{self, escape};
 use serde_json::{json, Value};
@@ -25,9 +25,10 @@ pub fn render(r: &Report, offer_post: bool) -> Vec<Value> {
         section(&groups("By category", &r.by_category)),
         section(&channels(r)),
         section(&format!(
-            "*Support burden*: {}\n*Satisfaction*: {}",
+            "*Support burden*: {}\n*Satisfaction*: {}\n*Pulse*: {}",
             burden_line(r),
-            csat_line(r)
+            csat_line(r),
+            pulse_line(r.pulse.as_ref())
         )),
         json!({ "type": "context", "elements": [{ "type": "mrkdwn",
             "text": format!("{} to {} · times in SLA time (business hours where the priority says so, waiting on the requester left out)",
@@ -73,6 +74,9 @@ fn groups(title: &str, groups: &BTreeMap<String, Group>) -> String {
             target_line(&g.first_response),
             target_line(&g.resolution)
         ));
+        if g.csat.n > 0 {
+            out.push_str(&format!("\n    satisfaction: {}", csat_of(&g.csat)));
+        }
     }
     if groups.is_empty() {
         out.push_str("\nnone");

@@ -30,13 +30,18 @@
 //!   channels with the most tickets opened, at most [`TOP_CHANNELS`].
 //! - **Support burden**: tickets opened per week (opened × 7 / days) and per platform engineer
 //!   per week (divided by the size of the policy's `platform_team`; null when it is empty).
-//! - `csat` is `{n: 0, mean: null}` and `pulse`, `self_service`, `hours_saved` are null
-//!   until surveys and self-service exist.
+//! - **CSAT** (`csat`, and in each group): the population's tickets whose requester answered
+//!   the satisfaction question, `n`, and the mean of their scores (1-5; null when n = 0).
+//! - **Pulse**: the latest closed pulse survey, whatever the window (see `satisfaction`);
+//!   null until one has closed. `self_service` and `hours_saved` are null until
+//!   self-service exists.
 
 pub mod blocks;
 pub mod cli;
 pub mod db;
 pub mod rows;
+pub mod satisfaction;
+pub mod satisfaction_db;
 pub mod series;
 pub mod text;
 
@@ -77,7 +82,7 @@ pub struct Report {
     pub top_channels: Vec<ChannelCount>,
     pub oldest_open_s: Option<i64>,
     pub csat: Csat,
-    pub pulse: Option<serde_json::Value>,
+    pub pulse: Option<satisfaction::Pulse>,
     pub self_service: Option<serde_json::Value>,
     pub hours_saved: Option<serde_json::Value>,
     /// Added to the contract's fields: the load on the team.
@@ -119,6 +124,9 @@ pub struct Group {
     pub opened: u64,
     pub first_response: Target,
     pub resolution: Target,
+    /// The scores of this group's tickets (added to CONTRACT's fields, as at the top level).
+    #[serde(default)]
+    pub csat: Csat,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +176,7 @@ pub async fn report(
         .oldest
         .map(|created| (now - created).num_seconds().max(0));
     report.support_burden = support_burden(report.tickets.opened, days, policy);
+    satisfaction::add(conn, policy, from, now, filters, &mut report).await?;
     Ok(report)
 }
 

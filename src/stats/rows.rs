@@ -193,6 +193,7 @@ impl GroupAcc {
             opened: self.opened,
             first_response: self.first_response.finish(self.opened),
             resolution: self.resolution.finish(self.opened),
+            csat: Csat::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The report as plain text (`platform-desk stats`), and the number formats every face shares,
 //! so that the terminal and Slack show the same figures.
 
-use super::{Group, Report, Target};
+use super::satisfaction::Pulse;
+use super::{Csat, Group, Report, Target};
 use std::fmt::Write;
 
 /// A duration in seconds as people read it: `45s`, `12m`, `3h 05m`, `2d 4h`; `-` when absent.
@@ -84,6 +85,9 @@ pub fn render(r: &Report) -> String {
                     target_line(&g.first_response)
                 );
                 let _ = writeln!(out, "    resolution: {}", target_line(&g.resolution));
+                if g.csat.n > 0 {
+                    let _ = writeln!(out, "    satisfaction: {}", csat_of(&g.csat));
+                }
             }
             if groups.is_empty() {
                 let _ = writeln!(out, "  none");
@@ -100,14 +104,60 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(out, "\nSupport burden: {}", burden_line(r));
     let _ = writeln!(out, "Satisfaction: {}", csat_line(r));
+    let _ = writeln!(out, "Pulse: {}", pulse_line(r.pulse.as_ref()));
     out
 }
 
+/// CSAT over the whole report: `4.33 of 5 (3 answers)`.
 pub fn csat_line(r: &Report) -> String {
-    match r.csat.mean {
-        Some(mean) => format!("{mean:.2} of 5 ({} answers)", r.csat.n),
-        None => "no answers yet".into(),
+    csat_of(&r.csat)
+}
+
+pub fn csat_of(c: &Csat) -> String {
+    match c.mean {
+        Some(mean) if c.n > 0 => format!(
+            "{mean:.2} of 5 ({} answer{})",
+            c.n,
+            if c.n == 1 { "" } else { "s" }
+        ),
+        _ => "no answers yet".into(),
     }
+}
+
+/// The latest pulse survey on one line; under the anonymity threshold, counts only.
+pub fn pulse_line(p: Option<&Pulse>) -> String {
+    let Some(p) = p else {
+        return "no survey closed yet".into();
+    };
+    let day = p.closed_at.get(..10).unwrap_or(&p.closed_at);
+    let counts = format!(
+        "closed {day}: {} of {} answered ({})",
+        p.responses,
+        p.audience,
+        rate(Some(p.response_rate))
+    );
+    let Some(mean) = p.mean else {
+        return format!(
+            "{counts}; under {} answers, only the count is shown",
+            p.threshold
+        );
+    };
+    let mut out = format!("{counts} · mean {mean:.2} of 5");
+    if let Some(f) = p.favourable {
+        let _ = write!(out, " · {} favourable", rate(Some(f)));
+    }
+    if let Some(change) = p.change {
+        let _ = write!(out, " · {change:+.2} since the previous");
+    }
+    let means: Vec<String> = p
+        .trend
+        .iter()
+        .map(|t| t.mean.map_or_else(|| "-".into(), |m| format!("{m:.1}")))
+        .collect();
+    if means.len() > 1 {
+        let _ = write!(out, " · trend {}", means.join(" → "));
+    }
+    out
 }
 
 #[cfg(test)]

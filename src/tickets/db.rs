@@ -377,6 +377,9 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> sqlx::Result<Ticket> {
             resolution_s: r.try_get("resolution_s")?,
             reopens: r.try_get("reopens")?,
         },
+        csat: r
+            .try_get::<Option<i64>, _>("csat")?
+            .and_then(|v| u8::try_from(v).ok()),
     })
 }
 

@@ -31,7 +31,7 @@ pub struct Record {
     pub resolution_due: Option<String>,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
-    /// Null until satisfaction surveys exist.
+    /// The requester's satisfaction score (1 to 5) once they answered; null otherwise.
     pub csat: Option<f64>,
 }
 
@@ -97,7 +97,7 @@ pub fn record(t: &Ticket, now: DateTime<Utc>) -> Record {
             t.resolution_due,
             now,
         ),
-        csat: None,
+        csat: t.csat.map(f64::from),
     }
 }
 
@@ -138,7 +138,7 @@ fn from_row(r: &SqliteRow, now: &str) -> sqlx::Result<Record> {
         resolved_at,
         first_response_due,
         resolution_due,
-        csat: None,
+        csat: r.try_get::<Option<i64>, _>(17)?.map(|v| v as f64),
     })
 }
 

@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 const SELECT: &str = "\
     select key, title, description, requester, channel, source, category, priority, status, \
     assignee, created_at, first_response_at, resolved_at, first_response_due, resolution_due, \
-    first_response_breached, resolution_breached \
+    first_response_breached, resolution_breached, csat \
     from tickets where created_at >= ? order by id";
 
 /// Tickets created at or after `since` (a `db_time` text; \"\" for all), oldest first.

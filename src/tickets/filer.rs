@@ -507,6 +507,7 @@ fn build(
         breach_acknowledged_at: None,
         paged: false,
         measured: Default::default(),
+        csat: None,
     }
 }
 

@@ -61,6 +61,10 @@ pub async fn apply(
         t.paged = false;
     }
     db::save(&mut tx, &t, now).await?;
+    if matches!(change, Change::Resolve(_)) {
+        // The satisfaction question commits with the resolution, or not at all.
+        out.extend(crate::csat::on_resolved(app, &mut tx, &t, now).await?);
+    }
     out.extend(card_update(app, &t));
     let rows: Vec<_> = out.into_iter().map(|m| (Some(t.id), m)).collect();
     outbox::db::insert_all(&mut tx, &rows, &crate::clock::db_time(now)).await?;

@@ -87,7 +87,7 @@ pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> V
     );
     let revision = now.timestamp_millis();
     let paused = t.status == Status::Waiting;
-    let fields: Vec<SlackBlockText> = vec![
+    let mut fields: Vec<SlackBlockText> = vec![
         md!("*Requester*\n{}", mrkdwn::user(&t.requester)),
         md!("*Status*\n{}", status_label(t)),
         md!("*Priority*\n{}", escape(&t.priority)),
@@ -122,6 +122,9 @@ pub fn card(t: &Ticket, policy: &Policy, channel: &str, now: DateTime<Utc>) -> V
             )
         ),
     ];
+    if let Some(score) = t.csat {
+        fields.push(md!("{}", crate::csat::messages::card_line(score)));
+    }
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
             .with_text(md!("*{}* {}", t.key, escape(&t.title)))

@@ -6,7 +6,7 @@
 
 mod delivery;
 mod digest;
-mod fields;
+pub(super) mod fields;
 mod jobs;
 mod sla;
 mod slack;
@@ -29,6 +29,7 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
     let delivery = delivery::delivery(raw.delivery, p);
     let digest = digest::digest(raw.digest);
     let roadmap = digest::roadmap(raw.roadmap, p);
+    let csat = super::csat::csat(raw.csat, p);
 
     if !p.is_empty() {
         return None;
@@ -45,5 +46,6 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
         delivery: delivery?,
         digest: digest?,
         roadmap: roadmap?,
+        csat: csat?,
     })
 }
