@@ -138,7 +138,15 @@ pub fn survey(raw: Section<RawSurvey>, p: &mut Problems) -> Option<Option<Survey
         question: question?,
         anonymity_threshold: anonymity_threshold?,
         close_after: close_after?,
+        local_time: flag(&raw.local_time),
+        reminder: flag(&raw.reminder),
+        exclude_platform_team: flag(&raw.exclude_platform_team),
     }))
+}
+
+/// A `[survey]` switch: true unless set false (a boolean TOML read cannot be wrong).
+fn flag(raw: &Option<toml::Spanned<bool>>) -> bool {
+    raw.as_ref().is_none_or(|s| *s.get_ref())
 }
 
 #[cfg(test)]
