@@ -192,15 +192,17 @@ pub async fn mark_delivered(
     Ok(done.rows_affected() == 1)
 }
 
-/// Open surveys whose reminder is due.
+/// Open surveys whose reminder is due (not those already due to close: a reminder missed
+/// while the bot was down is not sent as the survey closes).
 pub async fn reminders_due(
     conn: &mut SqliteConnection,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "select id from surveys where closed_at is null and reminded_at is null \
-         and remind_at <= ? order by id",
+         and remind_at <= ? and closes_at > ? order by id",
     )
+    .bind(db_time(now))
     .bind(db_time(now))
     .fetch_all(conn)
     .await
