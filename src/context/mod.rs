@@ -1,7 +1,7 @@
 //! The context every capability gets: the pool, the clock, the policy, the metrics, the
-//! wake-ups of the outbox sender and the timer scheduler, and the two things only the Slack
-//! edge can do (open a form, read a message) as a port the edge implements. It sits below
-//! every capability and imports none.
+//! wake-ups of the outbox sender and the timer scheduler, and the reads only the Slack edge
+//! can answer at once (open a form, read a message, a channel's members, a person's profile)
+//! as a port the edge implements. It sits below every capability and imports none.
 
 pub mod inbox;
 pub mod wake;

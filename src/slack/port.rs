@@ -1,6 +1,7 @@
-//! The edge's side of [`SlackPort`]: the two Slack calls a capability needs answered at
-//! once, `views.open` within the trigger's life and reading one message back. Everything
-//! else a capability says to Slack goes through the outbox.
+//! The edge's side of [`SlackPort`]: the Slack calls a capability needs answered at once,
+//! `views.open` within the trigger's life, reading one message back, and the reads of a
+//! survey's audience (a channel's members, page by page; a person's profile), which wait
+//! out a 429's `Retry-After`. Everything a capability says to Slack goes through the outbox.
 
 use super::web_api::{CallError, WebApi};
 use crate::context::{AppError, MembersPage, Person, SlackPort};
