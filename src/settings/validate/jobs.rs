@@ -275,7 +275,10 @@ mod tests {
     #[test]
     fn the_survey_switches_default_to_on_and_are_read_when_set() {
         let builtin = Policy::builtin();
-        let survey = builtin.survey.as_ref().expect("the built-in policy has [survey]");
+        let survey = builtin
+            .survey
+            .as_ref()
+            .expect("the built-in policy has [survey]");
         assert!(survey.local_time && survey.reminder && survey.exclude_platform_team);
         let text = BUILTIN.replace(
             r#"close_after = "72h""#,
@@ -285,9 +288,17 @@ mod tests {
         let survey = policy.survey.expect("[survey]");
         assert!(!survey.local_time && !survey.reminder && !survey.exclude_platform_team);
         assert!(
-            !problems(r#"close_after = "72h""#, "close_after = \"72h\"\nremind = true").is_empty(),
+            !problems(
+                r#"close_after = "72h""#,
+                "close_after = \"72h\"\nremind = true"
+            )
+            .is_empty(),
             "an unknown key is a problem"
         );
-        assert!(!problems(r#"close_after = "72h""#, "close_after = \"72h\"\nreminder = \"yes\"").is_empty());
+        assert!(!problems(
+            r#"close_after = "72h""#,
+            "close_after = \"72h\"\nreminder = \"yes\""
+        )
+        .is_empty());
     }
 }
