@@ -286,6 +286,12 @@ async fn each_person_is_asked_at_two_pm_friday_their_time_across_a_dst_change_an
     app.step().await;
     app.settled().await;
     assert_eq!(survey_posts(&app, berlin).len(), 2);
+    // The first survey closed unanswered: only its count, and a word on the open one.
+    let shown = text_of(&app.command_json(berlin, ENG, "survey").await);
+    assert!(
+        shown.contains("0 of 3 answered") && shown.contains("A new survey is open"),
+        "{shown}"
+    );
 }
 
 /// Eight people in UTC; the lead starts a survey.

@@ -228,6 +228,11 @@ pub fn none_closed_yet(open: Option<&Survey>) -> String {
     }
 }
 
+/// Said after the latest results while another survey is open.
+pub fn open_now(s: &Survey) -> String {
+    format!("\n_A new survey is open until {}._", when(s.closes_at))
+}
+
 pub fn team_only() -> &'static str {
     "Only the platform team can start a pulse survey. `/platform survey` shows the latest results."
 }

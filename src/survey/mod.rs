@@ -94,7 +94,11 @@ pub async fn latest(ctx: &crate::context::Context) -> Result<String, crate::cont
     match latest {
         Some(survey) => {
             let shown = close::results(&mut conn, &survey, policy.anonymity_threshold).await?;
-            Ok(shown.results().text())
+            let mut text = shown.results().text();
+            if let Some(open) = db::open_one(&mut conn).await? {
+                text.push_str(&messages::open_now(&open));
+            }
+            Ok(text)
         }
         None => Ok(messages::none_closed_yet(
             db::open_one(&mut conn).await?.as_ref(),
