@@ -49,6 +49,8 @@ pub mod slack;
 pub mod stats;
 /// The SQLite pool and migrations.
 pub mod store;
+/// Pulse surveys: anonymous 1-5 answers by direct message, reminders, results at close.
+pub mod survey;
 /// Logging setup.
 pub mod telemetry;
 /// Tickets, their event log and the group-commit writer.

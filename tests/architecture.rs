@@ -22,6 +22,7 @@ const CAPABILITIES: &[&str] = &[
     "digest",
     "roadmap",
     "csat",
+    "survey",
 ];
 
 /// Modules that sit below every capability.

@@ -190,7 +190,7 @@ async fn help_and_unknown_text_get_usage_never_a_500() {
         "help",
         "",
         "frobnicate <!channel>",
-        "survey",
+        "surveys",
         "\u{0}\u{ffff}",
     ] {
         let answer = app.command_json(ALICE, "C04PLATENG", text).await;

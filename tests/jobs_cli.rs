@@ -53,10 +53,14 @@ fn jobs_lists_the_builtin_policys_handoff_as_json() {
         [
             "oncall_handoff",
             "roadmap_digest",
-            "roadmap_stale_reminders"
+            "roadmap_stale_reminders",
+            "pulse_survey"
         ],
         "{jobs:?}"
     );
+    // The survey is planned when its time first comes anywhere (UTC+14), then each person
+    // is asked at that time on their own clock.
+    assert_eq!(jobs[3]["timezone"], "Etc/GMT-14", "{jobs:?}");
     let job = &jobs[0];
     assert_eq!(job["schedule"], "0 0 10 * * Mon");
     assert_eq!(job["description"], "Mondays at 10:00");

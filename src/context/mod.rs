@@ -1,7 +1,7 @@
 //! The context every capability gets: the pool, the clock, the policy, the metrics, the
-//! wake-ups of the outbox sender and the timer scheduler, and the two things only the Slack
-//! edge can do (open a form, read a message) as a port the edge implements. It sits below
-//! every capability and imports none.
+//! wake-ups of the outbox sender and the timer scheduler, and the reads only the Slack edge
+//! can answer at once (open a form, read a message, a channel's members, a person's profile)
+//! as a port the edge implements. It sits below every capability and imports none.
 
 pub mod inbox;
 pub mod wake;
@@ -64,9 +64,38 @@ impl AppError {
     }
 }
 
-/// The two Slack calls a capability cannot make by writing an outbox row, because it needs
+/// A person as `users.info` describes them: what the bot reads of a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    /// Their IANA timezone, as set in their Slack profile.
+    pub tz: Option<String>,
+    pub is_bot: bool,
+    /// Deactivated.
+    pub deleted: bool,
+}
+
+/// One page of a channel's members (`conversations.members`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersPage {
+    pub members: Vec<String>,
+    /// The cursor of the next page; None on the last.
+    pub next: Option<String>,
+}
+
+/// The Slack calls a capability cannot make by writing an outbox row, because it needs
 /// their answer now. The edge implements them; capabilities never see Slack's client.
 pub trait SlackPort: Send + Sync {
+    /// One page of `channel`'s members, from `cursor` (None: the first page).
+    fn members<'a>(
+        &'a self,
+        channel: &'a str,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<MembersPage, AppError>>;
+
+    /// `users.info` of `user`, read afresh; None when Slack knows no such user.
+    fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, AppError>>;
+
     /// Opens a modal for `trigger_id` (valid for 3 s after Slack sent it): `views.open`.
     fn open_view<'a>(
         &'a self,

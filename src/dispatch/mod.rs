@@ -8,7 +8,7 @@ use crate::context::{AppError, Context, Handler};
 use crate::input::{Input, MessageKind, Reply};
 use crate::intake::{self, Intake};
 use crate::metrics::Metrics;
-use crate::{roadmap, tickets};
+use crate::{roadmap, survey, tickets};
 use commands::SlashCommand;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -44,6 +44,9 @@ impl Desk {
             Input::Submission(s) if roadmap::actions::handles_form(&s.callback_id) => {
                 Box::pin(roadmap::actions::on_submission(ctx, s)).await
             }
+            Input::Submission(s) if survey::answer::handles_form(&s.callback_id) => {
+                Box::pin(survey::answer::on_submission(ctx, s)).await
+            }
             Input::Submission(s) => Box::pin(tickets::actions::on_submission(ctx, s)).await,
             Input::Action(a) if a.action_id == crate::stats::blocks::POST_ACTION => {
                 Box::pin(commands::stats::post(ctx, a)).await
@@ -53,6 +56,9 @@ impl Desk {
             }
             Input::Action(a) if roadmap::actions::handles(&a.action_id) => {
                 Box::pin(roadmap::actions::on_action(ctx, a)).await
+            }
+            Input::Action(a) if survey::answer::handles(&a.action_id) => {
+                Box::pin(survey::answer::on_action(ctx, a)).await
             }
             Input::Action(a) => Box::pin(tickets::actions::on_action(ctx, a))
                 .await

@@ -36,17 +36,38 @@ pub struct Entry {
     /// Unique; the key of its runs in `job_runs`, the `job` label of its metrics.
     pub name: String,
     pub schedule: CronSchedule,
-    /// The schedule is read in this timezone (the policy's, `sla.timezone`). A job run in
-    /// each person's own timezone (the pulse survey's `survey.local_time`) registers one
-    /// entry per timezone in use, named `<job>@<IANA name>`: each keeps its own runs, and the
-    /// job reads the zone from [`Run::tz`].
+    /// The schedule is read in this timezone (the policy's, `sla.timezone`, for most jobs).
+    /// A job that acts at its time in each person's own timezone (the pulse survey) runs at
+    /// the schedule's earliest instant anywhere and leaves per-person due times behind, which
+    /// a [`Timer`] of its capability fires: see `survey`'s module doc.
     pub tz: Tz,
     job: Arc<dyn Job>,
+}
+
+/// Due times a capability keeps in its own rows (a job's follow-ups, such as a survey's
+/// per-person deliveries, its reminder and its close), fired by the runner on the injected
+/// clock at each pass, beside the jobs. The rows are the state: a restart loses nothing.
+pub trait Timer: Send + Sync {
+    /// The earliest due time ahead, to wake for (None: nothing pending).
+    fn next_at<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, AppError>>;
+
+    /// Does whatever is due at `now`. Each effect must be claimed in its own transaction (a
+    /// conditional update), since two runners may fire it at once.
+    fn fire<'a>(
+        &'a self,
+        ctx: &'a Context,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), AppError>>;
 }
 
 /// Every job of this process, and how far the runner has got (for tests and the sandbox).
 pub struct Registry {
     entries: Vec<Entry>,
+    /// Named timers, fired after the jobs at each pass.
+    timers: Vec<(String, Arc<dyn Timer>)>,
     /// `schedules.grace`.
     grace: chrono::Duration,
     /// Passes the runner has completed.
@@ -57,6 +78,7 @@ impl Registry {
     pub fn new(grace: std::time::Duration) -> Self {
         Self {
             entries: Vec::new(),
+            timers: Vec::new(),
             grace: chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX),
             passes: watch::Sender::new(0),
         }
@@ -77,6 +99,20 @@ impl Registry {
             tz,
             job: Arc::new(job),
         });
+    }
+
+    /// Registers a capability's timer, fired at each pass.
+    pub fn add_timer(&mut self, name: &str, timer: impl Timer + 'static) {
+        self.timers.push((name.to_string(), Arc::new(timer)));
+    }
+
+    pub fn timers(&self) -> impl Iterator<Item = (&str, &dyn Timer)> {
+        self.timers.iter().map(|(n, t)| (n.as_str(), &**t))
+    }
+
+    /// Nothing to run: no job and no timer.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.timers.is_empty()
     }
 
     pub fn entries(&self) -> &[Entry] {

@@ -61,7 +61,7 @@ pub fn spawn(
 
 /// Runs until `stop` turns true.
 pub async fn run(ctx: Arc<Context>, registry: Arc<Registry>, mut stop: watch::Receiver<bool>) {
-    if registry.entries().is_empty() {
+    if registry.is_empty() {
         return;
     }
     loop {
@@ -93,7 +93,18 @@ pub async fn next_wake(
         .entries()
         .iter()
         .filter_map(|e| e.schedule.fire_times(e.tz, now).next());
-    Ok(scheduled.chain(retry).min())
+    let mut timers = Vec::new();
+    for (_, timer) in registry.timers() {
+        // Still due after its pass means it failed: try again in a while, not in a spin.
+        let again = now + Duration::seconds(RETRY_BASE_SECS);
+        timers.extend(
+            timer
+                .next_at(ctx)
+                .await?
+                .map(|at| if at <= now { again } else { at }),
+        );
+    }
+    Ok(scheduled.chain(retry).chain(timers).min())
 }
 
 /// Runs what is due now: each job's due run, then due retries. A job's failure is
@@ -135,6 +146,13 @@ pub async fn step(ctx: &Context, registry: &Registry) -> Result<Pass, AppError> 
         if db::reclaim(&mut *ctx.pool.acquire().await?, &row, now, lapses).await? {
             let run = Run::new(entry, row.scheduled_at, row.attempts + 1, now);
             execute(ctx, entry, run, &mut pass).await;
+        }
+    }
+    // Timers after the jobs: what a job just planned for now is fired in the same pass.
+    let now = ctx.clock.now();
+    for (name, timer) in registry.timers() {
+        if let Err(err) = timer.fire(ctx, now).await {
+            tracing::error!(timer = %name, error = %err.chain(), "a timer failed; it is tried again at the next pass");
         }
     }
     ctx.outbox_wake.notify_one();

@@ -26,6 +26,26 @@ pub async fn insert_all(
     Ok(())
 }
 
+/// Writes one message in the caller's transaction and returns its row id (for a capability
+/// that must find its rows again: a survey deletes its own at close).
+pub async fn insert_one(
+    conn: &mut SqliteConnection,
+    m: &OutboxMessage,
+    now: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into outbox (method, channel, payload, purpose, created_at) \
+         values (?, ?, ?, ?, ?) returning id",
+    )
+    .bind(m.method)
+    .bind(&m.channel)
+    .bind(m.payload.as_str())
+    .bind(m.purpose.as_str())
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
 /// The oldest pending row of every lane, oldest first: the sender keeps order within a
 /// lane, so only a lane's head may be sent. A skip-scan over the partial index costs a
 /// lookup per lane with pending rows (a handful of channels, plus the cards with an update

@@ -97,11 +97,25 @@ pub const CHANNELS: &[Channel] = &[
         name: "platform-announce",
         purpose: "roadmap digests and survey results",
     },
+    Channel {
+        id: "C01ENG",
+        name: "engineering",
+        purpose: "everyone in engineering: the pulse survey's audience",
+    },
 ];
+
+/// The pulse survey's audience channel and who is in it: everyone (the platform team is
+/// left out of the survey by the policy, as it would be in a real workspace).
+pub const ENGINEERING: &str = "C01ENG";
+
+/// The anonymity threshold in the sandbox: the demo has three people to ask, so `survey
+/// start`, two answers and a week on the clock show full results.
+const DEMO_SURVEY_THRESHOLD: &str = "anonymity_threshold = 2";
 
 /// The policy text the sandbox runs with.
 pub fn policy_text() -> String {
-    format!("{BUILTIN_POLICY}{DEMO_DELIVERY}")
+    let builtin = BUILTIN_POLICY.replace("anonymity_threshold = 5", DEMO_SURVEY_THRESHOLD);
+    format!("{builtin}{DEMO_DELIVERY}")
 }
 
 /// The demo policy.
@@ -174,6 +188,10 @@ mod tests {
         }
         assert!(channel("C01INTAKE").is_some() && channel("C01HELP").is_some());
         assert_eq!(policy.slack.ticket_emoji, TICKET_EMOJI);
+        let survey = policy.survey.expect("the demo has pulse surveys");
+        assert_eq!(survey.audience_channel, ENGINEERING);
+        assert_eq!(survey.anonymity_threshold, 2);
+        assert!(channel(ENGINEERING).is_some());
     }
 
     #[test]

@@ -103,6 +103,10 @@ pub async fn start_with_history(
     for person in demo::PEOPLE {
         fake.set_user(demo_user(person));
     }
+    fake.set_members(
+        demo::ENGINEERING,
+        demo::PEOPLE.iter().map(|p| p.id.to_string()).collect(),
+    );
 
     let secret = demo::signing_secret();
     let bot_env = demo::bot_env(&env, &fake.api_url(), &secret)?;

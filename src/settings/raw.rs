@@ -127,6 +127,9 @@ pub(super) struct RawSurvey {
     pub question: Option<Text>,
     pub anonymity_threshold: Option<Spanned<i64>>,
     pub close_after: Option<Text>,
+    pub local_time: Option<Spanned<bool>>,
+    pub reminder: Option<Spanned<bool>>,
+    pub exclude_platform_team: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize, Default)]

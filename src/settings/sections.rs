@@ -155,6 +155,13 @@ pub struct SurveyPolicy {
     /// Results are shown only with at least this many answers; at least 1.
     pub anonymity_threshold: u32,
     pub close_after: Duration,
+    /// `schedules.pulse_survey` at that time in each person's own timezone (else in
+    /// `sla.timezone`, everyone at once).
+    pub local_time: bool,
+    /// One reminder halfway to the close, to those who have not answered.
+    pub reminder: bool,
+    /// The platform team is not asked about its own tools.
+    pub exclude_platform_team: bool,
 }
 
 /// `[delivery]`: how the outbox sender retries and paces messages to Slack.

@@ -133,7 +133,7 @@ impl TestApp {
         platform_desk::jobs::runner::step(&running.app, &running.jobs)
             .await
             .expect("jobs step");
-        if !running.jobs.entries().is_empty() {
+        if !running.jobs.is_empty() {
             // The app's own runner may have claimed a due run a moment before this step
             // did. Wake it and wait for one more pass than ours: by then any pass that was
             // under way when this step began has finished, its messages queued.

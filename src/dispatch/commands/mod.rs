@@ -11,6 +11,7 @@ pub mod request;
 pub mod roadmap;
 pub mod stats;
 pub mod status;
+pub mod survey;
 
 use super::Desk;
 use crate::context::AppError;
@@ -33,6 +34,8 @@ pub enum SlashCommand {
     Stats(stats::Stats),
     /// `roadmap ...`: the roadmap; `add`, `set`, `link` (platform team).
     Roadmap(roadmap::Roadmap),
+    /// `survey`: the latest pulse results; `survey start` (platform team).
+    Survey(survey::Survey),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -57,6 +60,7 @@ impl SlashCommand {
             "oncall" | "on-call" => SlashCommand::Oncall(oncall::Oncall),
             "stats" => SlashCommand::Stats(stats::Stats::parse(rest)),
             "roadmap" => SlashCommand::Roadmap(roadmap::Roadmap::parse(rest)),
+            "survey" | "pulse" => SlashCommand::Survey(survey::Survey::parse(rest)),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -74,6 +78,7 @@ impl SlashCommand {
             SlashCommand::Oncall(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Stats(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Roadmap(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Survey(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -119,7 +124,8 @@ mod tests {
                 SlashCommand::Stats(stats::Stats::Report { days: 7 }),
             ),
             ("roadmap", SlashCommand::Roadmap(roadmap::Roadmap::Overview)),
-            ("survey", SlashCommand::Help(help::Help::NotYet("survey"))),
+            ("survey", SlashCommand::Survey(survey::Survey::Results)),
+            ("survey start", SlashCommand::Survey(survey::Survey::Start)),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),

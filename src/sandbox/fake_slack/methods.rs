@@ -41,6 +41,7 @@ pub(crate) fn dispatch(inner: &mut Inner, ws_base: &str, method: &str, body: &Va
             "is_enterprise_install": false,
         })),
         "users.info" => user_info(inner, body),
+        "conversations.members" => members(inner, body),
         "usergroups.users.list" => Ok(json!({ "users": [] })),
         "apps.connections.open" => {
             inner.tickets_issued += 1;
@@ -481,6 +482,31 @@ fn add_reaction(inner: &mut Inner, body: &Value) -> Answer {
     }
     inner.reactions.push(reaction);
     Ok(json!({}))
+}
+
+/// `conversations.members`: a page of `limit` (default 100, at most 1000) from the cursor,
+/// which is `dXNlcjo` + the offset, opaque enough that nobody computes it.
+fn members(inner: &Inner, body: &Value) -> Answer {
+    let channel = str_field(body, "channel").ok_or("channel_not_found")?;
+    let all = inner.members.get(&channel).ok_or("channel_not_found")?;
+    let limit = str_field(body, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let from = match str_field(body, "cursor") {
+        None => 0,
+        Some(c) => c
+            .strip_prefix("dXNlcjo")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or("invalid_cursor")?,
+    };
+    let page: Vec<&String> = all.iter().skip(from).take(limit).collect();
+    let next = if from + limit < all.len() {
+        format!("dXNlcjo{}", from + limit)
+    } else {
+        String::new()
+    };
+    Ok(json!({ "members": page, "response_metadata": { "next_cursor": next } }))
 }
 
 fn user_info(inner: &Inner, body: &Value) -> Answer {

@@ -214,6 +214,16 @@ impl FakeSlack {
         }
     }
 
+    /// Sets the members `conversations.members` lists for `channel`, paged by the
+    /// request's `limit` with an opaque cursor, as Slack pages them.
+    pub fn set_members(&self, channel: &str, members: Vec<String>) {
+        self.inner
+            .state
+            .lock()
+            .members
+            .insert(channel.to_string(), members);
+    }
+
     /// Starts message timestamps (`<epoch>.000100`, ...) and view ids from `epoch_secs`
     /// instead of the fixed ones, so a database that outlives this fake (the sandbox's)
     /// never sees the same `ts` or view id twice across runs.

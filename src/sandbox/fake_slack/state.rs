@@ -126,6 +126,8 @@ pub(crate) struct Inner {
     pub always: HashMap<String, String>,
     pub canned: HashMap<String, Value>,
     pub users: HashMap<String, Value>,
+    /// channel -> its members (`conversations.members`)
+    pub members: HashMap<String, Vec<String>>,
     pub messages: Vec<PostedMessage>,
     /// Messages people wrote (`FakeSlack::add_person_message`): listed by history, not
     /// among the bot's posts.

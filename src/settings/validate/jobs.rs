@@ -138,7 +138,15 @@ pub fn survey(raw: Section<RawSurvey>, p: &mut Problems) -> Option<Option<Survey
         question: question?,
         anonymity_threshold: anonymity_threshold?,
         close_after: close_after?,
+        local_time: flag(&raw.local_time),
+        reminder: flag(&raw.reminder),
+        exclude_platform_team: flag(&raw.exclude_platform_team),
     }))
+}
+
+/// A `[survey]` switch: true unless set false (a boolean TOML read cannot be wrong).
+fn flag(raw: &Option<toml::Spanned<bool>>) -> bool {
+    raw.as_ref().is_none_or(|s| *s.get_ref())
 }
 
 #[cfg(test)]
@@ -262,5 +270,35 @@ mod tests {
         ] {
             assert_eq!(numbered_weekday(field), numbered, "{field}");
         }
+    }
+
+    #[test]
+    fn the_survey_switches_default_to_on_and_are_read_when_set() {
+        let builtin = Policy::builtin();
+        let survey = builtin
+            .survey
+            .as_ref()
+            .expect("the built-in policy has [survey]");
+        assert!(survey.local_time && survey.reminder && survey.exclude_platform_team);
+        let text = BUILTIN.replace(
+            r#"close_after = "72h""#,
+            "close_after = \"72h\"\nlocal_time = false\nreminder = false\nexclude_platform_team = false",
+        );
+        let policy = Policy::parse(&text).expect("valid");
+        let survey = policy.survey.expect("[survey]");
+        assert!(!survey.local_time && !survey.reminder && !survey.exclude_platform_team);
+        assert!(
+            !problems(
+                r#"close_after = "72h""#,
+                "close_after = \"72h\"\nremind = true"
+            )
+            .is_empty(),
+            "an unknown key is a problem"
+        );
+        assert!(!problems(
+            r#"close_after = "72h""#,
+            "close_after = \"72h\"\nreminder = \"yes\""
+        )
+        .is_empty());
     }
 }
