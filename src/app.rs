@@ -156,6 +156,7 @@ pub fn job_registry(policy: &Policy) -> Registry {
     let mut jobs = Registry::new(policy.schedules.grace);
     escalation::handoff::register(&mut jobs, policy);
     crate::digest::register(&mut jobs, policy);
+    crate::leverage::notice::register(&mut jobs, policy);
     jobs
 }
 

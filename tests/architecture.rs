@@ -21,6 +21,7 @@ const CAPABILITIES: &[&str] = &[
     "jobs",
     "digest",
     "roadmap",
+    "leverage",
 ];
 
 /// Modules that sit below every capability.

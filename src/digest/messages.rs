@@ -32,6 +32,8 @@ pub struct Week {
     pub median_first_response_s: Option<i64>,
     /// (answers, mean) once someone answered.
     pub satisfaction: Option<(u64, f64)>,
+    /// Hours saved this month and the support share of capacity (`leverage::text`), in words.
+    pub leverage: Vec<String>,
 }
 
 impl Week {
@@ -45,8 +47,21 @@ impl Week {
             resolution_breach_rate: r.resolution.breach_rate,
             median_first_response_s: r.first_response.p50_s,
             satisfaction: r.csat.mean.filter(|_| r.csat.n > 0).map(|m| (r.csat.n, m)),
+            leverage: leverage_lines(r),
         }
     }
+}
+
+fn leverage_lines(r: &Report) -> Vec<String> {
+    use crate::leverage::text as lt;
+    let mut lines = Vec::new();
+    if let Some(h) = &r.hours_saved {
+        lines.push(format!("Hours saved: {}", lt::hours_saved_line(h)));
+    }
+    if let Some(s) = &r.support_share {
+        lines.push(format!("Support share of capacity: {}", lt::share_line(s)));
+    }
+    lines
 }
 
 /// The digest: what changed since `since`, what is next (`next` of `next_total` planned
@@ -206,6 +221,10 @@ fn support(w: &Week) -> String {
     );
     if let Some((n, mean)) = w.satisfaction {
         out.push_str(&format!("\nSatisfaction: {mean:.2} of 5 ({n} answers)"));
+    }
+    for line in &w.leverage {
+        out.push('\n');
+        out.push_str(line);
     }
     out
 }

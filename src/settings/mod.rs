@@ -1,5 +1,6 @@
 //! Typed settings, read once: the environment (`Env`) and the policy file (`Policy`).
 
+mod capacity;
 mod cron_words;
 mod env;
 pub mod fire_times;
@@ -15,6 +16,7 @@ mod validate;
 #[cfg(test)]
 mod policy_tests;
 
+pub use capacity::CapacityPolicy;
 pub use env::{Env, EnvError, LogFormat};
 pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;

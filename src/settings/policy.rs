@@ -29,6 +29,8 @@ pub struct Policy {
     pub delivery: Delivery,
     pub digest: DigestPolicy,
     pub roadmap: RoadmapPolicy,
+    /// `[capacity]`, with its defaults when absent.
+    pub capacity: super::capacity::CapacityPolicy,
 }
 
 /// Why a policy could not be loaded. The message is one line; `problems` has them all.

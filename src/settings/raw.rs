@@ -30,6 +30,7 @@ pub(super) struct Sections {
     delivery: Option<IgnoredAny>,
     digest: Option<IgnoredAny>,
     roadmap: Option<IgnoredAny>,
+    capacity: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -173,6 +174,7 @@ one_section! {
     DeliveryDoc { delivery: RawDelivery }
     DigestDoc { digest: RawDigest }
     RoadmapDoc { roadmap: RawRoadmap }
+    CapacityDoc { capacity: super::capacity::RawCapacity }
 }
 
 /// One section as read.
@@ -196,6 +198,7 @@ pub(super) struct RawPolicy {
     pub delivery: Section<RawDelivery>,
     pub digest: Section<RawDigest>,
     pub roadmap: Section<RawRoadmap>,
+    pub capacity: Section<super::capacity::RawCapacity>,
 }
 
 /// Reads every section, reporting toml's errors: one per broken section, and unknown
@@ -216,6 +219,7 @@ pub(super) fn read(text: &str, problems: &mut Problems) -> RawPolicy {
         delivery: section(text, problems, |d: DeliveryDoc| d.delivery),
         digest: section(text, problems, |d: DigestDoc| d.digest),
         roadmap: section(text, problems, |d: RoadmapDoc| d.roadmap),
+        capacity: section(text, problems, |d: CapacityDoc| d.capacity),
     }
 }
 

@@ -30,8 +30,11 @@
 //!   channels with the most tickets opened, at most [`TOP_CHANNELS`].
 //! - **Support burden**: tickets opened per week (opened × 7 / days) and per platform engineer
 //!   per week (divided by the size of the policy's `platform_team`; null when it is empty).
-//! - `csat` is `{n: 0, mean: null}` and `pulse`, `self_service`, `hours_saved` are null
-//!   until surveys and self-service exist.
+//! - `csat` is `{n: 0, mean: null}` and `pulse`, `self_service` are null until surveys and
+//!   self-service exist.
+//! - **Hours saved** (this calendar month, whatever the window) and the **support share** of
+//!   capacity (each week overlapping the window) come from `leverage`, whose module docs
+//!   define them; filters do not apply to them (they are the team's, not a ticket's).
 
 pub mod blocks;
 pub mod cli;
@@ -79,9 +82,13 @@ pub struct Report {
     pub csat: Csat,
     pub pulse: Option<serde_json::Value>,
     pub self_service: Option<serde_json::Value>,
-    pub hours_saved: Option<serde_json::Value>,
+    /// This calendar month's hours saved and leverage ratio (`leverage::hours_saved`).
+    pub hours_saved: Option<crate::leverage::HoursSaved>,
     /// Added to the contract's fields: the load on the team.
     pub support_burden: SupportBurden,
+    /// Added: the support share of the team's capacity per week overlapping the window, and
+    /// the band it should stay in (`leverage::support_share`).
+    pub support_share: Option<crate::leverage::SupportShare>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +175,8 @@ pub async fn report(
         .oldest
         .map(|created| (now - created).num_seconds().max(0));
     report.support_burden = support_burden(report.tickets.opened, days, policy);
+    report.hours_saved = Some(crate::leverage::hours_saved(conn, policy, now).await?);
+    report.support_share = Some(crate::leverage::support_share(conn, policy, from, now).await?);
     Ok(report)
 }
 

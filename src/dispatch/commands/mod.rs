@@ -11,6 +11,7 @@ pub mod request;
 pub mod roadmap;
 pub mod stats;
 pub mod status;
+pub mod win;
 
 use super::Desk;
 use crate::context::AppError;
@@ -33,6 +34,8 @@ pub enum SlashCommand {
     Stats(stats::Stats),
     /// `roadmap ...`: the roadmap; `add`, `set`, `link` (platform team).
     Roadmap(roadmap::Roadmap),
+    /// `win <what changed> saves <N>h/month` (platform team), `wins`.
+    Win(win::Win),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -57,6 +60,8 @@ impl SlashCommand {
             "oncall" | "on-call" => SlashCommand::Oncall(oncall::Oncall),
             "stats" => SlashCommand::Stats(stats::Stats::parse(rest)),
             "roadmap" => SlashCommand::Roadmap(roadmap::Roadmap::parse(rest)),
+            "win" => SlashCommand::Win(win::Win::Record(rest.to_string())),
+            "wins" => SlashCommand::Win(win::Win::List),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -74,6 +79,7 @@ impl SlashCommand {
             SlashCommand::Oncall(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Stats(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Roadmap(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Win(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -120,6 +126,11 @@ mod tests {
             ),
             ("roadmap", SlashCommand::Roadmap(roadmap::Roadmap::Overview)),
             ("survey", SlashCommand::Help(help::Help::NotYet("survey"))),
+            (
+                "win CI cache saves 7h/month",
+                SlashCommand::Win(win::Win::Record("CI cache saves 7h/month".into())),
+            ),
+            ("wins", SlashCommand::Win(win::Win::List)),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),

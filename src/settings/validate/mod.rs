@@ -29,6 +29,7 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
     let delivery = delivery::delivery(raw.delivery, p);
     let digest = digest::digest(raw.digest);
     let roadmap = digest::roadmap(raw.roadmap, p);
+    let capacity = super::capacity::capacity(raw.capacity, p);
 
     if !p.is_empty() {
         return None;
@@ -45,5 +46,6 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
         delivery: delivery?,
         digest: digest?,
         roadmap: roadmap?,
+        capacity: capacity?,
     })
 }
