@@ -53,7 +53,8 @@ fn jobs_lists_the_builtin_policys_handoff_as_json() {
         [
             "oncall_handoff",
             "roadmap_digest",
-            "roadmap_stale_reminders"
+            "roadmap_stale_reminders",
+            "support_share_notice"
         ],
         "{jobs:?}"
     );

@@ -118,6 +118,9 @@ pub fn local_day(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
 }
 
+/// `[start, end)`.
+type Between = (DateTime<Utc>, DateTime<Utc>);
+
 fn hours(d: Duration) -> f64 {
     d.num_milliseconds() as f64 / 3_600_000.0
 }
@@ -131,7 +134,7 @@ pub fn capped_daily_hours(
     to: DateTime<Utc>,
     cap_h: f64,
 ) -> BTreeMap<(String, NaiveDate), f64> {
-    let mut by_person: BTreeMap<&str, Vec<(DateTime<Utc>, DateTime<Utc>)>> = BTreeMap::new();
+    let mut by_person: BTreeMap<&str, Vec<Between>> = BTreeMap::new();
     for s in spans {
         let (start, end) = (s.start.max(from), s.end.min(to));
         if start < end {
@@ -141,7 +144,7 @@ pub fn capped_daily_hours(
     let mut out = BTreeMap::new();
     for (person, mut list) in by_person {
         list.sort();
-        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        let mut merged: Vec<Between> = Vec::new();
         for (start, end) in list {
             match merged.last_mut() {
                 Some(last) if start <= last.1 => last.1 = last.1.max(end),
