@@ -72,11 +72,11 @@ pub fn week_line(w: &WeekShare) -> String {
 /// The headline: the last complete week against the band.
 pub fn share_line(s: &SupportShare) -> String {
     let band = format!("band {}–{}", percent(s.band[0]), percent(s.band[1]));
-    let capacity = format!("of the team's {} h a week", hours(s.capacity_h_per_week));
+    let capacity = format!("the team has {} h a week", hours(s.capacity_h_per_week));
     match s.weeks.iter().rev().find(|w| w.complete) {
-        Some(w) => format!("{} {capacity} · {band}", week_line(w)),
+        Some(w) => format!("{} · {capacity} · {band}", week_line(w)),
         None => match s.weeks.last() {
-            Some(w) => format!("{} {capacity} · {band}", week_line(w)),
+            Some(w) => format!("{} · {capacity} · {band}", week_line(w)),
             None => format!("no weeks yet · {band}"),
         },
     }
