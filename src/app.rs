@@ -157,6 +157,7 @@ pub fn job_registry(policy: &Policy) -> Registry {
     escalation::handoff::register(&mut jobs, policy);
     crate::digest::register(&mut jobs, policy);
     crate::survey::register(&mut jobs, policy);
+    crate::leverage::notice::register(&mut jobs, policy);
     jobs
 }
 

@@ -26,6 +26,8 @@ pub mod input;
 pub mod intake;
 /// Scheduled jobs: the registry, the runner, `platform-desk jobs`.
 pub mod jobs;
+/// Hours saved (wins, deflections), the leverage ratio and the support share of capacity.
+pub mod leverage;
 /// Counters and histograms, exposed on /metrics.
 pub mod metrics;
 /// Making untrusted text safe in Slack mrkdwn.

@@ -23,6 +23,7 @@ const CAPABILITIES: &[&str] = &[
     "roadmap",
     "csat",
     "survey",
+    "leverage",
 ];
 
 /// Modules that sit below every capability.

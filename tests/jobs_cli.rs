@@ -54,7 +54,8 @@ fn jobs_lists_the_builtin_policys_handoff_as_json() {
             "oncall_handoff",
             "roadmap_digest",
             "roadmap_stale_reminders",
-            "pulse_survey"
+            "pulse_survey",
+            "support_share_notice"
         ],
         "{jobs:?}"
     );

@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod days;
 mod handlers;
+mod leverage;
 mod report;
 mod sign_in;
 pub mod view;

@@ -51,6 +51,8 @@ pub fn page(days: u32, now: DateTime<Utc>, series: &Series, doc: &Value) -> Page
             pulse_trend(doc),
             channels(doc),
             categories(doc),
+            super::leverage::hours_saved(doc),
+            super::leverage::support_share(doc),
         ],
     }
 }
@@ -101,6 +103,14 @@ fn headline(doc: &Value) -> Vec<(String, String)> {
         (
             "Resolution breached".into(),
             rate(&doc["resolution"]["breach_rate"]),
+        ),
+        (
+            "Hours saved this month".into(),
+            super::leverage::hours(&doc["hours_saved"]["total_h"]),
+        ),
+        (
+            "Leverage ratio".into(),
+            super::leverage::ratio(&doc["hours_saved"]["leverage_ratio"]),
         ),
     ]
 }
@@ -562,7 +572,9 @@ mod tests {
                 "satisfaction",
                 "pulse",
                 "channels",
-                "categories"
+                "categories",
+                "hours-saved",
+                "support-share"
             ]
         );
         assert!(page

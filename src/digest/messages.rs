@@ -34,6 +34,8 @@ pub struct Week {
     pub satisfaction: Option<(u64, f64)>,
     /// The latest closed pulse survey (counts only under the anonymity threshold).
     pub pulse: Option<crate::stats::satisfaction::Pulse>,
+    /// Hours saved this month and the support share of capacity (`leverage::text`), in words.
+    pub leverage: Vec<String>,
 }
 
 impl Week {
@@ -48,8 +50,21 @@ impl Week {
             median_first_response_s: r.first_response.p50_s,
             satisfaction: r.csat.mean.filter(|_| r.csat.n > 0).map(|m| (r.csat.n, m)),
             pulse: r.pulse.clone(),
+            leverage: leverage_lines(r),
         }
     }
+}
+
+fn leverage_lines(r: &Report) -> Vec<String> {
+    use crate::leverage::text as lt;
+    let mut lines = Vec::new();
+    if let Some(h) = &r.hours_saved {
+        lines.push(format!("Hours saved: {}", lt::hours_saved_line(h)));
+    }
+    if let Some(s) = &r.support_share {
+        lines.push(format!("Support share of capacity: {}", lt::share_line(s)));
+    }
+    lines
 }
 
 /// The digest: what changed since `since`, what is next (`next` of `next_total` planned
@@ -222,6 +237,10 @@ fn support(w: &Week) -> String {
             "\nPulse survey: {}",
             crate::stats::text::pulse_line(Some(p))
         ));
+    }
+    for line in &w.leverage {
+        out.push('\n');
+        out.push_str(line);
     }
     out
 }

@@ -126,11 +126,37 @@ pub async fn seed(
             written_in_tx = 0;
         }
     }
+    demo_wins(&mut tx, policy, opts, now).await?;
     tx.commit().await?;
     producer
         .join()
         .map_err(|_| anyhow::anyhow!("the seed's generator panicked"))?;
     Ok(summary)
+}
+
+/// Two wins by the first platform engineer, inside the seeded days, so the hours saved and
+/// the leverage ratio show something; none when wins exist already or nobody is on the team.
+async fn demo_wins(
+    conn: &mut sqlx::SqliteConnection,
+    policy: &Policy,
+    opts: &Options,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let Some(by) = policy.slack.platform_team.first() else {
+        return Ok(());
+    };
+    if crate::leverage::db::wins(conn, 1).await?.1 > 0 {
+        return Ok(());
+    }
+    let days = i64::from(opts.days.max(1));
+    for (what, hours, ago) in [
+        ("deploys went from 45 to 5 minutes", 200.0, days * 2 / 3),
+        ("preview environments on every pull request", 60.0, days / 4),
+    ] {
+        let at = now - Duration::days(ago);
+        crate::leverage::db::add_win(conn, what, hours, by, at).await?;
+    }
+    Ok(())
 }
 
 /// [`seed`] into a database with no tickets yet; None (and nothing written) otherwise, so a

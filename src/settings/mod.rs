@@ -1,5 +1,6 @@
 //! Typed settings, read once: the environment (`Env`) and the policy file (`Policy`).
 
+mod capacity;
 mod cron_words;
 mod csat;
 mod env;
@@ -17,6 +18,7 @@ mod validate;
 mod policy_tests;
 
 pub use csat::CsatPolicy;
+pub use capacity::CapacityPolicy;
 pub use env::{Env, EnvError, LogFormat};
 pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;

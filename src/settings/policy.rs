@@ -31,6 +31,8 @@ pub struct Policy {
     pub digest: DigestPolicy,
     pub roadmap: RoadmapPolicy,
     pub csat: CsatPolicy,
+    /// `[capacity]`, with its defaults when absent.
+    pub capacity: super::capacity::CapacityPolicy,
 }
 
 /// Why a policy could not be loaded. The message is one line; `problems` has them all.

@@ -32,6 +32,7 @@ pub(super) struct Sections {
     digest: Option<IgnoredAny>,
     roadmap: Option<IgnoredAny>,
     csat: Option<IgnoredAny>,
+    capacity: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -179,6 +180,7 @@ one_section! {
     DigestDoc { digest: RawDigest }
     RoadmapDoc { roadmap: RawRoadmap }
     CsatDoc { csat: RawCsat }
+    CapacityDoc { capacity: super::capacity::RawCapacity }
 }
 
 /// One section as read.
@@ -203,6 +205,7 @@ pub(super) struct RawPolicy {
     pub digest: Section<RawDigest>,
     pub roadmap: Section<RawRoadmap>,
     pub csat: Section<RawCsat>,
+    pub capacity: Section<super::capacity::RawCapacity>,
 }
 
 /// Reads every section, reporting toml's errors: one per broken section, and unknown
@@ -224,6 +227,7 @@ pub(super) fn read(text: &str, problems: &mut Problems) -> RawPolicy {
         digest: section(text, problems, |d: DigestDoc| d.digest),
         roadmap: section(text, problems, |d: RoadmapDoc| d.roadmap),
         csat: section(text, problems, |d: CsatDoc| d.csat),
+        capacity: section(text, problems, |d: CapacityDoc| d.capacity),
     }
 }
 

@@ -30,10 +30,13 @@ pub fn render(r: &Report, offer_post: bool) -> Vec<Value> {
             csat_line(r),
             pulse_line(r.pulse.as_ref())
         )),
+    ];
+    blocks.extend(leverage(r));
+    blocks.push(
         json!({ "type": "context", "elements": [{ "type": "mrkdwn",
             "text": format!("{} to {} · times in SLA time (business hours where the priority says so, waiting on the requester left out)",
                 r.window.from, r.window.to) }] }),
-    ];
+    );
     if offer_post {
         blocks.push(json!({ "type": "actions", "elements": [{
             "type": "button",
@@ -43,6 +46,23 @@ pub fn render(r: &Report, offer_post: bool) -> Vec<Value> {
         }] }));
     }
     blocks
+}
+
+/// Hours saved this month and the support share per week (`leverage::text`).
+fn leverage(r: &Report) -> Option<Value> {
+    use crate::leverage::text as lt;
+    let mut lines = Vec::new();
+    if let Some(h) = &r.hours_saved {
+        lines.push(format!("*Hours saved*: {}", lt::hours_saved_line(h)));
+    }
+    if let Some(s) = &r.support_share {
+        lines.push(format!(
+            "*Support share of capacity*: {}",
+            lt::share_line(s)
+        ));
+        lines.extend(s.weeks.iter().map(|w| format!("    {}", lt::week_line(w))));
+    }
+    (!lines.is_empty()).then(|| section(&lines.join("\n")))
 }
 
 /// The notification text that goes with the blocks.

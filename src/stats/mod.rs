@@ -33,8 +33,10 @@
 //! - **CSAT** (`csat`, and in each group): the population's tickets whose requester answered
 //!   the satisfaction question, `n`, and the mean of their scores (1-5; null when n = 0).
 //! - **Pulse**: the latest closed pulse survey, whatever the window (see `satisfaction`);
-//!   null until one has closed. `self_service` and `hours_saved` are null until
-//!   self-service exists.
+//!   null until one has closed. `self_service` is null until self-service exists.
+//! - **Hours saved** (this calendar month, whatever the window) and the **support share** of
+//!   capacity (each week overlapping the window) come from `leverage`, whose module docs
+//!   define them; filters do not apply to them (they are the team's, not a ticket's).
 
 pub mod blocks;
 pub mod cli;
@@ -84,9 +86,13 @@ pub struct Report {
     pub csat: Csat,
     pub pulse: Option<satisfaction::Pulse>,
     pub self_service: Option<serde_json::Value>,
-    pub hours_saved: Option<serde_json::Value>,
+    /// This calendar month's hours saved and leverage ratio (`leverage::hours_saved`).
+    pub hours_saved: Option<crate::leverage::HoursSaved>,
     /// Added to the contract's fields: the load on the team.
     pub support_burden: SupportBurden,
+    /// Added: the support share of the team's capacity per week overlapping the window, and
+    /// the band it should stay in (`leverage::support_share`).
+    pub support_share: Option<crate::leverage::SupportShare>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,6 +183,8 @@ pub async fn report(
         .map(|created| (now - created).num_seconds().max(0));
     report.support_burden = support_burden(report.tickets.opened, days, policy);
     satisfaction::add(conn, policy, from, now, filters, &mut report).await?;
+    report.hours_saved = Some(crate::leverage::hours_saved(conn, policy, now).await?);
+    report.support_share = Some(crate::leverage::support_share(conn, policy, from, now).await?);
     Ok(report)
 }
 

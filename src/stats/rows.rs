@@ -356,6 +356,7 @@ impl<'a> Accumulator<'a> {
             pulse: None,
             self_service: None,
             hours_saved: None,
+            support_share: None,
             support_burden: SupportBurden {
                 tickets_per_week: 0.0,
                 platform_team: 0,

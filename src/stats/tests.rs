@@ -155,7 +155,12 @@ async fn an_empty_window_reports_zeros_and_nulls_in_the_contracts_shape() {
     assert_eq!(json["window"]["from"], "2026-10-26T12:00:00Z");
     assert_eq!(json["csat"], serde_json::json!({"n": 0, "mean": null}));
     assert!(json["pulse"].is_null() && json["self_service"].is_null());
-    assert!(json["hours_saved"].is_null() && json["oldest_open_s"].is_null());
+    assert!(json["oldest_open_s"].is_null());
+    // Hours saved: nothing saved yet, against the default team's 6 × 140 h.
+    assert_eq!(json["hours_saved"]["month"], "2026-11");
+    assert_eq!(json["hours_saved"]["total_h"], 0.0);
+    assert_eq!(json["hours_saved"]["team_h"], 840.0);
+    assert_eq!(json["hours_saved"]["leverage_ratio"], 0.0);
     assert!(json["first_response"]["breach_rate"].is_null());
     assert!(json["first_response"]["p50_s"].is_null());
     let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();

@@ -105,7 +105,23 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "\nSupport burden: {}", burden_line(r));
     let _ = writeln!(out, "Satisfaction: {}", csat_line(r));
     let _ = writeln!(out, "Pulse: {}", pulse_line(r.pulse.as_ref()));
+    leverage_lines(&mut out, r);
     out
+}
+
+/// Hours saved and the support share, from `leverage::text`.
+fn leverage_lines(out: &mut String, r: &Report) {
+    use crate::leverage::text as lt;
+    if let Some(h) = &r.hours_saved {
+        let _ = writeln!(out, "\nHours saved: {}", lt::hours_saved_line(h));
+        let _ = writeln!(out, "  by month: {}", lt::months_line(h));
+    }
+    if let Some(s) = &r.support_share {
+        let _ = writeln!(out, "Support share of capacity: {}", lt::share_line(s));
+        for w in &s.weeks {
+            let _ = writeln!(out, "  {}", lt::week_line(w));
+        }
+    }
 }
 
 /// CSAT over the whole report: `4.33 of 5 (3 answers)`.

@@ -59,6 +59,8 @@ fn usage_text(policy: &Policy) -> String {
          • `/platform roadmap` — what the platform team works on next; `roadmap show RM-3`, \
          `roadmap follow RM-3` (`roadmap help` for the rest)\n\
          • `/platform survey` — the latest pulse survey results; `survey start` (platform team)\n\
+         • `/platform wins` — time the platform team saved everyone; \
+         `/platform win <what changed> saves <N>h/month` (platform team)\n\
          • `/platform help` — this help\n\
          You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a \
          help channel, or add the :{emoji}: reaction to any message.",

@@ -12,6 +12,7 @@ pub mod roadmap;
 pub mod stats;
 pub mod status;
 pub mod survey;
+pub mod win;
 
 use super::Desk;
 use crate::context::AppError;
@@ -36,6 +37,8 @@ pub enum SlashCommand {
     Roadmap(roadmap::Roadmap),
     /// `survey`: the latest pulse results; `survey start` (platform team).
     Survey(survey::Survey),
+    /// `win <what changed> saves <N>h/month` (platform team), `wins`.
+    Win(win::Win),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -61,6 +64,8 @@ impl SlashCommand {
             "stats" => SlashCommand::Stats(stats::Stats::parse(rest)),
             "roadmap" => SlashCommand::Roadmap(roadmap::Roadmap::parse(rest)),
             "survey" | "pulse" => SlashCommand::Survey(survey::Survey::parse(rest)),
+            "win" => SlashCommand::Win(win::Win::Record(rest.to_string())),
+            "wins" => SlashCommand::Win(win::Win::List),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -79,6 +84,7 @@ impl SlashCommand {
             SlashCommand::Stats(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Roadmap(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Survey(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Win(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -126,6 +132,11 @@ mod tests {
             ("roadmap", SlashCommand::Roadmap(roadmap::Roadmap::Overview)),
             ("survey", SlashCommand::Survey(survey::Survey::Results)),
             ("survey start", SlashCommand::Survey(survey::Survey::Start)),
+            (
+                "win CI cache saves 7h/month",
+                SlashCommand::Win(win::Win::Record("CI cache saves 7h/month".into())),
+            ),
+            ("wins", SlashCommand::Win(win::Win::List)),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),

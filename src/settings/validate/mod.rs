@@ -30,6 +30,7 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
     let digest = digest::digest(raw.digest);
     let roadmap = digest::roadmap(raw.roadmap, p);
     let csat = super::csat::csat(raw.csat, p);
+    let capacity = super::capacity::capacity(raw.capacity, p);
 
     if !p.is_empty() {
         return None;
@@ -47,5 +48,6 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
         digest: digest?,
         roadmap: roadmap?,
         csat: csat?,
+        capacity: capacity?,
     })
 }
