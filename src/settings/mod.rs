@@ -17,8 +17,8 @@ mod validate;
 #[cfg(test)]
 mod policy_tests;
 
-pub use csat::CsatPolicy;
 pub use capacity::CapacityPolicy;
+pub use csat::CsatPolicy;
 pub use env::{Env, EnvError, LogFormat};
 pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;
