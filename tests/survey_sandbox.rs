@@ -51,9 +51,10 @@ impl Page {
         resp.send().await.unwrap().json().await.unwrap()
     }
 
-    /// The first message in `channel` whose text starts with `start` (10 s at most).
+    /// The first message in `channel` whose text starts with `start` (30 s at most: a loaded
+    /// CI machine).
     async fn wait_for_message(&self, channel: &str, start: &str) -> Value {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let state = self.state().await;
             let found = state["messages"].as_array().unwrap().iter().find(|m| {
                 m["channel"] == channel && m["text"].as_str().is_some_and(|t| t.starts_with(start))
