@@ -352,6 +352,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_deleted_rows_id_is_never_given_to_a_new_row() {
+        // A survey's close deletes its own rows, one maybe in flight, and writes its results
+        // in the same transaction: were the newest id given out again, the answer to the
+        // deleted row's call would mark the results sent (`mark_sent` is by id).
+        let dir = tempfile::tempdir().unwrap();
+        let pool = migrated(&dir).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let notice = Purpose::Notice;
+        insert_all(
+            &mut conn,
+            &[(None, msg("chat.postMessage", "C1", notice))],
+            "now",
+        )
+        .await
+        .unwrap();
+        let reminder = insert_one(&mut conn, &msg("chat.postMessage", "U1", notice), "now")
+            .await
+            .unwrap();
+        sqlx::query("delete from outbox where id = ?")
+            .bind(reminder)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let results = insert_one(&mut conn, &msg("chat.postMessage", "C2", notice), "now")
+            .await
+            .unwrap();
+        assert!(results > reminder, "{results} reuses {reminder}");
+        mark_sent(&mut conn, reminder, "now", Some("1.1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            status_of(&mut conn, results).await.unwrap().as_deref(),
+            Some("pending")
+        );
+    }
+
+    #[tokio::test]
     async fn a_card_post_is_pending_until_it_is_sent() {
         let dir = tempfile::tempdir().unwrap();
         let pool = migrated(&dir).await;
