@@ -9,6 +9,7 @@ mod problem;
 mod raw;
 mod secret;
 mod sections;
+mod self_service;
 mod sla_table;
 mod validate;
 
@@ -19,6 +20,7 @@ pub use env::{Env, EnvError, LogFormat};
 pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;
 pub use secret::Secret;
+pub use self_service::{CatalogEntry, OwnershipArea, OwnershipPolicy, SelfServicePolicy, PLATFORM_OWNER};
 pub use sections::{
     BusinessHours, CronSchedule, Delivery, DigestPolicy, OncallPolicy, PriorityTarget,
     RoadmapPolicy, Schedules, SlaPolicy, SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy,

@@ -30,6 +30,8 @@ pub(super) struct Sections {
     delivery: Option<IgnoredAny>,
     digest: Option<IgnoredAny>,
     roadmap: Option<IgnoredAny>,
+    self_service: Option<IgnoredAny>,
+    ownership: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -149,6 +151,40 @@ pub(super) struct RawRoadmap {
     pub stale_after: Option<Text>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawSelfService {
+    pub offer_timeout: Option<Text>,
+    pub minutes_saved_per_deflection: Option<Spanned<i64>>,
+    pub entries: Vec<Spanned<RawCatalogEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCatalogEntry {
+    pub title: Text,
+    pub link: Text,
+    pub summary: Text,
+    #[serde(default)]
+    pub keywords: Vec<Text>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawOwnership {
+    pub areas: Vec<Spanned<RawArea>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArea {
+    pub name: Text,
+    pub keywords: Vec<Text>,
+    pub owner: Text,
+    pub channel: Option<Text>,
+    pub note: Option<Text>,
+}
+
 /// Declares a one-section view of the document. Reading each section on its own, from the
 /// whole text so that spans stay right, lets one broken section not hide the problems of
 /// the others.
@@ -173,6 +209,8 @@ one_section! {
     DeliveryDoc { delivery: RawDelivery }
     DigestDoc { digest: RawDigest }
     RoadmapDoc { roadmap: RawRoadmap }
+    SelfServiceDoc { self_service: RawSelfService }
+    OwnershipDoc { ownership: RawOwnership }
 }
 
 /// One section as read.
@@ -196,6 +234,8 @@ pub(super) struct RawPolicy {
     pub delivery: Section<RawDelivery>,
     pub digest: Section<RawDigest>,
     pub roadmap: Section<RawRoadmap>,
+    pub self_service: Section<RawSelfService>,
+    pub ownership: Section<RawOwnership>,
 }
 
 /// Reads every section, reporting toml's errors: one per broken section, and unknown
@@ -216,6 +256,8 @@ pub(super) fn read(text: &str, problems: &mut Problems) -> RawPolicy {
         delivery: section(text, problems, |d: DeliveryDoc| d.delivery),
         digest: section(text, problems, |d: DigestDoc| d.digest),
         roadmap: section(text, problems, |d: RoadmapDoc| d.roadmap),
+        self_service: section(text, problems, |d: SelfServiceDoc| d.self_service),
+        ownership: section(text, problems, |d: OwnershipDoc| d.ownership),
     }
 }
 

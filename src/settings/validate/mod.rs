@@ -8,6 +8,7 @@ mod delivery;
 mod digest;
 mod fields;
 mod jobs;
+mod self_service;
 mod sla;
 mod slack;
 mod triage;
@@ -29,6 +30,8 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
     let delivery = delivery::delivery(raw.delivery, p);
     let digest = digest::digest(raw.digest);
     let roadmap = digest::roadmap(raw.roadmap, p);
+    let self_service = self_service::self_service(raw.self_service, p);
+    let ownership = self_service::ownership(raw.ownership, p);
 
     if !p.is_empty() {
         return None;
@@ -45,5 +48,7 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
         delivery: delivery?,
         digest: digest?,
         roadmap: roadmap?,
+        self_service: self_service?,
+        ownership: ownership?,
     })
 }
