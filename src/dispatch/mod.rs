@@ -41,12 +41,18 @@ impl Desk {
             Input::Submission(s) if s.callback_id == intake::messages::form::CALLBACK_ID => {
                 Box::pin(intake::on_submission(&self.intake, s)).await
             }
+            Input::Submission(s) if intake::answers::handles_form(&s.callback_id) => {
+                Box::pin(intake::answers::on_submission(&self.intake, s)).await
+            }
             Input::Submission(s) if roadmap::actions::handles_form(&s.callback_id) => {
                 Box::pin(roadmap::actions::on_submission(ctx, s)).await
             }
             Input::Submission(s) => Box::pin(tickets::actions::on_submission(ctx, s)).await,
             Input::Action(a) if a.action_id == crate::stats::blocks::POST_ACTION => {
                 Box::pin(commands::stats::post(ctx, a)).await
+            }
+            Input::Action(a) if intake::answers::handles(&a.action_id) => {
+                Box::pin(intake::answers::on_action(&self.intake, a)).await
             }
             Input::Action(a) if roadmap::actions::handles(&a.action_id) => {
                 Box::pin(roadmap::actions::on_action(ctx, a)).await

@@ -424,3 +424,13 @@ pub async fn redirect_filed(
         .await?;
     Ok(())
 }
+
+/// Which entry's `This solved it` was pressed (1 to 3).
+pub async fn solved_rank(tx: &mut SqliteConnection, id: i64, rank: i64) -> sqlx::Result<()> {
+    sqlx::query("update self_service_offers set solved_rank = ? where id = ?")
+        .bind(rank.clamp(1, 3))
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}

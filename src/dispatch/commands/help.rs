@@ -58,6 +58,7 @@ fn usage_text(policy: &Policy) -> String {
          • `/platform oncall` — who is on call; `/platform oncall set @someone [for 3d]` (platform team)\n\
          • `/platform roadmap` — what the platform team works on next; `roadmap show RM-3`, \
          `roadmap follow RM-3` (`roadmap help` for the rest)\n\
+         • `/platform owns <topic>` — which team owns a topic\n\
          • `/platform help` — this help\n\
          You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a \
          help channel, or add the :{emoji}: reaction to any message.",

@@ -6,6 +6,7 @@
 pub mod help;
 pub mod mine;
 pub mod oncall;
+pub mod owns;
 pub mod queue;
 pub mod request;
 pub mod roadmap;
@@ -33,6 +34,8 @@ pub enum SlashCommand {
     Stats(stats::Stats),
     /// `roadmap ...`: the roadmap; `add`, `set`, `link` (platform team).
     Roadmap(roadmap::Roadmap),
+    /// `owns <topic>`: who owns it, from the ownership map.
+    Owns(owns::Owns),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -57,6 +60,9 @@ impl SlashCommand {
             "oncall" | "on-call" => SlashCommand::Oncall(oncall::Oncall),
             "stats" => SlashCommand::Stats(stats::Stats::parse(rest)),
             "roadmap" => SlashCommand::Roadmap(roadmap::Roadmap::parse(rest)),
+            "owns" => SlashCommand::Owns(owns::Owns {
+                topic: rest.to_string(),
+            }),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -74,6 +80,7 @@ impl SlashCommand {
             SlashCommand::Oncall(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Stats(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Roadmap(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Owns(c) => Ok(c.apply(desk)),
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -120,6 +127,12 @@ mod tests {
             ),
             ("roadmap", SlashCommand::Roadmap(roadmap::Roadmap::Overview)),
             ("survey", SlashCommand::Help(help::Help::NotYet("survey"))),
+            (
+                "owns  database migrations ",
+                SlashCommand::Owns(owns::Owns {
+                    topic: "database migrations".into(),
+                }),
+            ),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),
