@@ -77,7 +77,9 @@ fn answered(held: &Held, a: &Action, text: String) -> OutboxMessage {
 async fn key_of(ctx: &Context, ticket_id: Option<i64>) -> Result<Option<String>, AppError> {
     let Some(id) = ticket_id else { return Ok(None) };
     let mut conn = ctx.pool.acquire().await?;
-    Ok(crate::tickets::db::by_id(&mut conn, id).await?.map(|t| t.key))
+    Ok(crate::tickets::db::by_id(&mut conn, id)
+        .await?
+        .map(|t| t.key))
 }
 
 async fn solved(app: &Intake, a: &Action, id: i64, rank: i64) -> Result<Reply, AppError> {
@@ -130,7 +132,12 @@ async fn still_need(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError
         let current = db::offer(&mut *app.pool.acquire().await?, id).await?;
         let current = current.unwrap_or(offer);
         let key = key_of(app, current.ticket_id).await?;
-        return tell(app, a, messages::already(current.outcome.as_str(), key.as_deref())).await;
+        return tell(
+            app,
+            a,
+            messages::already(current.outcome.as_str(), key.as_deref()),
+        )
+        .await;
     }
     let mut offer = offer;
     offer.outcome = Outcome::StillNeeded;
@@ -313,7 +320,9 @@ impl Job for Expire {
 
 async fn expire(ctx: &Context, filer: Option<&TicketFiler>, run: &Run) -> Result<(), AppError> {
     let Some(filer) = filer else {
-        return Err(AppError::Other(anyhow::anyhow!("no ticket writer in this process")));
+        return Err(AppError::Other(anyhow::anyhow!(
+            "no ticket writer in this process"
+        )));
     };
     let now = ctx.clock.now();
     let timeout = chrono::Duration::from_std(ctx.policy.self_service.offer_timeout)
@@ -353,7 +362,9 @@ async fn expire(ctx: &Context, filer: Option<&TicketFiler>, run: &Run) -> Result
 async fn file_by_id(ctx: &Context, filer: &TicketFiler, id: i64) -> Result<usize, AppError> {
     let offer = db::offer(&mut *ctx.pool.acquire().await?, id).await?;
     let Some(offer) = offer else { return Ok(0) };
-    Ok(usize::from(file_offer(ctx, filer, &offer, None).await?.is_some()))
+    Ok(usize::from(
+        file_offer(ctx, filer, &offer, None).await?.is_some(),
+    ))
 }
 
 #[cfg(test)]

@@ -110,11 +110,11 @@ impl Catalog {
 /// Words that say nothing about what a request is about.
 const STOPWORDS: &[&str] = &[
     "a", "about", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at", "be",
-    "been", "but", "by", "can", "could", "do", "does", "for", "from", "get", "got", "has",
-    "have", "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its",
-    "just", "me", "my", "need", "needs", "no", "not", "of", "on", "or", "our", "please", "so",
-    "some", "still", "that", "the", "their", "there", "this", "to", "up", "us", "was", "we",
-    "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
+    "been", "but", "by", "can", "could", "do", "does", "for", "from", "get", "got", "has", "have",
+    "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me",
+    "my", "need", "needs", "no", "not", "of", "on", "or", "our", "please", "so", "some", "still",
+    "that", "the", "their", "there", "this", "to", "up", "us", "was", "we", "what", "when",
+    "where", "which", "who", "why", "will", "with", "would", "you", "your",
 ];
 
 /// The request's distinct meaningful words, in order, at most [`MAX_QUERY_WORDS`].
@@ -219,11 +219,17 @@ mod tests {
     #[tokio::test]
     async fn look_alike_texts_find_their_own_entry() {
         let c = catalog().await;
-        let revoke = c.best("I leaked a vault token in a public gist, revoke it").await.unwrap();
+        let revoke = c
+            .best("I leaked a vault token in a public gist, revoke it")
+            .await
+            .unwrap();
         assert_eq!(revoke[0].title, "Revoke a leaked Vault token");
         let quota = c.best("our namespace hit its quota limits").await.unwrap();
         assert_eq!(quota[0].title, "Raise a namespace quota");
-        let new = c.best("need a new kubernetes namespace for billing").await.unwrap();
+        let new = c
+            .best("need a new kubernetes namespace for billing")
+            .await
+            .unwrap();
         assert_eq!(new[0].title, "Request a Kubernetes namespace");
     }
 
@@ -238,14 +244,29 @@ mod tests {
     async fn below_the_threshold_nothing_is_offered() {
         let c = catalog().await;
         // One shared word of several: vault is down, not a token problem.
-        assert!(c.best("vault is down in production").await.unwrap().is_empty());
+        assert!(c
+            .best("vault is down in production")
+            .await
+            .unwrap()
+            .is_empty());
         // Shared with a summary only.
-        assert!(c.best("security review of the gist").await.unwrap().is_empty());
-        assert!(c.best("the deploy pipeline is red").await.unwrap().is_empty());
+        assert!(c
+            .best("security review of the gist")
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(c
+            .best("the deploy pipeline is red")
+            .await
+            .unwrap()
+            .is_empty());
         // Nothing meaningful at all.
         assert!(c.best("please help me").await.unwrap().is_empty());
         // A single meaningful word is enough when it is the whole request.
-        assert_eq!(titles(&c.best("quota?").await.unwrap()), ["Raise a namespace quota"]);
+        assert_eq!(
+            titles(&c.best("quota?").await.unwrap()),
+            ["Raise a namespace quota"]
+        );
     }
 
     #[tokio::test]

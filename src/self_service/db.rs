@@ -117,12 +117,14 @@ pub async fn insert_offer(
     .fetch_one(&mut *tx)
     .await?;
     for (rank, title) in titles.iter().enumerate() {
-        sqlx::query("insert into self_service_offer_entries (offer_id, rank, title) values (?, ?, ?)")
-            .bind(id)
-            .bind(rank as i64 + 1)
-            .bind(title)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "insert into self_service_offer_entries (offer_id, rank, title) values (?, ?, ?)",
+        )
+        .bind(id)
+        .bind(rank as i64 + 1)
+        .bind(title)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(id)
 }

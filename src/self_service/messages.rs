@@ -57,7 +57,8 @@ pub fn offer(
         "{} before this goes to the platform team, one of these may answer it right now:",
         user(&held.requester)
     );
-    let mut blocks = vec![json!({ "type": "section", "text": { "type": "mrkdwn", "text": intro } })];
+    let mut blocks =
+        vec![json!({ "type": "section", "text": { "type": "mrkdwn", "text": intro } })];
     for (i, m) in matches.iter().enumerate() {
         blocks.push(json!({
             "type": "section",
@@ -84,13 +85,24 @@ pub fn offer(
     ) }] }));
     let text = format!(
         "Before this goes to the platform team: {} may answer it.",
-        matches.first().map_or_else(String::new, |m| escape(&m.title).into_owned())
+        matches
+            .first()
+            .map_or_else(String::new, |m| escape(&m.title).into_owned())
     );
-    with_place(json!({ "text": text, "blocks": blocks, "unfurl_links": false }), held, notice)
+    with_place(
+        json!({ "text": text, "blocks": blocks, "unfurl_links": false }),
+        held,
+        notice,
+    )
 }
 
 /// The redirect: whose area it is, and `File it anyway`.
-pub fn redirect(redirect_id: i64, held: &Held, area: &OwnershipArea, notice: Option<&Notice>) -> Value {
+pub fn redirect(
+    redirect_id: i64,
+    held: &Held,
+    area: &OwnershipArea,
+    notice: Option<&Notice>,
+) -> Value {
     let text = redirect_text(area);
     let blocks = vec![
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("{} {text}", user(&held.requester)) } }),
@@ -100,7 +112,11 @@ pub fn redirect(redirect_id: i64, held: &Held, area: &OwnershipArea, notice: Opt
             "value": redirect_id.to_string(),
         }] }),
     ];
-    with_place(json!({ "text": text, "blocks": blocks, "unfurl_links": false }), held, notice)
+    with_place(
+        json!({ "text": text, "blocks": blocks, "unfurl_links": false }),
+        held,
+        notice,
+    )
 }
 
 fn redirect_text(area: &OwnershipArea) -> String {
@@ -152,7 +168,10 @@ pub fn answered(channel: &str, ts: &str, text: &str) -> Value {
 }
 
 pub fn solved_by(title: &str) -> String {
-    format!(":white_check_mark: Solved by *{}*. No ticket was filed.", escape(title))
+    format!(
+        ":white_check_mark: Solved by *{}*. No ticket was filed.",
+        escape(title)
+    )
 }
 
 pub fn still_needed(key: &str) -> String {

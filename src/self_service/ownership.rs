@@ -66,9 +66,18 @@ owner = "platform"
     fn a_text_is_about_the_area_whose_keywords_it_has() {
         let p = policy();
         let area = |t: &str| area_of(&p.ownership, t).map(|a| a.name.as_str());
-        assert_eq!(area("Please review my schema change"), Some("database schema changes"));
-        assert_eq!(area("two migrations are stuck"), Some("database schema changes"));
-        assert_eq!(area("ALTER TABLE users add column"), Some("database schema changes"));
+        assert_eq!(
+            area("Please review my schema change"),
+            Some("database schema changes")
+        );
+        assert_eq!(
+            area("two migrations are stuck"),
+            Some("database schema changes")
+        );
+        assert_eq!(
+            area("ALTER TABLE users add column"),
+            Some("database schema changes")
+        );
         assert_eq!(area("the CI pipeline is red"), Some("deploy pipelines"));
         assert_eq!(area("a table is altered"), None);
         assert_eq!(area("vault token expired"), None);

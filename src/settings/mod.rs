@@ -20,11 +20,13 @@ pub use env::{Env, EnvError, LogFormat};
 pub use policy::{Policy, PolicyError};
 pub use problem::ConfigProblem;
 pub use secret::Secret;
-pub use self_service::{CatalogEntry, OwnershipArea, OwnershipPolicy, SelfServicePolicy, PLATFORM_OWNER};
 pub use sections::{
     BusinessHours, CronSchedule, Delivery, DigestPolicy, OncallPolicy, PriorityTarget,
     RoadmapPolicy, Schedules, SlaPolicy, SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy,
     TriageRule,
+};
+pub use self_service::{
+    CatalogEntry, OwnershipArea, OwnershipPolicy, SelfServicePolicy, PLATFORM_OWNER,
 };
 
 /// Everything the process is configured with.

@@ -113,7 +113,10 @@ pub fn ownership(raw: Section<RawOwnership>, p: &mut Problems) -> Option<Ownersh
         };
         let mut keyword_words = Vec::new();
         for text in &area.keywords {
-            let words: Vec<String> = Words::of(text.get_ref()).iter().map(str::to_string).collect();
+            let words: Vec<String> = Words::of(text.get_ref())
+                .iter()
+                .map(str::to_string)
+                .collect();
             let folded = words.join(" ");
             if words.is_empty() {
                 continue;
@@ -217,13 +220,17 @@ owner = "platform"
             .map(ToString::to_string)
             .collect();
         assert!(
-            problems.iter().any(|p| p.starts_with("self_service.entries[1].title (line ")
-                && p.contains("already used by self_service.entries[0]")),
+            problems
+                .iter()
+                .any(|p| p.starts_with("self_service.entries[1].title (line ")
+                    && p.contains("already used by self_service.entries[0]")),
             "{problems:?}"
         );
         assert!(
-            problems.iter().any(|p| p.starts_with("self_service.entries[1].link (line ")
-                && p.contains("https://")),
+            problems
+                .iter()
+                .any(|p| p.starts_with("self_service.entries[1].link (line ")
+                    && p.contains("https://")),
             "{problems:?}"
         );
     }
@@ -235,7 +242,10 @@ owner = "platform"
         );
         let problems = Policy::parse(&text).expect_err("overlap");
         let text = problems[0].to_string();
-        assert!(text.starts_with("ownership.areas[2].keywords (line "), "{text}");
+        assert!(
+            text.starts_with("ownership.areas[2].keywords (line "),
+            "{text}"
+        );
         assert!(text.contains("\"Schema\""), "{text}");
         assert!(text.contains("\"database schema changes\""), "{text}");
         assert!(text.contains("\"analytics\""), "{text}");
