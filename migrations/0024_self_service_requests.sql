@@ -36,3 +36,7 @@ create table ownership_redirects (
     ticket_id integer references tickets (id)
 );
 create index ownership_redirects_requested on ownership_redirects (requested_at);
+
+-- The reports find the tickets no offer was made for (knowledge gaps) by this.
+create index self_service_offers_ticket on self_service_offers (ticket_id)
+    where ticket_id is not null;

@@ -540,3 +540,83 @@ fn config_check_rejects_areas_sharing_a_keyword_naming_both_and_the_keyword() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_reports_count_confirmed_answers_per_entry_and_show_the_knowledge_gaps() {
+    let clock = ManualClock::new(start());
+    let app = app_at(&clock).await;
+    // Solved, still needed help, ignored; and two tickets nothing matched.
+    for (ts, text) in [
+        ("1764579600.001000", "my vault token expired"),
+        (
+            "1764579600.001100",
+            "vault token expired again after rotate",
+        ),
+        (
+            "1764579600.001200",
+            "need a kubernetes namespace for search",
+        ),
+    ] {
+        ask_in_help(&app, ts, text).await;
+    }
+    let offer = |ts: &str| thread(&app, ts).into_iter().next().unwrap();
+    let (a, _, blocks_a) = offer("1764579600.001000");
+    press(&app, ALICE, HELP, &a, &blocks_a, "This solved it").await;
+    let (b, _, blocks_b) = offer("1764579600.001100");
+    press(&app, ALICE, HELP, &b, &blocks_b, "I still need help").await;
+    ask_in_help(
+        &app,
+        "1764579600.001300",
+        "Terraform plan hangs on the VPC module",
+    )
+    .await;
+    ask_in_help(&app, "1764579600.001400", "Terraform state lock stuck").await;
+    clock.advance(Duration::minutes(11));
+    app.step().await;
+    app.settled().await;
+
+    let doc: Value = serde_json::from_str(&app.get("/api/v1/stats?days=30").await).unwrap();
+    let s = &doc["self_service"];
+    assert_eq!(s["offered"], 3, "{s}");
+    assert_eq!(
+        (
+            s["solved"].as_u64(),
+            s["still_needed_help"].as_u64(),
+            s["ignored"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert!((s["deflection_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    let rotate = s["by_entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["title"] == "Rotate a Vault token")
+        .unwrap();
+    assert_eq!(
+        (
+            rotate["offered"].as_u64(),
+            rotate["solved"].as_u64(),
+            rotate["still_needed_help"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let gaps = s["knowledge_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0]["tickets"], 2);
+    assert_eq!(gaps[0]["words"][0], "terraform");
+
+    let blocks = app.command_json(ALICE, "C02PAYMENTS", "stats").await;
+    let all = blocks["blocks"].to_string();
+    assert!(
+        all.contains("3 offered · 1 solved (33.3% deflected)"),
+        "{all}"
+    );
+    assert!(all.contains("terraform"), "{all}");
+    let page = app.get("/dashboard").await;
+    assert!(
+        page.contains("Self-service: 33% of 3 offers solved (confirmed)"),
+        "no panel"
+    );
+    assert!(page.contains("Rotate a Vault token"));
+}

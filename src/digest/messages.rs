@@ -32,6 +32,8 @@ pub struct Week {
     pub median_first_response_s: Option<i64>,
     /// (answers, mean) once someone answered.
     pub satisfaction: Option<(u64, f64)>,
+    /// Self-service over the week, when anything was offered or filed.
+    pub self_service: Option<crate::stats::self_service::SelfService>,
 }
 
 impl Week {
@@ -45,6 +47,7 @@ impl Week {
             resolution_breach_rate: r.resolution.breach_rate,
             median_first_response_s: r.first_response.p50_s,
             satisfaction: r.csat.mean.filter(|_| r.csat.n > 0).map(|m| (r.csat.n, m)),
+            self_service: r.self_service.clone(),
         }
     }
 }
@@ -206,6 +209,24 @@ fn support(w: &Week) -> String {
     );
     if let Some((n, mean)) = w.satisfaction {
         out.push_str(&format!("\nSatisfaction: {mean:.2} of 5 ({n} answers)"));
+    }
+    if let Some(ss) = &w.self_service {
+        use crate::stats::self_service::{gap_text, line};
+        if ss.offered > 0 {
+            out.push_str(&format!("\nSelf-service: {}", line(ss)));
+        }
+        if !ss.knowledge_gaps.is_empty() {
+            let gaps: Vec<String> = ss
+                .knowledge_gaps
+                .iter()
+                .take(3)
+                .map(|g| escape(&gap_text(g)).into_owned())
+                .collect();
+            out.push_str(&format!(
+                "\nNo doc for these yet (tickets with no catalog match): {}",
+                gaps.join(" · ")
+            ));
+        }
     }
     out
 }

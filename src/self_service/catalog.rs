@@ -107,22 +107,12 @@ impl Catalog {
     }
 }
 
-/// Words that say nothing about what a request is about.
-const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at", "be",
-    "been", "but", "by", "can", "could", "do", "does", "for", "from", "get", "got", "has", "have",
-    "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me",
-    "my", "need", "needs", "no", "not", "of", "on", "or", "our", "please", "so", "some", "still",
-    "that", "the", "their", "there", "this", "to", "up", "us", "was", "we", "what", "when",
-    "where", "which", "who", "why", "will", "with", "would", "you", "your",
-];
-
 /// The request's distinct meaningful words, in order, at most [`MAX_QUERY_WORDS`].
 pub fn content_words(text: &str) -> Vec<String> {
     let mut seen = BTreeSet::new();
     Words::of(text)
         .iter()
-        .filter(|w| !STOPWORDS.contains(w))
+        .filter(|w| !crate::words::is_stopword(w))
         .filter(|w| seen.insert(w.to_string()))
         .take(MAX_QUERY_WORDS)
         .map(str::to_string)

@@ -30,13 +30,16 @@
 //!   channels with the most tickets opened, at most [`TOP_CHANNELS`].
 //! - **Support burden**: tickets opened per week (opened × 7 / days) and per platform engineer
 //!   per week (divided by the size of the policy's `platform_team`; null when it is empty).
-//! - `csat` is `{n: 0, mean: null}` and `pulse`, `self_service`, `hours_saved` are null
-//!   until surveys and self-service exist.
+//! - `csat` is `{n: 0, mean: null}` and `pulse`, `hours_saved` are null until surveys and
+//!   leverage exist.
+//! - **Self-service**: see [`self_service`].
 
 pub mod blocks;
 pub mod cli;
 pub mod db;
 pub mod rows;
+pub mod self_service;
+mod self_service_db;
 pub mod series;
 pub mod text;
 
@@ -78,7 +81,7 @@ pub struct Report {
     pub oldest_open_s: Option<i64>,
     pub csat: Csat,
     pub pulse: Option<serde_json::Value>,
-    pub self_service: Option<serde_json::Value>,
+    pub self_service: Option<self_service::SelfService>,
     pub hours_saved: Option<serde_json::Value>,
     /// Added to the contract's fields: the load on the team.
     pub support_burden: SupportBurden,
@@ -168,6 +171,7 @@ pub async fn report(
         .oldest
         .map(|created| (now - created).num_seconds().max(0));
     report.support_burden = support_burden(report.tickets.opened, days, policy);
+    report.self_service = Some(self_service::report(conn, from, now).await?);
     Ok(report)
 }
 
