@@ -21,6 +21,7 @@ const CAPABILITIES: &[&str] = &[
     "jobs",
     "digest",
     "roadmap",
+    "self_service",
 ];
 
 /// Modules that sit below every capability.
