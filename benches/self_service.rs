@@ -18,20 +18,56 @@ use std::time::{Duration, Instant};
 const TARGET_P99: Duration = Duration::from_millis(1);
 
 const SERVICES: &[&str] = &[
-    "billing", "search", "checkout", "ledger", "payments", "orders", "identity", "catalog",
-    "shipping", "inventory", "pricing", "reviews", "notifications", "analytics", "gateway",
-    "profile", "cart", "recommendations", "fraud", "support", "reporting", "auth", "media",
-    "messaging", "scheduler",
+    "billing",
+    "search",
+    "checkout",
+    "ledger",
+    "payments",
+    "orders",
+    "identity",
+    "catalog",
+    "shipping",
+    "inventory",
+    "pricing",
+    "reviews",
+    "notifications",
+    "analytics",
+    "gateway",
+    "profile",
+    "cart",
+    "recommendations",
+    "fraud",
+    "support",
+    "reporting",
+    "auth",
+    "media",
+    "messaging",
+    "scheduler",
 ];
 const TOOLS: &[(&str, &[&str])] = &[
     ("Vault", &["token", "secret", "policy", "role", "lease"]),
-    ("Kubernetes", &["namespace", "quota", "pod", "deployment", "ingress"]),
-    ("Terraform", &["state", "module", "plan", "workspace", "provider"]),
+    (
+        "Kubernetes",
+        &["namespace", "quota", "pod", "deployment", "ingress"],
+    ),
+    (
+        "Terraform",
+        &["state", "module", "plan", "workspace", "provider"],
+    ),
     ("CI", &["pipeline", "runner", "cache", "job", "artifact"]),
     ("DNS", &["record", "zone", "certificate", "domain", "cname"]),
-    ("Kafka", &["topic", "partition", "consumer", "acl", "retention"]),
-    ("Postgres", &["replica", "backup", "connection", "index", "failover"]),
-    ("Grafana", &["dashboard", "alert", "datasource", "panel", "folder"]),
+    (
+        "Kafka",
+        &["topic", "partition", "consumer", "acl", "retention"],
+    ),
+    (
+        "Postgres",
+        &["replica", "backup", "connection", "index", "failover"],
+    ),
+    (
+        "Grafana",
+        &["dashboard", "alert", "datasource", "panel", "folder"],
+    ),
 ];
 const VERBS: &[&str] = &[
     "Rotate", "Revoke", "Request", "Raise", "Debug", "Restore", "Create", "Delete", "Renew",
@@ -78,12 +114,26 @@ fn catalog(n: usize) -> Vec<CatalogEntry> {
 /// `n` requests as people write them: some close to an entry, some vague, some long.
 fn requests(n: usize) -> Vec<String> {
     let shapes: &[fn(&str, &str, &str, &str) -> String] = &[
-        |s, t, o, v| format!("hi, I need to {} the {t} {o} of {s}, it expired this morning", v.to_lowercase()),
+        |s, t, o, v| {
+            format!(
+                "hi, I need to {} the {t} {o} of {s}, it expired this morning",
+                v.to_lowercase()
+            )
+        },
         |s, t, o, _| format!("{s} {o} broken in {t}??"),
-        |s, _, o, _| format!("Our {s} service is down since the last deploy, {o} errors everywhere, please help asap"),
-        |s, t, o, v| format!("Could someone {} our {t} {o}? ({s}, prod) \"urgent\" -- thanks!", v.to_lowercase()),
+        |s, _, o, _| {
+            format!("Our {s} service is down since the last deploy, {o} errors everywhere, please help asap")
+        },
+        |s, t, o, v| {
+            format!(
+                "Could someone {} our {t} {o}? ({s}, prod) \"urgent\" -- thanks!",
+                v.to_lowercase()
+            )
+        },
         |_, _, _, _| "printer on floor 3 is jammed again".to_string(),
-        |s, t, o, v| format!("{v} {t} {o} {s} {v} {t} {o} {s} staging production canary rollout blocked since monday; logs attached; tried restarting twice; see thread in #incidents for context and the error output of the last three runs"),
+        |s, t, o, v| {
+            format!("{v} {t} {o} {s} {v} {t} {o} {s} staging production canary rollout blocked since monday; logs attached; tried restarting twice; see thread in #incidents for context and the error output of the last three runs")
+        },
     ];
     (0..n)
         .map(|i| {

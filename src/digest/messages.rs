@@ -282,6 +282,33 @@ pub fn stale_reminder(items: &[ItemRow], now: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_week_says_the_confirmed_deflections_and_the_knowledge_gaps() {
+        use crate::stats::self_service::{Gap, SelfService};
+        let week = Week {
+            self_service: Some(SelfService {
+                offered: 4,
+                solved: 1,
+                ignored: 3,
+                deflection_rate: Some(0.25),
+                knowledge_gaps: vec![Gap {
+                    category: "access<>".into(),
+                    tickets: 6,
+                    words: vec!["bucket".into(), "s3".into()],
+                }],
+                ..SelfService::default()
+            }),
+            ..Week::default()
+        };
+        let text = support(&week);
+        assert!(
+            text.contains("Self-service: 4 offered · 1 solved (25.0% deflected)"),
+            "{text}"
+        );
+        assert!(text.contains("unconfirmed: 3 ignored"), "{text}");
+        assert!(text.contains("access&lt;&gt; (6): bucket, s3"), "{text}");
+    }
+
     fn moved_item(id: i64, title: &str) -> Moved {
         Moved {
             id,
