@@ -561,7 +561,7 @@ pub(crate) mod tests {
     }
 
     /// The steps of `explain query plan` for `sql`.
-    async fn plan_of(pool: &Pool, sql: &str) -> Vec<String> {
+    pub(crate) async fn plan_of(pool: &Pool, sql: &str) -> Vec<String> {
         sqlx::query(sqlx::AssertSqlSafe(format!("explain query plan {sql}")))
             .fetch_all(pool)
             .await
