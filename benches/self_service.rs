@@ -111,9 +111,12 @@ fn catalog(n: usize) -> Vec<CatalogEntry> {
     out
 }
 
+/// A way people write a request, from (service, tool, object, verb).
+type Shape = fn(&str, &str, &str, &str) -> String;
+
 /// `n` requests as people write them: some close to an entry, some vague, some long.
 fn requests(n: usize) -> Vec<String> {
-    let shapes: &[fn(&str, &str, &str, &str) -> String] = &[
+    let shapes: &[Shape] = &[
         |s, t, o, v| {
             format!(
                 "hi, I need to {} the {t} {o} of {s}, it expired this morning",
