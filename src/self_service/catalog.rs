@@ -1,6 +1,7 @@
-//! Matching a request against the catalog: an FTS5 index of the policy's entries, ranked
-//! with `bm25()` (titles and keywords weigh more than summaries), and a threshold below
-//! which nothing is offered.
+//! Matching a request against the catalog: an FTS5 index of the policy's entries' titles
+//! and keywords, ranked with `bm25()` (titles weigh 10, keywords 8; summaries are shown to
+//! the requester but not matched, see `db::open_index`), and a threshold below which
+//! nothing is offered.
 //!
 //! The index is an in-memory SQLite database of its own, built from the policy at start-up.
 //! The catalog lives in the policy file, so a table in the bot's database would only mirror
@@ -9,7 +10,7 @@
 //!
 //! The threshold: an entry is offered only when the request shares at least
 //! [`MIN_SHARED_WORDS`] distinct words with its title and keywords (one suffices when the
-//! request has a single meaningful word). Words shared with the summary only help ranking.
+//! request has a single meaningful word).
 //! Matching is stemmed (FTS5's porter tokenizer): "rotating tokens" finds "Rotate a token".
 
 use super::db;
@@ -26,7 +27,7 @@ pub const MIN_SHARED_WORDS: usize = 2;
 /// The best-ranked candidates checked against the threshold.
 const CANDIDATES: i64 = 10;
 /// A long description is matched on its first words only.
-const MAX_QUERY_WORDS: usize = 32;
+const MAX_QUERY_WORDS: usize = 16;
 
 /// One entry offered for a request.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,14 +14,17 @@ use std::str::FromStr;
 pub const MARK_OPEN: char = '\u{1}';
 pub const MARK_CLOSE: char = '\u{2}';
 
-/// A private in-memory database for the index.
+/// A private in-memory database for the index: `heads` holds each entry's title and
+/// keywords, what ranks and qualifies it. Summaries are not indexed: they share many
+/// boilerplate words ("staging", "team"), which would make every entry a candidate for a
+/// long request, and a word shared with a summary alone never qualifies an entry.
 pub async fn open_index() -> sqlx::Result<SqliteConnection> {
     let mut conn = SqliteConnectOptions::from_str("sqlite::memory:")?
         .connect()
         .await?;
     // Porter stemming over unicode61 words: "rotating" finds "rotate".
     sqlx::query(
-        "create virtual table entries using fts5(title, keywords, summary, \
+        "create virtual table heads using fts5(title, keywords, \
          tokenize = 'porter unicode61 remove_diacritics 2')",
     )
     .execute(&mut conn)
@@ -33,11 +36,10 @@ pub async fn open_index() -> sqlx::Result<SqliteConnection> {
 pub async fn fill_index(conn: &mut SqliteConnection, entries: &[CatalogEntry]) -> sqlx::Result<()> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     for (i, e) in entries.iter().enumerate() {
-        sqlx::query("insert into entries (rowid, title, keywords, summary) values (?, ?, ?, ?)")
+        sqlx::query("insert into heads (rowid, title, keywords) values (?, ?, ?)")
             .bind(i as i64 + 1)
             .bind(&e.title)
             .bind(e.keywords.join(" "))
-            .bind(&e.summary)
             .execute(&mut *tx)
             .await?;
     }
@@ -46,30 +48,52 @@ pub async fn fill_index(conn: &mut SqliteConnection, entries: &[CatalogEntry]) -
 
 /// One candidate: its row, its bm25 score (lower is better), and its title and keywords
 /// with the matched words marked.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Candidate {
     pub rowid: i64,
     pub score: f64,
     pub marked: String,
 }
 
-/// The best `limit` rows for an FTS5 `query`, best first. Titles weigh 10, keywords 8,
-/// summaries 1.
+/// The best `limit` rows for an FTS5 `query` (quoted words joined by OR), best first, by
+/// bm25 with titles weighing 10 and keywords 8. Two statements: SQLite computes every
+/// result column of each matching row before it sorts, so the costly `highlight()` is asked
+/// of the best rows only (the second statement filters the matches by rowid before it).
 pub async fn search(
     conn: &mut SqliteConnection,
     query: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<Candidate>> {
-    sqlx::query_as(
-        "select rowid, bm25(entries, 10.0, 8.0, 1.0) as score, \
-         highlight(entries, 0, char(1), char(2)) || ' ' || \
-         highlight(entries, 1, char(1), char(2)) as marked \
-         from entries where entries match ?1 order by score limit ?2",
+    let best: Vec<(i64, f64)> = sqlx::query_as(
+        "select rowid, bm25(heads, 10.0, 8.0) as score from heads \
+         where heads match ?1 order by score limit ?2",
     )
     .bind(query)
     .bind(limit)
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *conn)
+    .await?;
+    if best.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = best.iter().map(|(id, _)| *id).collect();
+    let marked: Vec<(i64, String)> = sqlx::query_as(
+        "select rowid, highlight(heads, 0, char(1), char(2)) || ' ' || \
+         highlight(heads, 1, char(1), char(2)) from heads \
+         where heads match ?1 and rowid in (select value from json_each(?2))",
+    )
+    .bind(query)
+    .bind(serde_json::to_string(&ids).unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await?;
+    let marked: std::collections::HashMap<i64, String> = marked.into_iter().collect();
+    Ok(best
+        .into_iter()
+        .map(|(rowid, score)| Candidate {
+            rowid,
+            score,
+            marked: marked.get(&rowid).cloned().unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Where a held request's notices go, as stored: (channel, thread ts); a DM is the
