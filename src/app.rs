@@ -100,7 +100,12 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         timer_wake,
         workers_rx.clone(),
     ));
-    let jobs = Arc::new(job_registry(&policy));
+    let jobs = Arc::new(registry(&policy, Some(filer.clone())));
+    let catalog = Arc::new(
+        crate::self_service::Catalog::build(&policy.self_service.entries)
+            .await
+            .map_err(|e| anyhow::anyhow!("building the self-service catalog's index: {e}"))?,
+    );
     let jobs_task = jobs::runner::spawn(ctx.clone(), jobs.clone(), workers_rx.clone());
     learn_who_the_bot_is(ctx.clone(), api.clone());
 
@@ -109,6 +114,7 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         intake: Intake {
             ctx: ctx.clone(),
             filer,
+            catalog,
         },
     });
     let edge = Arc::new(Edge {
@@ -153,11 +159,17 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
 
 /// Every scheduled job of `policy`: one line per job.
 pub fn job_registry(policy: &Policy) -> Registry {
+    registry(policy, None)
+}
+
+/// The registry, its filing jobs given the ticket writer (None where jobs are only listed).
+fn registry(policy: &Policy, filer: Option<TicketFiler>) -> Registry {
     let mut jobs = Registry::new(policy.schedules.grace);
     escalation::handoff::register(&mut jobs, policy);
     crate::digest::register(&mut jobs, policy);
     crate::survey::register(&mut jobs, policy);
     crate::leverage::notice::register(&mut jobs, policy);
+    crate::intake::answers::register(&mut jobs, policy, filer);
     jobs
 }
 

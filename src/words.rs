@@ -81,9 +81,31 @@ impl Words {
     }
 }
 
+/// Words that say nothing about what a request is about (self-service matching, knowledge
+/// gaps).
+pub const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at", "be",
+    "been", "but", "by", "can", "could", "do", "does", "for", "from", "get", "got", "has", "have",
+    "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me",
+    "my", "need", "needs", "no", "not", "of", "on", "or", "our", "please", "so", "some", "still",
+    "that", "the", "their", "there", "this", "to", "up", "us", "was", "we", "what", "when",
+    "where", "which", "who", "why", "will", "with", "would", "you", "your",
+];
+
+/// True for a word in [`STOPWORDS`].
+pub fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Words;
+
+    #[test]
+    fn the_stopwords_are_sorted_for_binary_search() {
+        assert!(super::STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(super::is_stopword("the") && !super::is_stopword("vault"));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -24,6 +24,7 @@ const CAPABILITIES: &[&str] = &[
     "csat",
     "survey",
     "leverage",
+    "self_service",
 ];
 
 /// Modules that sit below every capability.

@@ -49,6 +49,7 @@ pub fn page(days: u32, now: DateTime<Utc>, series: &Series, doc: &Value) -> Page
             backlog(series),
             satisfaction(doc),
             pulse_trend(doc),
+            self_service(doc),
             channels(doc),
             categories(doc),
             super::leverage::hours_saved(doc),
@@ -318,6 +319,60 @@ fn backlog(series: &Series) -> Chart {
     }
 }
 
+/// Self-service: the confirmed deflection rate in the title, each entry's solve rate as
+/// bars, and in the table the best and worst entries and the knowledge gaps.
+fn self_service(doc: &Value) -> Chart {
+    use crate::stats::self_service::{best_and_worst, gap_text, SelfService};
+    let s: SelfService = serde_json::from_value(doc["self_service"].clone()).unwrap_or_default();
+    let title = match s.deflection_rate {
+        Some(r) => format!(
+            "Self-service: {:.0}% of {} offers solved (confirmed)",
+            r * 100.0,
+            s.offered
+        ),
+        None => "Self-service".into(),
+    };
+    let shown: Vec<_> = s
+        .by_entry
+        .iter()
+        .filter(|e| e.offered > 0)
+        .take(8)
+        .collect();
+    let labels: Vec<String> = shown.iter().map(|e| e.title.clone()).collect();
+    let values: Vec<f64> = shown.iter().map(|e| e.solve_rate() * 100.0).collect();
+    let (best, worst) = best_and_worst(&s);
+    let mut rows = vec![vec![
+        "Unconfirmed".into(),
+        format!("{} ignored, {} awaiting an answer", s.ignored, s.pending),
+    ]];
+    for (label, e) in [("Helps most", best), ("Helps least", worst)] {
+        if let Some(e) = e {
+            rows.push(vec![
+                label.into(),
+                format!("{} ({} solved of {} offered)", e.title, e.solved, e.offered),
+            ]);
+        }
+    }
+    for g in &s.knowledge_gaps {
+        rows.push(vec!["Knowledge gap".into(), gap_text(g)]);
+    }
+    Chart {
+        id: "self-service",
+        title,
+        svg: if shown.is_empty() {
+            String::new()
+        } else {
+            charts::ranking(&labels, &values, "% of offers solved")
+        },
+        empty: shown.is_empty().then(|| {
+            "Nothing offered in this window: answers show here once the catalog matches requests."
+                .into()
+        }),
+        head: vec!["What".into(), "Detail".into()],
+        rows,
+    }
+}
+
 /// Satisfaction: CSAT over the window's tickets and the latest pulse survey, as bars of
 /// their means, with the counts (and, under the survey's anonymity threshold, counts only).
 fn satisfaction(doc: &Value) -> Chart {
@@ -571,6 +626,7 @@ mod tests {
                 "backlog",
                 "satisfaction",
                 "pulse",
+                "self-service",
                 "channels",
                 "categories",
                 "hours-saved",

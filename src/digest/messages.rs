@@ -36,6 +36,8 @@ pub struct Week {
     pub pulse: Option<crate::stats::satisfaction::Pulse>,
     /// Hours saved this month and the support share of capacity (`leverage::text`), in words.
     pub leverage: Vec<String>,
+    /// Self-service over the week, when anything was offered or filed.
+    pub self_service: Option<crate::stats::self_service::SelfService>,
 }
 
 impl Week {
@@ -51,6 +53,7 @@ impl Week {
             satisfaction: r.csat.mean.filter(|_| r.csat.n > 0).map(|m| (r.csat.n, m)),
             pulse: r.pulse.clone(),
             leverage: leverage_lines(r),
+            self_service: r.self_service.clone(),
         }
     }
 }
@@ -242,6 +245,24 @@ fn support(w: &Week) -> String {
         out.push('\n');
         out.push_str(line);
     }
+    if let Some(ss) = &w.self_service {
+        use crate::stats::self_service::{gap_text, line};
+        if ss.offered > 0 {
+            out.push_str(&format!("\nSelf-service: {}", line(ss)));
+        }
+        if !ss.knowledge_gaps.is_empty() {
+            let gaps: Vec<String> = ss
+                .knowledge_gaps
+                .iter()
+                .take(3)
+                .map(|g| escape(&gap_text(g)).into_owned())
+                .collect();
+            out.push_str(&format!(
+                "\nNo doc for these yet (tickets with no catalog match): {}",
+                gaps.join(" · ")
+            ));
+        }
+    }
     out
 }
 
@@ -295,6 +316,33 @@ pub fn stale_reminder(items: &[ItemRow], now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_week_says_the_confirmed_deflections_and_the_knowledge_gaps() {
+        use crate::stats::self_service::{Gap, SelfService};
+        let week = Week {
+            self_service: Some(SelfService {
+                offered: 4,
+                solved: 1,
+                ignored: 3,
+                deflection_rate: Some(0.25),
+                knowledge_gaps: vec![Gap {
+                    category: "access<>".into(),
+                    tickets: 6,
+                    words: vec!["bucket".into(), "s3".into()],
+                }],
+                ..SelfService::default()
+            }),
+            ..Week::default()
+        };
+        let text = support(&week);
+        assert!(
+            text.contains("Self-service: 4 offered · 1 solved (25.0% deflected)"),
+            "{text}"
+        );
+        assert!(text.contains("unconfirmed: 3 ignored"), "{text}");
+        assert!(text.contains("access&lt;&gt; (6): bucket, s3"), "{text}");
+    }
 
     fn moved_item(id: i64, title: &str) -> Moved {
         Moved {

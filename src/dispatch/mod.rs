@@ -41,6 +41,9 @@ impl Desk {
             Input::Submission(s) if s.callback_id == intake::messages::form::CALLBACK_ID => {
                 Box::pin(intake::on_submission(&self.intake, s)).await
             }
+            Input::Submission(s) if intake::answers::handles_form(&s.callback_id) => {
+                Box::pin(intake::answers::on_submission(&self.intake, s)).await
+            }
             Input::Submission(s) if roadmap::actions::handles_form(&s.callback_id) => {
                 Box::pin(roadmap::actions::on_submission(ctx, s)).await
             }
@@ -53,6 +56,9 @@ impl Desk {
             }
             Input::Action(a) if crate::csat::handles(&a.action_id) => {
                 Box::pin(crate::csat::on_action(ctx, a)).await
+            }
+            Input::Action(a) if intake::answers::handles(&a.action_id) => {
+                Box::pin(intake::answers::on_action(&self.intake, a)).await
             }
             Input::Action(a) if roadmap::actions::handles(&a.action_id) => {
                 Box::pin(roadmap::actions::on_action(ctx, a)).await

@@ -2,6 +2,8 @@
 //! a help channel, the ticket emoji, or the message shortcut. One message is never more
 //! than one ticket: the inbox dedupes by event id and by (channel, ts).
 
+pub mod answers;
+pub mod held;
 pub mod messages;
 pub mod modal;
 
@@ -9,8 +11,10 @@ use crate::context::{AppError, Context};
 use crate::input::{Command, Mention, Reaction, Reply, Shortcut, Submission};
 use crate::mrkdwn::plain_from_slack;
 use crate::outbox::{OutboxMessage, Purpose};
+use crate::self_service::{Catalog, Notice};
 use crate::tickets::filer::{FileRequest, Filed, TicketFiler};
 use crate::tickets::{title_from, NewTicket, Source, Ticket};
+use held::Hold;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -19,10 +23,12 @@ use std::sync::Arc;
 /// The callback id of the "File as platform request" message shortcut (see manifests/).
 pub const SHORTCUT_CALLBACK: &str = "file_platform_request";
 
-/// Intake's state: the context and the ticket writer it files through.
+/// Intake's state: the context, the ticket writer it files through, and the self-service
+/// catalog requests are matched against first.
 pub struct Intake {
     pub ctx: Arc<Context>,
     pub filer: TicketFiler,
+    pub catalog: Arc<Catalog>,
 }
 
 impl Deref for Intake {
@@ -45,6 +51,9 @@ pub async fn file_from_command(app: &Intake, cmd: &Command, text: String) -> Rep
         link: None,
         filed_by: None,
     };
+    if let Some(Hold::Held(offer)) = hold_or_file(app, &new, &[], None).await {
+        return offer.map_or(Reply::Empty, Reply::Json);
+    }
     match file(app, new, Vec::new(), |_: &Ticket| Vec::new()).await {
         Ok(Filed::New(t)) => Reply::Json(messages::filed_reply(&t)),
         Ok(Filed::Duplicate) => Reply::ephemeral(messages::STORE_FAILED),
@@ -123,6 +132,19 @@ pub async fn on_submission(app: &Intake, sub: Submission) -> Result<Reply, AppEr
         link: form.link,
         filed_by,
     };
+    let place = match (&thread, &new.channel) {
+        (Some((channel, ts)), _) => Notice::Thread {
+            channel: channel.clone(),
+            ts: ts.clone(),
+        },
+        (None, Some(channel)) => Notice::Ephemeral {
+            channel: channel.clone(),
+        },
+        (None, None) => Notice::Direct,
+    };
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+        return Ok(Reply::Empty);
+    }
     let notice = move |t: &Ticket| {
         // The message's thread when the form came from a message, else a DM.
         let body = match &thread {
@@ -185,6 +207,13 @@ pub async fn on_mention(app: &Intake, m: Mention) -> Result<(), AppError> {
         link: None,
         filed_by: None,
     };
+    let place = Notice::Thread {
+        channel: m.channel.clone(),
+        ts: thread.clone(),
+    };
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+        return Ok(());
+    }
     file(app, new, dedupe, thread_notice(m.channel.clone(), thread))
         .await
         .map(|_| ())
@@ -215,10 +244,18 @@ pub async fn on_help_message(
         link: None,
         filed_by: None,
     };
+    let dedupe = dedupe_keys(event_id, channel, ts);
+    let place = Notice::Thread {
+        channel: channel.to_string(),
+        ts: ts.to_string(),
+    };
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+        return Ok(());
+    }
     file(
         app,
         new,
-        dedupe_keys(event_id, channel, ts),
+        dedupe,
         thread_notice(channel.to_string(), ts.to_string()),
     )
     .await
@@ -270,6 +307,13 @@ pub async fn on_reaction(app: &Intake, r: Reaction) -> Result<(), AppError> {
         link: None,
         filed_by: Some(r.user.clone()),
     };
+    let place = Notice::Thread {
+        channel: r.channel.clone(),
+        ts: r.ts.clone(),
+    };
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+        return Ok(());
+    }
     file(
         app,
         new,
@@ -278,6 +322,26 @@ pub async fn on_reaction(app: &Intake, r: Reaction) -> Result<(), AppError> {
     )
     .await
     .map(|_| ())
+}
+
+/// The hold step (`held`); when it fails the request is filed as usual, since self-service
+/// must never stand between a person and the platform team.
+async fn hold_or_file(
+    app: &Intake,
+    new: &NewTicket,
+    dedupe: &[String],
+    place: Option<Notice>,
+) -> Option<Hold> {
+    if app.catalog.is_empty() && app.policy.ownership.areas.is_empty() {
+        return None;
+    }
+    match Box::pin(held::hold(app, new, dedupe, place)).await {
+        Ok(hold) => Some(hold),
+        Err(err) => {
+            tracing::warn!(error = %err.chain(), "the self-service step failed; filing as usual");
+            None
+        }
+    }
 }
 
 fn dedupe_keys(event_id: Option<&str>, channel: &str, ts: &str) -> Vec<String> {
@@ -390,7 +454,20 @@ async fn file(
     dedupe: Vec<String>,
     notices: impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static,
 ) -> Result<Filed, AppError> {
-    let intake = app.policy.slack.intake_channel.clone();
+    file_with(&app.ctx, &app.filer, new, dedupe, notices, None).await
+}
+
+/// Files a ticket with its intake card plus `notices`, created at `requested_at` when it
+/// was held for an offer.
+pub(crate) async fn file_with(
+    ctx: &Context,
+    filer: &TicketFiler,
+    new: NewTicket,
+    dedupe: Vec<String>,
+    notices: impl Fn(&Ticket) -> Vec<OutboxMessage> + Send + Sync + 'static,
+    requested_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Filed, AppError> {
+    let intake = ctx.policy.slack.intake_channel.clone();
     let effects = Box::new(move |t: &Ticket| {
         let mut out = Vec::with_capacity(2);
         if let Some(channel) = &intake {
@@ -407,11 +484,12 @@ async fn file(
     });
     // A new ticket is counted by the writer once committed; an error is logged once, by
     // whoever reports it (the edge, or the reply that says it failed).
-    app.filer
+    filer
         .file(FileRequest {
             new,
             dedupe,
             effects,
+            requested_at,
         })
         .await
         .map_err(|err| AppError::Other(err.into()))

@@ -41,11 +41,9 @@ use intervals::{local_day, local_midnight, week_of, Span};
 /// How many months `hours_saved.months` lists, the current one last.
 pub const MONTHS: u32 = 6;
 
-/// The minutes one confirmed deflection saves.
-// TODO(merge): read `policy.self_service.minutes_saved_per_deflection` once the selfserve
-// branch (which adds `[self_service]`) is merged; 30 is CONTRACT.md's default.
-pub fn minutes_saved_per_deflection(_policy: &Policy) -> f64 {
-    30.0
+/// The minutes one confirmed deflection saves (`self_service.minutes_saved_per_deflection`).
+pub fn minutes_saved_per_deflection(policy: &Policy) -> f64 {
+    f64::from(policy.self_service.minutes_saved_per_deflection)
 }
 
 /// CONTRACT.md's `hours_saved`, for the current calendar month, with the months before.

@@ -13,6 +13,43 @@ const BUILTIN_POLICY: &str = include_str!("../settings/default_policy.toml");
 const DEMO_DELIVERY: &str = "\n[delivery]\nretry_base = \"200ms\"\nretry_max = \"5s\"\n\
 channel_interval = \"0s\"\nchannel_burst = 50\n";
 
+/// A small catalog and ownership map to try self-service with: "my vault token expired"
+/// gets an offer, "please review this schema migration" a redirect to the data team.
+const DEMO_SELF_SERVICE: &str = r#"
+[self_service]
+offer_timeout = "10m"
+
+[[self_service.entries]]
+title = "Rotate a Vault token"
+link = "https://wiki.example.com/vault/rotate"
+summary = "Run `vault token renew`, or `vault login -method=oidc` for a new one"
+keywords = ["vault", "token", "rotate", "expired", "renew"]
+
+[[self_service.entries]]
+title = "Add or change a DNS record"
+link = "https://wiki.example.com/dns/records"
+summary = "Open a PR to infra/dns/zones; merged records are live within 5 minutes"
+keywords = ["dns", "record", "cname", "domain"]
+
+[[self_service.entries]]
+title = "Get SSH access through the bastion"
+link = "https://wiki.example.com/access/bastion"
+summary = "Request the bastion role in the access portal, then `ssh -J bastion host`"
+keywords = ["ssh", "bastion", "access", "jump"]
+
+[[ownership.areas]]
+name = "database schema changes"
+keywords = ["schema", "migration", "ddl"]
+owner = "data team"
+channel = "C01DATAENG"
+note = "Open a PR in data/migrations and tag the data on-call."
+
+[[ownership.areas]]
+name = "Terraform modules"
+keywords = ["terraform"]
+owner = "platform"
+"#;
+
 /// Where the sandbox keeps its tickets unless `DATABASE_URL` says otherwise.
 pub const SANDBOX_DATABASE_URL: &str = "sqlite://platform-desk-sandbox.db";
 
@@ -115,7 +152,7 @@ const DEMO_SURVEY_THRESHOLD: &str = "anonymity_threshold = 2";
 /// The policy text the sandbox runs with.
 pub fn policy_text() -> String {
     let builtin = BUILTIN_POLICY.replace("anonymity_threshold = 5", DEMO_SURVEY_THRESHOLD);
-    format!("{builtin}{DEMO_DELIVERY}")
+    format!("{builtin}{DEMO_DELIVERY}{DEMO_SELF_SERVICE}")
 }
 
 /// The demo policy.
@@ -177,6 +214,8 @@ mod tests {
     #[test]
     fn the_demo_policy_is_the_builtin_one_with_instant_delivery() {
         let policy = policy().expect("valid");
+        assert_eq!(policy.self_service.entries.len(), 3, "a catalog to try");
+        assert_eq!(policy.ownership.areas.len(), 2);
         assert!(policy.delivery.channel_interval.is_zero());
         assert_eq!(
             policy.slack.intake_channel.as_deref(),

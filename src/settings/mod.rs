@@ -11,6 +11,7 @@ mod problem;
 mod raw;
 mod secret;
 mod sections;
+mod self_service;
 mod sla_table;
 mod validate;
 
@@ -27,6 +28,9 @@ pub use sections::{
     BusinessHours, CronSchedule, Delivery, DigestPolicy, OncallPolicy, PriorityTarget,
     RoadmapPolicy, Schedules, SlaPolicy, SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy,
     TriageRule,
+};
+pub use self_service::{
+    CatalogEntry, OwnershipArea, OwnershipPolicy, SelfServicePolicy, PLATFORM_OWNER,
 };
 
 /// Everything the process is configured with.

@@ -9,6 +9,7 @@ use super::sections::{
     BusinessHours, Delivery, DigestPolicy, OncallPolicy, PriorityTarget, RoadmapPolicy, Schedules,
     SlaPolicy, SlackPolicy, SurveyPolicy, TicketPolicy, TriagePolicy,
 };
+use super::self_service::{OwnershipPolicy, SelfServicePolicy};
 use super::{raw, validate};
 
 /// The built-in policy: exactly the example of CONTRACT.md.
@@ -33,6 +34,10 @@ pub struct Policy {
     pub csat: CsatPolicy,
     /// `[capacity]`, with its defaults when absent.
     pub capacity: super::capacity::CapacityPolicy,
+    /// `[self_service]`: the catalog offered before a ticket is filed.
+    pub self_service: SelfServicePolicy,
+    /// `[[ownership.areas]]`: who owns which topics.
+    pub ownership: OwnershipPolicy,
 }
 
 /// Why a policy could not be loaded. The message is one line; `problems` has them all.

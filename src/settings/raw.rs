@@ -33,6 +33,8 @@ pub(super) struct Sections {
     roadmap: Option<IgnoredAny>,
     csat: Option<IgnoredAny>,
     capacity: Option<IgnoredAny>,
+    self_service: Option<IgnoredAny>,
+    ownership: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +157,40 @@ pub(super) struct RawRoadmap {
     pub stale_after: Option<Text>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawSelfService {
+    pub offer_timeout: Option<Text>,
+    pub minutes_saved_per_deflection: Option<Spanned<i64>>,
+    pub entries: Vec<Spanned<RawCatalogEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCatalogEntry {
+    pub title: Text,
+    pub link: Text,
+    pub summary: Text,
+    #[serde(default)]
+    pub keywords: Vec<Text>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawOwnership {
+    pub areas: Vec<Spanned<RawArea>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArea {
+    pub name: Text,
+    pub keywords: Vec<Text>,
+    pub owner: Text,
+    pub channel: Option<Text>,
+    pub note: Option<Text>,
+}
+
 /// Declares a one-section view of the document. Reading each section on its own, from the
 /// whole text so that spans stay right, lets one broken section not hide the problems of
 /// the others.
@@ -181,6 +217,8 @@ one_section! {
     RoadmapDoc { roadmap: RawRoadmap }
     CsatDoc { csat: RawCsat }
     CapacityDoc { capacity: super::capacity::RawCapacity }
+    SelfServiceDoc { self_service: RawSelfService }
+    OwnershipDoc { ownership: RawOwnership }
 }
 
 /// One section as read.
@@ -206,6 +244,8 @@ pub(super) struct RawPolicy {
     pub roadmap: Section<RawRoadmap>,
     pub csat: Section<RawCsat>,
     pub capacity: Section<super::capacity::RawCapacity>,
+    pub self_service: Section<RawSelfService>,
+    pub ownership: Section<RawOwnership>,
 }
 
 /// Reads every section, reporting toml's errors: one per broken section, and unknown
@@ -228,6 +268,8 @@ pub(super) fn read(text: &str, problems: &mut Problems) -> RawPolicy {
         roadmap: section(text, problems, |d: RoadmapDoc| d.roadmap),
         csat: section(text, problems, |d: CsatDoc| d.csat),
         capacity: section(text, problems, |d: CapacityDoc| d.capacity),
+        self_service: section(text, problems, |d: SelfServiceDoc| d.self_service),
+        ownership: section(text, problems, |d: OwnershipDoc| d.ownership),
     }
 }
 

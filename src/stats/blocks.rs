@@ -30,6 +30,7 @@ pub fn render(r: &Report, offer_post: bool) -> Vec<Value> {
             csat_line(r),
             pulse_line(r.pulse.as_ref())
         )),
+        section(&self_service(r)),
     ];
     blocks.extend(leverage(r));
     blocks.push(
@@ -72,6 +73,38 @@ pub fn fallback(r: &Report) -> String {
         r.window.days,
         tickets_line(r)
     )
+}
+
+/// Self-service: the confirmed deflection rate, the best and worst entries, the gaps.
+fn self_service(r: &Report) -> String {
+    use super::self_service::{best_and_worst, gap_text, line};
+    let Some(s) = &r.self_service else {
+        return "*Self-service*: -".into();
+    };
+    let mut text = format!("*Self-service*: {}", line(s));
+    let (best, worst) = best_and_worst(s);
+    for (label, e) in [("Helps most", best), ("Helps least", worst)] {
+        if let Some(e) = e {
+            text.push_str(&format!(
+                "\n{label}: {} ({} solved of {} offered)",
+                escape(&e.title),
+                e.solved,
+                e.offered
+            ));
+        }
+    }
+    if !s.knowledge_gaps.is_empty() {
+        let gaps: Vec<String> = s
+            .knowledge_gaps
+            .iter()
+            .map(|g| escape(&gap_text(g)).into_owned())
+            .collect();
+        text.push_str(&format!(
+            "\nKnowledge gaps (no catalog match): {}",
+            gaps.join(" · ")
+        ));
+    }
+    text
 }
 
 fn section(text: &str) -> Value {

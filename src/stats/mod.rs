@@ -33,7 +33,8 @@
 //! - **CSAT** (`csat`, and in each group): the population's tickets whose requester answered
 //!   the satisfaction question, `n`, and the mean of their scores (1-5; null when n = 0).
 //! - **Pulse**: the latest closed pulse survey, whatever the window (see `satisfaction`);
-//!   null until one has closed. `self_service` is null until self-service exists.
+//!   null until one has closed.
+//! - **Self-service**: see [`self_service`].
 //! - **Hours saved** (this calendar month, whatever the window) and the **support share** of
 //!   capacity (each week overlapping the window) come from `leverage`, whose module docs
 //!   define them; filters do not apply to them (they are the team's, not a ticket's).
@@ -44,6 +45,8 @@ pub mod db;
 pub mod rows;
 pub mod satisfaction;
 pub mod satisfaction_db;
+pub mod self_service;
+mod self_service_db;
 pub mod series;
 pub mod text;
 
@@ -85,7 +88,7 @@ pub struct Report {
     pub oldest_open_s: Option<i64>,
     pub csat: Csat,
     pub pulse: Option<satisfaction::Pulse>,
-    pub self_service: Option<serde_json::Value>,
+    pub self_service: Option<self_service::SelfService>,
     /// This calendar month's hours saved and leverage ratio (`leverage::hours_saved`).
     pub hours_saved: Option<crate::leverage::HoursSaved>,
     /// Added to the contract's fields: the load on the team.
@@ -185,6 +188,7 @@ pub async fn report(
     satisfaction::add(conn, policy, from, now, filters, &mut report).await?;
     report.hours_saved = Some(crate::leverage::hours_saved(conn, policy, now).await?);
     report.support_share = Some(crate::leverage::support_share(conn, policy, from, now).await?);
+    report.self_service = Some(self_service::report(conn, from, now).await?);
     Ok(report)
 }
 

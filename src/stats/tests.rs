@@ -154,8 +154,12 @@ async fn an_empty_window_reports_zeros_and_nulls_in_the_contracts_shape() {
     assert_eq!(json["window"]["to"], "2026-11-25T12:00:00Z");
     assert_eq!(json["window"]["from"], "2026-10-26T12:00:00Z");
     assert_eq!(json["csat"], serde_json::json!({"n": 0, "mean": null}));
-    assert!(json["pulse"].is_null() && json["self_service"].is_null());
-    assert!(json["oldest_open_s"].is_null());
+    assert!(json["pulse"].is_null() && json["oldest_open_s"].is_null());
+    assert_eq!(
+        json["self_service"],
+        serde_json::json!({"offered": 0, "solved": 0, "still_needed_help": 0, "ignored": 0,
+            "pending": 0, "deflection_rate": null, "by_entry": [], "knowledge_gaps": []})
+    );
     // Hours saved: nothing saved yet, against the default team's 6 × 140 h.
     assert_eq!(json["hours_saved"]["month"], "2026-11");
     assert_eq!(json["hours_saved"]["total_h"], 0.0);

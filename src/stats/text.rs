@@ -106,7 +106,34 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "Satisfaction: {}", csat_line(r));
     let _ = writeln!(out, "Pulse: {}", pulse_line(r.pulse.as_ref()));
     leverage_lines(&mut out, r);
+    if let Some(ss) = &r.self_service {
+        self_service_text(&mut out, ss);
+    }
     out
+}
+
+/// Self-service: the headline line, the entries that help most and least, the gaps.
+fn self_service_text(out: &mut String, s: &super::self_service::SelfService) {
+    use super::self_service::{best_and_worst, gap_text, line};
+    let _ = writeln!(out, "\nSelf-service: {}", line(s));
+    let (best, worst) = best_and_worst(s);
+    for (label, e) in [("helps most", best), ("helps least", worst)] {
+        if let Some(e) = e {
+            let _ = writeln!(
+                out,
+                "  {label}: {} ({} solved of {} offered)",
+                e.title, e.solved, e.offered
+            );
+        }
+    }
+    if !s.knowledge_gaps.is_empty() {
+        let gaps: Vec<String> = s.knowledge_gaps.iter().map(gap_text).collect();
+        let _ = writeln!(
+            out,
+            "  knowledge gaps (no catalog match): {}",
+            gaps.join(" · ")
+        );
+    }
 }
 
 /// Hours saved and the support share, from `leverage::text`.

@@ -34,6 +34,9 @@ pub struct FileRequest {
     /// filed and the answer is [`Filed::Duplicate`].
     pub dedupe: Vec<String>,
     pub effects: Effects,
+    /// When the request was made, if before now (a request held for a self-service offer):
+    /// the ticket is created at that time and its SLA clocks start there.
+    pub requested_at: Option<DateTime<Utc>>,
 }
 
 /// The outcome of filing.
@@ -390,7 +393,8 @@ impl Writer {
             next += 1;
             let req = &job.req;
             let new = &req.new;
-            let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), now);
+            let created = req.requested_at.map_or(now, |at| at.min(now));
+            let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), created);
             let remembered = self.remembered.may_match(
                 &new.requester,
                 new.channel.as_deref(),
@@ -411,7 +415,7 @@ impl Writer {
                 job.read.stored_tokens.clone(),
             );
             let history = [Moment {
-                at: now,
+                at: created,
                 what: Happening::Created {
                     priority: ticket.priority.to_string(),
                 },
@@ -594,6 +598,7 @@ mod tests {
             new,
             dedupe: Vec::new(),
             effects: Box::new(|_| Vec::new()),
+            requested_at: None,
         };
         match filer.file(req).await.unwrap() {
             Filed::New(t) => *t,
@@ -680,6 +685,7 @@ mod tests {
             },
             dedupe: vec![key.to_string(), "msg:C1:1.2".into()],
             effects: Box::new(|_| Vec::new()),
+            requested_at: None,
         };
         let (a, b) = tokio::join!(
             filer.file(request("event:E1")),

@@ -222,7 +222,8 @@ pub async fn insert_tickets(
                 .bind(t.assignee.as_deref())
                 .bind(t.urgency.as_deref())
                 .bind(t.link.as_deref())
-                .bind(created)
+                // Its own time: earlier than the commit's for a request held for an offer.
+                .bind(db_time(t.created_at))
                 .bind(created)
                 .bind(t.first_response_due.map(db_time))
                 .bind(t.resolution_due.map(db_time))

@@ -61,6 +61,7 @@ fn usage_text(policy: &Policy) -> String {
          • `/platform survey` — the latest pulse survey results; `survey start` (platform team)\n\
          • `/platform wins` — time the platform team saved everyone; \
          `/platform win <what changed> saves <N>h/month` (platform team)\n\
+         • `/platform owns <topic>` — which team owns a topic\n\
          • `/platform help` — this help\n\
          You can also mention the bot (`@platform-desk the staging deploy is stuck`), post in a \
          help channel, or add the :{emoji}: reaction to any message.",

@@ -6,6 +6,7 @@
 pub mod help;
 pub mod mine;
 pub mod oncall;
+pub mod owns;
 pub mod queue;
 pub mod request;
 pub mod roadmap;
@@ -39,6 +40,8 @@ pub enum SlashCommand {
     Survey(survey::Survey),
     /// `win <what changed> saves <N>h/month` (platform team), `wins`.
     Win(win::Win),
+    /// `owns <topic>`: who owns it, from the ownership map.
+    Owns(owns::Owns),
     /// `help`, nothing, anything unknown, and the commands this version does not offer yet.
     Help(help::Help),
 }
@@ -66,6 +69,9 @@ impl SlashCommand {
             "survey" | "pulse" => SlashCommand::Survey(survey::Survey::parse(rest)),
             "win" => SlashCommand::Win(win::Win::Record(rest.to_string())),
             "wins" => SlashCommand::Win(win::Win::List),
+            "owns" => SlashCommand::Owns(owns::Owns {
+                topic: rest.to_string(),
+            }),
             "" | "help" => SlashCommand::Help(help::Help::Usage),
             other => help::Help::later(other).map_or_else(not_understood, SlashCommand::Help),
         }
@@ -85,6 +91,7 @@ impl SlashCommand {
             SlashCommand::Roadmap(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Survey(c) => Box::pin(c.apply(desk, &cmd)).await,
             SlashCommand::Win(c) => Box::pin(c.apply(desk, &cmd)).await,
+            SlashCommand::Owns(c) => Ok(c.apply(desk)),
             SlashCommand::Help(c) => Ok(c.apply(desk)),
         }
     }
@@ -137,6 +144,12 @@ mod tests {
                 SlashCommand::Win(win::Win::Record("CI cache saves 7h/month".into())),
             ),
             ("wins", SlashCommand::Win(win::Win::List)),
+            (
+                "owns  database migrations ",
+                SlashCommand::Owns(owns::Owns {
+                    topic: "database migrations".into(),
+                }),
+            ),
             (
                 "frobnicate now",
                 SlashCommand::Help(help::Help::Unknown("frobnicate now".into())),

@@ -8,6 +8,7 @@ mod delivery;
 mod digest;
 pub(super) mod fields;
 mod jobs;
+mod self_service;
 mod sla;
 mod slack;
 mod triage;
@@ -31,6 +32,8 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
     let roadmap = digest::roadmap(raw.roadmap, p);
     let csat = super::csat::csat(raw.csat, p);
     let capacity = super::capacity::capacity(raw.capacity, p);
+    let self_service = self_service::self_service(raw.self_service, p);
+    let ownership = self_service::ownership(raw.ownership, p);
 
     if !p.is_empty() {
         return None;
@@ -49,5 +52,7 @@ pub(super) fn policy(raw: RawPolicy, p: &mut Problems) -> Option<Policy> {
         roadmap: roadmap?,
         csat: csat?,
         capacity: capacity?,
+        self_service: self_service?,
+        ownership: ownership?,
     })
 }

@@ -1,0 +1,377 @@
+//! The requester's answers to a held request: `This solved it` (no ticket, no SLA clock),
+//! `I still need help` (filed at once, created at the request's time, then a reason form),
+//! `File it anyway` on a redirect; and the job that files offers nobody answered within
+//! `self_service.offer_timeout`. Only the requester may answer.
+
+use super::held::say;
+use super::{file_with, messages as intake_messages, Intake};
+use crate::clock::db_time;
+use crate::context::{AppError, Context};
+use crate::input::{Action, Reply, Submission};
+use crate::jobs::{Job, Registry, Run};
+use crate::outbox::{self, OutboxMessage, Purpose};
+use crate::self_service::messages::{self, ids};
+use crate::self_service::{db, Held, Notice, Outcome};
+use crate::settings::{CronSchedule, Policy};
+use crate::tickets::filer::{Filed, TicketFiler};
+use crate::tickets::Ticket;
+use futures_util::future::BoxFuture;
+use serde_json::{json, Value};
+
+/// True for the buttons this module answers.
+pub fn handles(action_id: &str) -> bool {
+    [ids::SOLVED, ids::STILL_NEED, ids::FILE_ANYWAY].contains(&action_id)
+}
+
+pub fn handles_form(callback_id: &str) -> bool {
+    callback_id == ids::REASON_CALLBACK
+}
+
+pub async fn on_action(app: &Intake, a: Action) -> Result<Reply, AppError> {
+    let value = a.value.clone().unwrap_or_default();
+    let (id, rank) = match value.split_once(':') {
+        Some((id, rank)) => (id.parse::<i64>().ok(), rank.parse::<i64>().ok()),
+        None => (value.parse::<i64>().ok(), None),
+    };
+    let Some(id) = id else {
+        tracing::warn!(action = %a.action_id, "a self-service button without an id; ignored");
+        return Ok(Reply::Empty);
+    };
+    match a.action_id.as_str() {
+        ids::SOLVED => solved(app, &a, id, rank.unwrap_or(1)).await,
+        ids::STILL_NEED => still_need(app, &a, id).await,
+        ids::FILE_ANYWAY => file_anyway(app, &a, id).await,
+        _ => Ok(Reply::Empty),
+    }
+}
+
+/// A word to whoever pressed: ephemeral in a channel, a DM in a DM.
+fn to_clicker(a: &Action, text: String) -> OutboxMessage {
+    match a.channel.as_deref() {
+        Some(channel) if !channel.starts_with('D') => {
+            OutboxMessage::ephemeral(channel, &a.user, text)
+        }
+        _ => OutboxMessage::post(&a.user, json!({ "channel": a.user, "text": text })),
+    }
+}
+
+async fn tell(ctx: &Context, a: &Action, text: String) -> Result<Reply, AppError> {
+    ctx.say_once(Vec::new(), vec![to_clicker(a, text)]).await?;
+    Ok(Reply::Empty)
+}
+
+/// The offer's own message replaced by `text` when it was posted in a thread (an ephemeral
+/// one cannot be updated: the presser is told apart).
+fn answered(held: &Held, a: &Action, text: String) -> OutboxMessage {
+    match (&held.notice, &a.channel, &a.message_ts) {
+        (Notice::Thread { .. }, Some(channel), Some(ts)) => OutboxMessage {
+            method: "chat.update",
+            channel: channel.clone(),
+            payload: messages::answered(channel, ts, &text).to_string(),
+            purpose: Purpose::Notice,
+        },
+        _ => to_clicker(a, text),
+    }
+}
+
+async fn key_of(ctx: &Context, ticket_id: Option<i64>) -> Result<Option<String>, AppError> {
+    let Some(id) = ticket_id else { return Ok(None) };
+    let mut conn = ctx.pool.acquire().await?;
+    Ok(crate::tickets::db::by_id(&mut conn, id)
+        .await?
+        .map(|t| t.key))
+}
+
+async fn solved(app: &Intake, a: &Action, id: i64, rank: i64) -> Result<Reply, AppError> {
+    let offer = db::offer(&mut *app.pool.acquire().await?, id).await?;
+    let Some(offer) = offer else {
+        return tell(app, a, messages::GONE.into()).await;
+    };
+    if offer.held.requester != a.user {
+        return tell(app, a, messages::NOT_YOURS.into()).await;
+    }
+    let now = app.clock.now();
+    let mut tx = app.pool.begin_with("begin immediate").await?;
+    if !db::decide(&mut tx, id, Outcome::Solved, now).await? {
+        drop(tx);
+        let key = key_of(app, offer.ticket_id).await?;
+        let current = db::offer(&mut *app.pool.acquire().await?, id).await?;
+        let outcome = current.map_or(offer.outcome, |o| o.outcome);
+        return tell(app, a, messages::already(outcome.as_str(), key.as_deref())).await;
+    }
+    db::solved_rank(&mut tx, id, rank).await?;
+    let title = usize::try_from(rank - 1)
+        .ok()
+        .and_then(|i| offer.titles.get(i))
+        .or(offer.titles.first())
+        .cloned()
+        .unwrap_or_default();
+    let message = answered(&offer.held, a, messages::solved_by(&title));
+    outbox::db::insert_all(&mut tx, &[(None, message)], &db_time(now)).await?;
+    tx.commit().await?;
+    app.outbox_wake.notify_one();
+    Ok(Reply::Empty)
+}
+
+async fn still_need(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError> {
+    let offer = db::offer(&mut *app.pool.acquire().await?, id).await?;
+    let Some(offer) = offer else {
+        return tell(app, a, messages::GONE.into()).await;
+    };
+    if offer.held.requester != a.user {
+        return tell(app, a, messages::NOT_YOURS.into()).await;
+    }
+    let now = app.clock.now();
+    let decided = {
+        let mut tx = app.pool.begin_with("begin immediate").await?;
+        let decided = db::decide(&mut tx, id, Outcome::StillNeeded, now).await?;
+        tx.commit().await?;
+        decided
+    };
+    if !decided {
+        let current = db::offer(&mut *app.pool.acquire().await?, id).await?;
+        let current = current.unwrap_or(offer);
+        let key = key_of(app, current.ticket_id).await?;
+        return tell(
+            app,
+            a,
+            messages::already(current.outcome.as_str(), key.as_deref()),
+        )
+        .await;
+    }
+    let mut offer = offer;
+    offer.outcome = Outcome::StillNeeded;
+    let update = match (&offer.held.notice, &a.channel, &a.message_ts) {
+        (Notice::Thread { .. }, Some(c), Some(ts)) => Some((c.clone(), ts.clone())),
+        _ => None,
+    };
+    let ticket = file_offer(app, &app.filer, &offer, update).await?;
+    if let Some(trigger) = &a.trigger_id {
+        let view = messages::reason_modal(id, ticket.as_ref().map(|t| t.key.as_str()));
+        if let Err(err) = app.slack.open_view(trigger, view).await {
+            tracing::warn!(error = %err.chain(), "the self-service reason form did not open");
+        }
+    }
+    Ok(Reply::Empty)
+}
+
+/// Files the ticket of a decided offer (created at the request's time), links it to the
+/// offer and records the offer on it. Safe to repeat: the offer's inbox key files it once.
+async fn file_offer(
+    ctx: &Context,
+    filer: &TicketFiler,
+    offer: &db::Offer,
+    update: Option<(String, String)>,
+) -> Result<Option<Ticket>, AppError> {
+    let held = offer.held.clone();
+    let notices = move |t: &Ticket| {
+        let mut out = vec![filed_notice(&held, t)];
+        if let Some((channel, ts)) = &update {
+            out.push(OutboxMessage {
+                method: "chat.update",
+                channel: channel.clone(),
+                payload: messages::answered(channel, ts, &messages::still_needed(&t.key))
+                    .to_string(),
+                purpose: Purpose::Notice,
+            });
+        }
+        out
+    };
+    let filed = file_with(
+        ctx,
+        filer,
+        offer.held.new_ticket(),
+        vec![format!("offer:{}", offer.id)],
+        notices,
+        Some(offer.held.requested_at),
+    )
+    .await?;
+    let now = ctx.clock.now();
+    let (ticket_id, ticket) = match filed {
+        Filed::New(t) => (t.id, Some(*t)),
+        Filed::Duplicate => {
+            // Filed before the process stopped, its link not yet written.
+            let mut conn = ctx.pool.acquire().await?;
+            let at = offer.held.requested_at;
+            match db::ticket_filed_at(&mut conn, &offer.held.requester, at).await? {
+                Some(id) => (id, None),
+                None => return Ok(None),
+            }
+        }
+    };
+    let mut tx = ctx.pool.begin_with("begin immediate").await?;
+    db::offer_filed(&mut tx, offer, ticket_id, now).await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// "Filed PLAT-n" where the requester was spoken to.
+fn filed_notice(held: &Held, t: &Ticket) -> OutboxMessage {
+    match &held.notice {
+        Notice::Thread { channel, ts } => {
+            OutboxMessage::post(channel, intake_messages::filed_notice(t, channel, Some(ts)))
+        }
+        Notice::Ephemeral { channel } => {
+            let text = intake_messages::filed_reply(t)["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            OutboxMessage::ephemeral(channel, &held.requester, text)
+        }
+        Notice::Direct => {
+            let body = intake_messages::filed_notice(t, &held.requester, None);
+            say(&Notice::Direct, &held.requester, body)
+        }
+    }
+}
+
+async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError> {
+    let redirect = db::redirect(&mut *app.pool.acquire().await?, id).await?;
+    let Some(redirect) = redirect else {
+        return tell(app, a, messages::GONE.into()).await;
+    };
+    if redirect.held.requester != a.user {
+        return tell(app, a, messages::NOT_YOURS.into()).await;
+    }
+    let now = app.clock.now();
+    if !db::redirect_claimed(&mut *app.pool.acquire().await?, id, now).await? {
+        let key = key_of(app, redirect.ticket_id).await?;
+        return tell(app, a, messages::already("filed", key.as_deref())).await;
+    }
+    let held = redirect.held.clone();
+    let update = match (&held.notice, &a.channel, &a.message_ts) {
+        (Notice::Thread { .. }, Some(c), Some(ts)) => Some((c.clone(), ts.clone())),
+        _ => None,
+    };
+    let notices = move |t: &Ticket| {
+        let mut out = vec![filed_notice(&held, t)];
+        if let Some((channel, ts)) = &update {
+            let text = messages::filed_anyway(&t.key);
+            out.push(OutboxMessage {
+                method: "chat.update",
+                channel: channel.clone(),
+                payload: messages::answered(channel, ts, &text).to_string(),
+                purpose: Purpose::Notice,
+            });
+        }
+        out
+    };
+    // Filed now: the requester chose to, after being told it is another team's.
+    let filed = file_with(
+        app,
+        &app.filer,
+        redirect.held.new_ticket(),
+        vec![format!("redirect:{id}")],
+        notices,
+        None,
+    )
+    .await?;
+    if let Filed::New(t) = filed {
+        db::redirect_filed(&mut *app.pool.acquire().await?, id, t.id).await?;
+    }
+    Ok(Reply::Empty)
+}
+
+/// The reason form: stored on the offer and on its ticket.
+pub async fn on_submission(app: &Intake, s: Submission) -> Result<Reply, AppError> {
+    let Ok(id) = s.private_metadata.trim().parse::<i64>() else {
+        return Ok(Reply::Empty);
+    };
+    let reason = s
+        .values
+        .pointer(&format!("/{}/{}/value", ids::REASON.0, ids::REASON.1))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if reason.is_empty() {
+        return Ok(Reply::Empty);
+    }
+    let reason: String = reason.chars().take(1000).collect();
+    let mut tx = app.pool.begin_with("begin immediate").await?;
+    db::set_reason(&mut tx, id, &s.user, &reason, app.clock.now()).await?;
+    tx.commit().await?;
+    Ok(Reply::Empty)
+}
+
+/// Every minute: offers unanswered for `offer_timeout` are filed (as asked, at the time
+/// they were asked), and so are offers decided but left unfiled by a stop.
+const SCHEDULE: &str = "0 * * * * *";
+pub const JOB: &str = "self_service_offer_timeout";
+
+/// Registers the timeout job when the policy has a catalog (without one nothing is held
+/// for an offer). `filer` is None where jobs are only listed.
+pub fn register(jobs: &mut Registry, policy: &Policy, filer: Option<TicketFiler>) {
+    if policy.self_service.entries.is_empty() {
+        return;
+    }
+    let schedule = CronSchedule::parse(SCHEDULE).expect("a valid cron expression (tested)");
+    jobs.add(JOB, schedule, policy.sla.timezone, Expire { filer });
+}
+
+pub struct Expire {
+    filer: Option<TicketFiler>,
+}
+
+impl Job for Expire {
+    fn run<'a>(&'a self, ctx: &'a Context, run: &'a Run) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(expire(ctx, self.filer.as_ref(), run))
+    }
+}
+
+async fn expire(ctx: &Context, filer: Option<&TicketFiler>, run: &Run) -> Result<(), AppError> {
+    let Some(filer) = filer else {
+        return Err(AppError::Other(anyhow::anyhow!(
+            "no ticket writer in this process"
+        )));
+    };
+    let now = ctx.clock.now();
+    let timeout = chrono::Duration::from_std(ctx.policy.self_service.offer_timeout)
+        .unwrap_or(chrono::Duration::MAX);
+    let cutoff = now.checked_sub_signed(timeout).unwrap_or(now);
+    let (expired, unfiled) = {
+        let mut conn = ctx.pool.acquire().await?;
+        let expired = db::expired(&mut conn, cutoff).await?;
+        let unfiled = db::unfiled(&mut conn, now - chrono::Duration::minutes(1)).await?;
+        (expired, unfiled)
+    };
+    let mut filed = 0;
+    for id in expired {
+        let decided = {
+            let mut tx = ctx.pool.begin_with("begin immediate").await?;
+            let decided = db::decide(&mut tx, id, Outcome::Ignored, now).await?;
+            tx.commit().await?;
+            decided
+        };
+        if decided {
+            filed += file_by_id(ctx, filer, id).await?;
+        }
+    }
+    for id in unfiled {
+        filed += file_by_id(ctx, filer, id).await?;
+    }
+    if filed > 0 {
+        tracing::info!(filed, "self-service offers not answered in time: filed");
+    }
+    let mut tx = ctx.pool.begin_with("begin immediate").await?;
+    if run.finish(&mut tx, now).await? {
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn file_by_id(ctx: &Context, filer: &TicketFiler, id: i64) -> Result<usize, AppError> {
+    let offer = db::offer(&mut *ctx.pool.acquire().await?, id).await?;
+    let Some(offer) = offer else { return Ok(0) };
+    Ok(usize::from(
+        file_offer(ctx, filer, &offer, None).await?.is_some(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_timeout_job_runs_every_minute() {
+        let schedule = crate::settings::CronSchedule::parse(super::SCHEDULE).unwrap();
+        assert_eq!(schedule.describe(), "every minute");
+    }
+}

@@ -1,0 +1,462 @@
+//! Self-service SQL: the catalog's in-memory FTS5 index, and the held requests (offers in
+//! `self_service_offers`, migration 0023 and 0024; redirects in `ownership_redirects`).
+
+use super::{Held, Notice, Outcome};
+use crate::clock::db_time;
+use crate::domain::ticket::Source;
+use crate::settings::CatalogEntry;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, SqliteConnection};
+use std::str::FromStr;
+
+/// Around the words FTS5 matched in `highlight()`: characters no title contains.
+pub const MARK_OPEN: char = '\u{1}';
+pub const MARK_CLOSE: char = '\u{2}';
+
+/// A private in-memory database for the index: `heads` holds each entry's title and
+/// keywords, what ranks and qualifies it. Summaries are not indexed: they share many
+/// boilerplate words ("staging", "team"), which would make every entry a candidate for a
+/// long request, and a word shared with a summary alone never qualifies an entry.
+pub async fn open_index() -> sqlx::Result<SqliteConnection> {
+    let mut conn = SqliteConnectOptions::from_str("sqlite::memory:")?
+        .connect()
+        .await?;
+    // Porter stemming over unicode61 words: "rotating" finds "rotate".
+    sqlx::query(
+        "create virtual table heads using fts5(title, keywords, \
+         tokenize = 'porter unicode61 remove_diacritics 2')",
+    )
+    .execute(&mut conn)
+    .await?;
+    Ok(conn)
+}
+
+/// Fills the index: entry `i` of the policy is row `i + 1`.
+pub async fn fill_index(conn: &mut SqliteConnection, entries: &[CatalogEntry]) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    for (i, e) in entries.iter().enumerate() {
+        sqlx::query("insert into heads (rowid, title, keywords) values (?, ?, ?)")
+            .bind(i as i64 + 1)
+            .bind(&e.title)
+            .bind(e.keywords.join(" "))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// One candidate: its row, its bm25 score (lower is better), and its title and keywords
+/// with the matched words marked.
+#[derive(Debug)]
+pub struct Candidate {
+    pub rowid: i64,
+    pub score: f64,
+    pub marked: String,
+}
+
+/// The best `limit` rows for an FTS5 `query` (quoted words joined by OR), best first, by
+/// bm25 with titles weighing 10 and keywords 8. Two statements: SQLite computes every
+/// result column of each matching row before it sorts, so the costly `highlight()` is asked
+/// of the best rows only (the second statement filters the matches by rowid before it).
+pub async fn search(
+    conn: &mut SqliteConnection,
+    query: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    let best: Vec<(i64, f64)> = sqlx::query_as(
+        "select rowid, bm25(heads, 10.0, 8.0) as score from heads \
+         where heads match ?1 order by score limit ?2",
+    )
+    .bind(query)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    if best.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = best.iter().map(|(id, _)| *id).collect();
+    let marked: Vec<(i64, String)> = sqlx::query_as(
+        "select rowid, highlight(heads, 0, char(1), char(2)) || ' ' || \
+         highlight(heads, 1, char(1), char(2)) from heads \
+         where heads match ?1 and rowid in (select value from json_each(?2))",
+    )
+    .bind(query)
+    .bind(serde_json::to_string(&ids).unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await?;
+    let marked: std::collections::HashMap<i64, String> = marked.into_iter().collect();
+    Ok(best
+        .into_iter()
+        .map(|(rowid, score)| Candidate {
+            rowid,
+            score,
+            marked: marked.get(&rowid).cloned().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Where a held request's notices go, as stored: (channel, thread ts); a DM is the
+/// requester's id with no thread.
+fn notice_columns(held: &Held) -> (String, Option<String>) {
+    match &held.notice {
+        Notice::Thread { channel, ts } => (channel.clone(), Some(ts.clone())),
+        Notice::Ephemeral { channel } => (channel.clone(), None),
+        Notice::Direct => (held.requester.clone(), None),
+    }
+}
+
+fn notice_of(requester: &str, channel: Option<String>, ts: Option<String>) -> Notice {
+    match (channel, ts) {
+        (Some(channel), Some(ts)) => Notice::Thread { channel, ts },
+        (Some(channel), None) if channel != requester => Notice::Ephemeral { channel },
+        _ => Notice::Direct,
+    }
+}
+
+/// Stores an offer and its entries (best first); returns its id.
+pub async fn insert_offer(
+    tx: &mut SqliteConnection,
+    held: &Held,
+    titles: &[&str],
+) -> sqlx::Result<i64> {
+    let (notice_channel, notice_ts) = notice_columns(held);
+    let id: i64 = sqlx::query_scalar(
+        "insert into self_service_offers (requester, channel, source, text, requested_at, \
+         message_ts, title, urgency, link, filed_by, notice_channel, notice_thread_ts) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
+    )
+    .bind(&held.requester)
+    .bind(&held.channel)
+    .bind(held.source.as_str())
+    .bind(&held.description)
+    .bind(db_time(held.requested_at))
+    .bind(&held.message_ts)
+    .bind(&held.title)
+    .bind(&held.urgency)
+    .bind(&held.link)
+    .bind(&held.filed_by)
+    .bind(notice_channel)
+    .bind(notice_ts)
+    .fetch_one(&mut *tx)
+    .await?;
+    for (rank, title) in titles.iter().enumerate() {
+        sqlx::query(
+            "insert into self_service_offer_entries (offer_id, rank, title) values (?, ?, ?)",
+        )
+        .bind(id)
+        .bind(rank as i64 + 1)
+        .bind(title)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// A stored offer.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub id: i64,
+    pub held: Held,
+    pub outcome: Outcome,
+    pub ticket_id: Option<i64>,
+    /// The entries offered, best first.
+    pub titles: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HeldRow {
+    id: i64,
+    requester: String,
+    channel: Option<String>,
+    source: String,
+    title: Option<String>,
+    text: String,
+    urgency: Option<String>,
+    link: Option<String>,
+    filed_by: Option<String>,
+    requested_at: DateTime<Utc>,
+    message_ts: Option<String>,
+    notice_channel: Option<String>,
+    notice_thread_ts: Option<String>,
+    outcome: String,
+    ticket_id: Option<i64>,
+}
+
+impl HeldRow {
+    fn held(self) -> (i64, Held, String, Option<i64>) {
+        let title = self
+            .title
+            .unwrap_or_else(|| crate::domain::ticket::title_from(&self.text));
+        let notice = notice_of(&self.requester, self.notice_channel, self.notice_thread_ts);
+        let held = Held {
+            requester: self.requester,
+            channel: self.channel,
+            source: Source::parse(&self.source),
+            title,
+            description: self.text,
+            urgency: self.urgency,
+            link: self.link,
+            filed_by: self.filed_by,
+            requested_at: self.requested_at,
+            message_ts: self.message_ts,
+            notice,
+        };
+        (self.id, held, self.outcome, self.ticket_id)
+    }
+}
+
+const HELD_COLUMNS: &str = "id, requester, channel, source, title, text, urgency, link, \
+    filed_by, requested_at, message_ts, notice_channel, notice_thread_ts, outcome, ticket_id";
+
+pub async fn offer(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Offer>> {
+    let row: Option<HeldRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {HELD_COLUMNS} from self_service_offers where id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let titles: Vec<String> = sqlx::query_scalar(
+        "select title from self_service_offer_entries where offer_id = ? order by rank",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (id, held, outcome, ticket_id) = row.held();
+    Ok(Some(Offer {
+        id,
+        held,
+        outcome: Outcome::parse(&outcome),
+        ticket_id,
+        titles,
+    }))
+}
+
+/// Records the outcome of a pending offer; false when it was no longer pending.
+pub async fn decide(
+    tx: &mut SqliteConnection,
+    id: i64,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update self_service_offers set outcome = ?, decided_at = ? \
+         where id = ? and outcome = 'pending'",
+    )
+    .bind(outcome.as_str())
+    .bind(db_time(now))
+    .bind(id)
+    .execute(tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Links the ticket filed for an offer, and records the offer on the ticket (an event whose
+/// detail says what was offered and what the requester said).
+pub async fn offer_filed(
+    tx: &mut SqliteConnection,
+    offer: &Offer,
+    ticket_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("update self_service_offers set ticket_id = ? where id = ? and ticket_id is null")
+        .bind(ticket_id)
+        .bind(offer.id)
+        .execute(&mut *tx)
+        .await?;
+    let detail = format!(
+        "offer {}: {}; offered: {}",
+        offer.id,
+        offer.outcome.as_str(),
+        offer.titles.join(" | ")
+    );
+    sqlx::query(
+        "insert into ticket_events (ticket_id, kind, actor, at, detail) \
+         values (?, 'self_service_offer', ?, ?, ?)",
+    )
+    .bind(ticket_id)
+    .bind(&offer.held.requester)
+    .bind(db_time(now))
+    .bind(detail)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The requester's answer to "what was missing?", on the offer and its ticket.
+pub async fn set_reason(
+    tx: &mut SqliteConnection,
+    id: i64,
+    requester: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<i64>> {
+    let ticket: Option<Option<i64>> = sqlx::query_scalar(
+        "update self_service_offers set reason = ? where id = ? and requester = ? \
+         returning ticket_id",
+    )
+    .bind(reason)
+    .bind(id)
+    .bind(requester)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let ticket = ticket.flatten();
+    if let Some(ticket_id) = ticket {
+        sqlx::query(
+            "insert into ticket_events (ticket_id, kind, actor, at, detail) \
+             values (?, 'self_service_reason', ?, ?, ?)",
+        )
+        .bind(ticket_id)
+        .bind(requester)
+        .bind(db_time(now))
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(ticket)
+}
+
+/// Pending offers made at or before `cutoff`: ignored.
+pub async fn expired(conn: &mut SqliteConnection, cutoff: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "select id from self_service_offers where outcome = 'pending' and requested_at <= ? \
+         order by requested_at limit 500",
+    )
+    .bind(db_time(cutoff))
+    .fetch_all(conn)
+    .await
+}
+
+/// Offers decided as needing a ticket at or before `before` whose ticket is not linked (the
+/// process stopped between deciding and filing).
+pub async fn unfiled(conn: &mut SqliteConnection, before: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "select id from self_service_offers where outcome in ('still_needed', 'ignored') \
+         and ticket_id is null and decided_at <= ? order by decided_at limit 500",
+    )
+    .bind(db_time(before))
+    .fetch_all(conn)
+    .await
+}
+
+/// The ticket filed for a request of `requester` made at `at` (when its link was lost).
+pub async fn ticket_filed_at(
+    conn: &mut SqliteConnection,
+    requester: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "select id from tickets where requester = ? and created_at = ? order by id desc limit 1",
+    )
+    .bind(requester)
+    .bind(db_time(at))
+    .fetch_optional(conn)
+    .await
+}
+
+/// A stored redirect.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub id: i64,
+    pub held: Held,
+    pub area: String,
+    pub filed: bool,
+    pub ticket_id: Option<i64>,
+}
+
+pub async fn insert_redirect(
+    tx: &mut SqliteConnection,
+    held: &Held,
+    area: &str,
+) -> sqlx::Result<i64> {
+    let (notice_channel, notice_ts) = notice_columns(held);
+    sqlx::query_scalar(
+        "insert into ownership_redirects (requester, channel, source, title, text, urgency, \
+         link, filed_by, requested_at, message_ts, notice_channel, notice_thread_ts, area) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
+    )
+    .bind(&held.requester)
+    .bind(&held.channel)
+    .bind(held.source.as_str())
+    .bind(&held.title)
+    .bind(&held.description)
+    .bind(&held.urgency)
+    .bind(&held.link)
+    .bind(&held.filed_by)
+    .bind(db_time(held.requested_at))
+    .bind(&held.message_ts)
+    .bind(notice_channel)
+    .bind(notice_ts)
+    .bind(area)
+    .fetch_one(tx)
+    .await
+}
+
+pub async fn redirect(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Redirect>> {
+    let row: Option<(String, HeldRow)> = {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            area: String,
+            #[sqlx(flatten)]
+            held: HeldRow,
+        }
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select area, {HELD_COLUMNS} from ownership_redirects where id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+        row.map(|r| (r.area, r.held))
+    };
+    Ok(row.map(|(area, row)| {
+        let (id, held, outcome, ticket_id) = row.held();
+        Redirect {
+            id,
+            held,
+            area,
+            filed: outcome == "filed",
+            ticket_id,
+        }
+    }))
+}
+
+/// Marks a redirect filed anyway; false when it already was.
+pub async fn redirect_claimed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update ownership_redirects set outcome = 'filed', decided_at = ? \
+         where id = ? and outcome = 'redirected'",
+    )
+    .bind(db_time(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn redirect_filed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    ticket_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update ownership_redirects set ticket_id = ? where id = ?")
+        .bind(ticket_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which entry's `This solved it` was pressed (1 to 3).
+pub async fn solved_rank(tx: &mut SqliteConnection, id: i64, rank: i64) -> sqlx::Result<()> {
+    sqlx::query("update self_service_offers set solved_rank = ? where id = ?")
+        .bind(rank.clamp(1, 3))
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
