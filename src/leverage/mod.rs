@@ -284,3 +284,18 @@ async fn shifts(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod minutes_tests {
+    use super::*;
+
+    #[test]
+    fn a_deflection_counts_the_minutes_the_policy_gives_it() {
+        let default = Policy::builtin();
+        assert_eq!(minutes_saved_per_deflection(&default), 30.0);
+        let text = "[sla.priorities.P1]\nfirst_response = \"1h\"\nresolution = \"1d\"\n\n\
+                    [self_service]\nminutes_saved_per_deflection = 45\n";
+        let policy = Policy::parse(text).expect("valid");
+        assert_eq!(minutes_saved_per_deflection(&policy), 45.0);
+    }
+}
