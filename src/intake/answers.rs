@@ -8,13 +8,14 @@ use super::{file_with, messages as intake_messages, Intake};
 use crate::clock::db_time;
 use crate::context::{AppError, Context};
 use crate::input::{Action, Reply, Submission};
-use crate::jobs::{Job, Registry, Run};
+use crate::jobs::{Registry, Timer};
 use crate::outbox::{self, OutboxMessage, Purpose};
 use crate::self_service::messages::{self, ids};
 use crate::self_service::{db, Held, Notice, Outcome};
-use crate::settings::{CronSchedule, Policy};
+use crate::settings::Policy;
 use crate::tickets::filer::{Filed, TicketFiler};
 use crate::tickets::Ticket;
+use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 
@@ -293,38 +294,54 @@ pub async fn on_submission(app: &Intake, s: Submission) -> Result<Reply, AppErro
     Ok(Reply::Empty)
 }
 
-/// Every minute: offers unanswered for `offer_timeout` are filed (as asked, at the time
-/// they were asked), and so are offers decided but left unfiled by a stop.
-const SCHEDULE: &str = "0 * * * * *";
-pub const JOB: &str = "self_service_offer_timeout";
+/// A timer, not a cron job: it wakes when the oldest pending offer's `offer_timeout` ends
+/// (or an offer decided but left unfiled by a stop is a minute old), so an idle desk writes
+/// nothing, and a clock moved a week in the sandbox stops only where an offer expires, not at
+/// every minute on the way. Offers unanswered for `offer_timeout` are filed as asked, at
+/// the time they were asked.
+pub const TIMER: &str = "self_service_offer_timeout";
 
-/// Registers the timeout job when the policy has a catalog (without one nothing is held
-/// for an offer). `filer` is None where jobs are only listed.
+/// Registers the timeout when the policy has a catalog (without one nothing is held for an
+/// offer) and a ticket writer runs in this process (None where jobs are only listed).
 pub fn register(jobs: &mut Registry, policy: &Policy, filer: Option<TicketFiler>) {
     if policy.self_service.entries.is_empty() {
         return;
     }
-    let schedule = CronSchedule::parse(SCHEDULE).expect("a valid cron expression (tested)");
-    jobs.add(JOB, schedule, policy.sla.timezone, Expire { filer });
-}
-
-pub struct Expire {
-    filer: Option<TicketFiler>,
-}
-
-impl Job for Expire {
-    fn run<'a>(&'a self, ctx: &'a Context, run: &'a Run) -> BoxFuture<'a, Result<(), AppError>> {
-        Box::pin(expire(ctx, self.filer.as_ref(), run))
+    if let Some(filer) = filer {
+        jobs.add_timer(TIMER, Expire { filer });
     }
 }
 
-async fn expire(ctx: &Context, filer: Option<&TicketFiler>, run: &Run) -> Result<(), AppError> {
-    let Some(filer) = filer else {
-        return Err(AppError::Other(anyhow::anyhow!(
-            "no ticket writer in this process"
-        )));
-    };
-    let now = ctx.clock.now();
+pub struct Expire {
+    filer: TicketFiler,
+}
+
+impl Timer for Expire {
+    fn next_at<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, AppError>> {
+        Box::pin(async move {
+            let timeout = chrono::Duration::from_std(ctx.policy.self_service.offer_timeout)
+                .unwrap_or(chrono::Duration::MAX);
+            let mut conn = ctx.pool.acquire().await?;
+            let (pending, unfiled) = db::oldest_waiting(&mut conn).await?;
+            let expires = pending.and_then(|at| at.checked_add_signed(timeout));
+            let refile = unfiled.map(|at| at + chrono::Duration::minutes(1));
+            Ok(expires.into_iter().chain(refile).min())
+        })
+    }
+
+    fn fire<'a>(
+        &'a self,
+        ctx: &'a Context,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(expire(ctx, &self.filer, now))
+    }
+}
+
+async fn expire(ctx: &Context, filer: &TicketFiler, now: DateTime<Utc>) -> Result<(), AppError> {
     let timeout = chrono::Duration::from_std(ctx.policy.self_service.offer_timeout)
         .unwrap_or(chrono::Duration::MAX);
     let cutoff = now.checked_sub_signed(timeout).unwrap_or(now);
@@ -336,6 +353,7 @@ async fn expire(ctx: &Context, filer: Option<&TicketFiler>, run: &Run) -> Result
     };
     let mut filed = 0;
     for id in expired {
+        // Claimed by a conditional update: two runners never both file it.
         let decided = {
             let mut tx = ctx.pool.begin_with("begin immediate").await?;
             let decided = db::decide(&mut tx, id, Outcome::Ignored, now).await?;
@@ -352,10 +370,6 @@ async fn expire(ctx: &Context, filer: Option<&TicketFiler>, run: &Run) -> Result
     if filed > 0 {
         tracing::info!(filed, "self-service offers not answered in time: filed");
     }
-    let mut tx = ctx.pool.begin_with("begin immediate").await?;
-    if run.finish(&mut tx, now).await? {
-        tx.commit().await?;
-    }
     Ok(())
 }
 
@@ -365,13 +379,4 @@ async fn file_by_id(ctx: &Context, filer: &TicketFiler, id: i64) -> Result<usize
     Ok(usize::from(
         file_offer(ctx, filer, &offer, None).await?.is_some(),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_timeout_job_runs_every_minute() {
-        let schedule = crate::settings::CronSchedule::parse(super::SCHEDULE).unwrap();
-        assert_eq!(schedule.describe(), "every minute");
-    }
 }

@@ -328,6 +328,26 @@ pub async fn expired(conn: &mut SqliteConnection, cutoff: DateTime<Utc>) -> sqlx
     .await
 }
 
+/// The oldest pending offer's request time, and the oldest decision still waiting for its
+/// ticket (both by partial indexes: a timer asks this at every pass).
+pub async fn oldest_waiting(
+    conn: &mut SqliteConnection,
+) -> sqlx::Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    let pending: Option<String> = sqlx::query_scalar(
+        "select min(requested_at) from self_service_offers where outcome = 'pending'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let unfiled: Option<String> = sqlx::query_scalar(
+        "select min(decided_at) from self_service_offers where decided_at is not null \
+         and outcome in ('still_needed', 'ignored') and ticket_id is null",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let parse = |t: Option<String>| t.and_then(|t| crate::clock::parse_db_time(&t));
+    Ok((parse(pending), parse(unfiled)))
+}
+
 /// Offers decided as needing a ticket at or before `before` whose ticket is not linked (the
 /// process stopped between deciding and filing).
 pub async fn unfiled(conn: &mut SqliteConnection, before: DateTime<Utc>) -> sqlx::Result<Vec<i64>> {

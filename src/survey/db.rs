@@ -444,9 +444,32 @@ pub async fn secure_delete(conn: &mut SqliteConnection) -> sqlx::Result<()> {
 
 /// Copies the write-ahead log into the file and truncates it to nothing; false when a
 /// reader kept it from finishing (`busy`).
+///
+/// A truncating checkpoint that waits for readers blocks every new writer meanwhile: with
+/// the pool's busy timeout (10 s) each try could hold filing and the outbox that long, and
+/// the caller's 20 tries over three minutes (seen on a loaded CI machine). Each try waits at
+/// most [`CHECKPOINT_WAIT_MS`]; the caller tries again.
 pub async fn checkpoint_truncate(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("pragma wal_checkpoint(truncate)")
-        .fetch_one(conn)
+    let saved: i64 = sqlx::query_scalar("pragma busy_timeout")
+        .fetch_one(&mut *conn)
         .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "pragma busy_timeout = {CHECKPOINT_WAIT_MS}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let checkpoint: sqlx::Result<(i64, i64, i64)> =
+        sqlx::query_as("pragma wal_checkpoint(truncate)")
+            .fetch_one(&mut *conn)
+            .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "pragma busy_timeout = {saved}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let (busy, _, _) = checkpoint?;
     Ok(busy == 0)
 }
+
+/// How long one truncating checkpoint may wait for readers (and keep writers waiting).
+const CHECKPOINT_WAIT_MS: i64 = 50;
