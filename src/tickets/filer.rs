@@ -163,7 +163,7 @@ impl TicketFiler {
             timing: Timing::default(),
             slow_commits: SlowCommits::default(),
         };
-        let handle = tokio::spawn(writer.run(rx));
+        let handle = on_own_thread(writer, rx);
         let stop = tx.clone();
         tokio::spawn(async move {
             crate::context::stopped(&mut shutdown).await;
@@ -197,6 +197,36 @@ impl TicketFiler {
             .map_err(|_| FileError::Closed)?;
         answer.await.map_err(|_| FileError::Closed)?
     }
+}
+
+/// Runs the writer on a thread of its own, with a runtime of its own: the ticket writer's
+/// turns (a statement answered by its connection's thread, the next one sent) are then not
+/// queued behind the HTTP tasks of the shared runtime, whose worker takes a task woken from
+/// another thread only between its own queue's tasks. Each commit's statements then run back
+/// to back, and the requests that arrived meanwhile are parsed during its fsync. The handle
+/// finishes when the writer has stopped.
+fn on_own_thread(writer: Writer, rx: mpsc::Receiver<Msg>) -> JoinHandle<()> {
+    let (done, finished) = oneshot::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("ticket-writer".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(writer.run(rx)),
+                Err(err) => {
+                    tracing::error!(error = %err, "the ticket writer's runtime could not start")
+                }
+            }
+            let _ = done.send(());
+        });
+    if let Err(err) = spawned {
+        tracing::error!(error = %err, "the ticket writer's thread could not start");
+    }
+    tokio::spawn(async move {
+        let _ = finished.await;
+    })
 }
 
 /// The open tickets filed since `since`, newest first, as [`Remembered`] keeps them.
