@@ -468,9 +468,7 @@ impl Writer {
             .iter()
             .map(|(t, job)| (t, job.read.stored_words.as_str()))
             .collect();
-        filer_db::insert_tickets(&mut tx, &tickets, &now_text).await?;
-        filer_db::insert_plans(&mut tx, &rows.plans).await?;
-        filer_db::insert_outbox(&mut tx, &rows.outbox, &now_text).await?;
+        filer_db::insert_filed(&mut tx, &tickets, &rows.plans, &rows.outbox, &now_text).await?;
         let syncing = std::time::Instant::now();
         tx.commit().await?;
         self.timing.synced = syncing.elapsed();
@@ -695,6 +693,78 @@ mod tests {
         };
         assert_eq!(older.duplicate_of, None);
         assert_eq!(newer.duplicate_of, Some((older.id, older.key.clone())));
+    }
+
+    #[tokio::test]
+    async fn one_commit_stores_each_tickets_row_created_event_timer_and_outbox_row_once() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let (filer, _stop) = start(&pool).await;
+        let request = |n: usize| FileRequest {
+            new: NewTicket {
+                title: format!("kafka consumer lag on topic {n}"),
+                description: format!("kafka consumer lag on topic {n}"),
+                requester: format!("U{n}"),
+                channel: Some("C1".into()),
+                source: Source::Command,
+                source_ts: None,
+                urgency: None,
+                link: None,
+                filed_by: None,
+            },
+            dedupe: Vec::new(),
+            effects: Box::new(|t: &Ticket| {
+                vec![OutboxMessage::post(
+                    "C9",
+                    serde_json::json!({ "channel": "C9", "text": t.key }),
+                )]
+            }),
+            requested_at: None,
+        };
+        // Queued together: one commit is likely to carry all three (one statement text for
+        // the four tables), and each row is stored once either way.
+        let (a, b, c) = tokio::join!(
+            filer.file(request(1)),
+            filer.file(request(2)),
+            filer.file(request(3))
+        );
+        let mut keys = Vec::new();
+        for filed in [a, b, c] {
+            match filed.unwrap() {
+                Filed::New(t) => keys.push(t.key),
+                Filed::Duplicate => panic!("taken for a redelivery"),
+            }
+        }
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(count("select count(*) from tickets").await, 3);
+        assert_eq!(
+            count("select count(distinct ticket_id) from ticket_events where kind = 'created'")
+                .await,
+            3
+        );
+        assert_eq!(count("select count(*) from ticket_events").await, 3);
+        assert_eq!(
+            count("select count(distinct ticket_id) from timers").await,
+            count("select count(*) from timers").await
+        );
+        assert_eq!(
+            count("select count(distinct ticket_id) from timers").await,
+            3
+        );
+        let texts: Vec<String> =
+            sqlx::query_scalar("select payload ->> 'text' from outbox order by ticket_id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        keys.sort_by_key(|k| k.trim_start_matches("PLAT-").parse::<i64>().unwrap());
+        assert_eq!(texts, keys);
     }
 
     #[tokio::test]

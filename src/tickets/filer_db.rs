@@ -207,32 +207,7 @@ pub async fn insert_tickets(
         return Ok(());
     };
     TICKETS
-        .run(tx, tickets, |row, (t, words)| {
-            row.bind(t.id)
-                .bind(t.key.as_str())
-                .bind(t.title.as_str())
-                .bind(t.description.as_str())
-                .bind(t.requester.as_str())
-                .bind(t.channel.as_deref())
-                .bind(t.source.as_str())
-                .bind(t.source_ts.as_deref())
-                .bind(t.category.as_str())
-                .bind(t.priority.as_str())
-                .bind(t.status.as_str())
-                .bind(t.assignee.as_deref())
-                .bind(t.urgency.as_deref())
-                .bind(t.link.as_deref())
-                // Its own time: earlier than the commit's for a request held for an offer.
-                .bind(db_time(t.created_at))
-                .bind(created)
-                .bind(t.first_response_due.map(db_time))
-                .bind(t.resolution_due.map(db_time))
-                .bind(t.triage_rule.as_deref())
-                .bind(t.triage_reason.as_deref())
-                .bind(t.duplicate_of.as_ref().map(|d| d.0))
-                .bind(t.filed_by.as_deref())
-                .bind(*words);
-        })
+        .run(tx, tickets, |row, t| bind_ticket(row, t, created))
         .await?;
     // The writer numbers a batch's tickets in order with no gaps, so their events are one
     // statement, read back from the rows just written (by their primary key).
@@ -244,11 +219,105 @@ pub async fn insert_tickets(
     Ok(())
 }
 
+/// Inserts a batch's new tickets (numbers already assigned, in order, with their stored
+/// words), their `created` events, SLA plans and outbox rows. The four statements go to the
+/// connection's thread as one text (sqlx runs a text's statements in turn, each `?` taking
+/// the next value bound): one hand-off instead of four, each of which the writer waited for.
+pub async fn insert_filed(
+    tx: &mut SqliteConnection,
+    tickets: &[(&Ticket, &str)],
+    plans: &[(i64, Planned, Option<String>)],
+    outbox: &[(i64, OutboxMessage)],
+    now: &str,
+) -> sqlx::Result<()> {
+    if [tickets.len(), plans.len(), outbox.len()]
+        .iter()
+        .any(|n| *n > MOST_ROWS)
+    {
+        insert_tickets(tx, tickets, now).await?;
+        insert_plans(tx, plans).await?;
+        return insert_outbox(tx, outbox, now).await;
+    }
+    let mut binds = Binds::default();
+    let mut parts: Vec<&'static str> = Vec::with_capacity(4);
+    let mut shape = [0; 3];
+    if let (Some((first, _)), Some((last, _))) = (tickets.first(), tickets.last()) {
+        let padded = TICKETS.push_rows(&mut binds, tickets, |row, t| bind_ticket(row, t, now));
+        shape[0] = padded;
+        parts.push(TICKETS.text(padded));
+        parts.push(INSERT_CREATED);
+        binds.bind(first.id).bind(last.id);
+    }
+    if !plans.is_empty() {
+        let padded = TIMERS.push_rows(&mut binds, plans, bind_plan);
+        shape[1] = padded;
+        parts.push(TIMERS.text(padded));
+    }
+    if !outbox.is_empty() {
+        let padded = OUTBOX.push_rows(&mut binds, outbox, |row, m| bind_outbox(row, m, now));
+        shape[2] = padded;
+        parts.push(OUTBOX.text(padded));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let args = binds.done()?;
+    sqlx::query_with(statements(shape, &parts), args)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// `parts` joined into one text, made once for each `shape` (the padded row counts of the
+/// tickets, plans and outbox rows; a handful of shapes occur) and kept, so that sqlx's cache
+/// of prepared statements finds it.
+fn statements(shape: [usize; 3], parts: &[&'static str]) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static MADE: OnceLock<Mutex<HashMap<[usize; 3], &'static str>>> = OnceLock::new();
+    let mut made = MADE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    made.entry(shape)
+        .or_insert_with(|| Box::leak(parts.join("; ").into_boxed_str()))
+}
+
+/// One new ticket's values, in the column order of [`TICKETS`].
+fn bind_ticket(row: &mut Binds, (t, words): &(&Ticket, &str), created: &str) {
+    row.bind(t.id)
+        .bind(t.key.as_str())
+        .bind(t.title.as_str())
+        .bind(t.description.as_str())
+        .bind(t.requester.as_str())
+        .bind(t.channel.as_deref())
+        .bind(t.source.as_str())
+        .bind(t.source_ts.as_deref())
+        .bind(t.category.as_str())
+        .bind(t.priority.as_str())
+        .bind(t.status.as_str())
+        .bind(t.assignee.as_deref())
+        .bind(t.urgency.as_deref())
+        .bind(t.link.as_deref())
+        // Its own time: earlier than the commit's for a request held for an offer.
+        .bind(db_time(t.created_at))
+        .bind(created)
+        .bind(t.first_response_due.map(db_time))
+        .bind(t.resolution_due.map(db_time))
+        .bind(t.triage_rule.as_deref())
+        .bind(t.triage_reason.as_deref())
+        .bind(t.duplicate_of.as_ref().map(|d| d.0))
+        .bind(t.filed_by.as_deref())
+        .bind(*words);
+}
+
 /// The `created` event of tickets `?1` to `?2`: by whoever filed it, its priority as detail.
+/// Positional parameters (`?`, not `?1`): in a text of several statements each `?` takes
+/// the next value bound ([`insert_filed`]).
 const INSERT_CREATED: &str = "\
     insert into ticket_events (ticket_id, kind, actor, at, detail) \
     select id, 'created', coalesce(filed_by, requester), created_at, priority from tickets \
-    where id between ?1 and ?2 order by id";
+    where id between ? and ? order by id";
 
 /// Inserts new tickets' SLA plans: each ticket's first timer, with the later ones chained
 /// on it (`timers::chain`).
@@ -256,15 +325,16 @@ pub async fn insert_plans(
     tx: &mut SqliteConnection,
     plans: &[(i64, Planned, Option<String>)],
 ) -> sqlx::Result<()> {
-    TIMERS
-        .run(tx, plans, |row, (ticket_id, head, later)| {
-            row.bind(*ticket_id)
-                .bind(head.kind.as_str())
-                .bind(db_time(head.due_at))
-                .bind(0_i64)
-                .bind(later.as_deref());
-        })
-        .await
+    TIMERS.run(tx, plans, bind_plan).await
+}
+
+/// One plan's values, in the column order of [`TIMERS`].
+fn bind_plan(row: &mut Binds, (ticket_id, head, later): &(i64, Planned, Option<String>)) {
+    row.bind(*ticket_id)
+        .bind(head.kind.as_str())
+        .bind(db_time(head.due_at))
+        .bind(0_i64)
+        .bind(later.as_deref());
 }
 
 /// Inserts outbox rows, each for its ticket.
@@ -274,15 +344,18 @@ pub async fn insert_outbox(
     now: &str,
 ) -> sqlx::Result<()> {
     OUTBOX
-        .run(tx, rows, |row, (ticket_id, m)| {
-            row.bind(*ticket_id)
-                .bind(m.method)
-                .bind(m.channel.as_str())
-                .bind(m.payload.as_str())
-                .bind(m.purpose.as_str())
-                .bind(now);
-        })
+        .run(tx, rows, |row, m| bind_outbox(row, m, now))
         .await
+}
+
+/// One outbox row's values, in the column order of [`OUTBOX`].
+fn bind_outbox(row: &mut Binds, (ticket_id, m): &(i64, OutboxMessage), now: &str) {
+    row.bind(*ticket_id)
+        .bind(m.method)
+        .bind(m.channel.as_str())
+        .bind(m.payload.as_str())
+        .bind(m.purpose.as_str())
+        .bind(now);
 }
 
 /// `items` in chunks of at most [`MOST_ROWS`].
@@ -323,6 +396,24 @@ impl PaddedInsert {
         })
     }
 
+    /// Binds `rows` (at most [`MOST_ROWS`]) and their padding; returns how many rows the
+    /// statement takes.
+    fn push_rows<T>(
+        &self,
+        binds: &mut Binds,
+        rows: &[T],
+        mut push: impl FnMut(&mut Binds, &T),
+    ) -> usize {
+        let padded = rows.len().next_power_of_two();
+        for row in rows {
+            push(binds, row);
+        }
+        for _ in 0..(padded - rows.len()) * self.columns {
+            binds.bind(None::<i64>);
+        }
+        padded
+    }
+
     /// Inserts `rows` with one statement per [`MOST_ROWS`]; `push` binds one row's values
     /// in column order (the first is never null).
     async fn run<T>(
@@ -332,14 +423,8 @@ impl PaddedInsert {
         mut push: impl FnMut(&mut Binds, &T),
     ) -> sqlx::Result<()> {
         for chunk in chunks(rows) {
-            let padded = chunk.len().next_power_of_two();
             let mut binds = Binds::default();
-            for row in chunk {
-                push(&mut binds, row);
-            }
-            for _ in 0..(padded - chunk.len()) * self.columns {
-                binds.bind(None::<i64>);
-            }
+            let padded = self.push_rows(&mut binds, chunk, &mut push);
             let args = binds.done()?;
             sqlx::query_with(self.text(padded), args)
                 .execute(&mut *tx)
