@@ -37,7 +37,7 @@ pub async fn hold(
     let matches = match area {
         Some(_) => Vec::new(),
         None if app.catalog.is_empty() => return Ok(Hold::File),
-        None => app.catalog.best(&text).await?,
+        None => app.catalog.best(&text),
     };
     if area.is_none() && matches.is_empty() {
         return Ok(Hold::File);
