@@ -420,8 +420,67 @@ async fn another_teams_request_is_redirected_and_filed_only_with_file_it_anyway(
             .unwrap(),
         "filed 1"
     );
+    // Created at the request, three hours before the press, its clocks starting there:
+    // P3, 4 business hours, due 14:00 Berlin.
+    assert_eq!(
+        app.text("select created_at from tickets").await.unwrap(),
+        db_time(start()),
+        "created at the request, not the press"
+    );
+    assert_eq!(
+        app.text("select first_response_due from tickets")
+            .await
+            .unwrap(),
+        db_time(start() + Duration::hours(4))
+    );
+    app.settled().await;
+    let updated = app.fake.successful_calls_to("chat.update");
+    assert!(
+        updated.iter().any(|c| c.body["ts"] == redirect_ts.as_str()
+            && c.body["text"]
+                .as_str()
+                .unwrap()
+                .contains("Filed anyway as *PLAT-1*")),
+        "{updated:?}"
+    );
     press(&app, ALICE, HELP, redirect_ts, blocks, "File it anyway").await;
     assert_eq!(tickets(&app).await, 1, "once");
+}
+
+#[tokio::test]
+async fn file_it_anyway_pressed_more_than_a_day_later_files_nothing_and_says_so() {
+    let clock = ManualClock::new(start());
+    let app = app_at(&clock).await;
+    let ts = "1764579600.000610";
+    ask_in_help(&app, ts, "Please review the DDL for the orders schema").await;
+    let (redirect_ts, _, blocks) = thread(&app, ts).remove(0);
+
+    clock.advance(Duration::hours(25));
+    press(&app, ALICE, HELP, &redirect_ts, &blocks, "File it anyway").await;
+    app.settled().await;
+    assert_eq!(tickets(&app).await, 0, "nothing dated back a day");
+    assert_eq!(
+        app.text("select outcome from ownership_redirects")
+            .await
+            .unwrap(),
+        "redirected"
+    );
+    // The redirect itself now says so, without its button.
+    let update = app
+        .fake
+        .successful_calls_to("chat.update")
+        .into_iter()
+        .find(|c| c.body["ts"] == redirect_ts.as_str())
+        .expect("the redirect updated");
+    let text = update.body["text"].as_str().unwrap();
+    assert!(
+        text.contains("Nothing was filed") && text.contains("ask again"),
+        "{text}"
+    );
+    assert_eq!(button(&update.body["blocks"], "File it anyway"), None);
+    let (_, shown, shown_blocks) = thread(&app, ts).remove(0);
+    assert!(shown.contains("Nothing was filed"), "{shown}");
+    assert_eq!(button(&shown_blocks, "File it anyway"), None);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The requester's answers to a held request: `This solved it` (no ticket, no SLA clock),
 //! `I still need help` (filed at once, created at the request's time, then a reason form),
-//! `File it anyway` on a redirect; and the job that files offers nobody answered within
-//! `self_service.offer_timeout`. Only the requester may answer.
+//! `File it anyway` on a redirect (created at the request's time too, within
+//! [`REDIRECT_LASTS`]; later it files nothing and says so); and the job that files offers
+//! nobody answered within `self_service.offer_timeout`. Only the requester may answer.
 
 use super::held::say;
 use super::{file_with, messages as intake_messages, Intake};
@@ -226,6 +227,11 @@ fn filed_notice(held: &Held, t: &Ticket) -> OutboxMessage {
     }
 }
 
+/// How long after a redirect `File it anyway` still files it (at the request's time).
+/// Later, nothing is filed and the requester is told to ask again: a ticket dated back
+/// days would be born past its SLA, a surprise for everyone.
+pub const REDIRECT_LASTS: chrono::Duration = chrono::Duration::hours(24);
+
 async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError> {
     let redirect = db::redirect(&mut *app.pool.acquire().await?, id).await?;
     let Some(redirect) = redirect else {
@@ -235,6 +241,14 @@ async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppErro
         return tell(app, a, messages::NOT_YOURS.into()).await;
     }
     let now = app.clock.now();
+    if redirect.ticket_id.is_none() && now - redirect.held.requested_at > REDIRECT_LASTS {
+        // Filed now, it would be dated back past its SLA; ignored this long, the requester
+        // has likely moved on. Said plainly, and the button goes.
+        let text = messages::redirect_expired(&redirect.area);
+        let message = answered(&redirect.held, a, text);
+        app.say_once(Vec::new(), vec![message]).await?;
+        return Ok(Reply::Empty);
+    }
     if !db::redirect_claimed(&mut *app.pool.acquire().await?, id, now).await? {
         let key = key_of(app, redirect.ticket_id).await?;
         return tell(app, a, messages::already("filed", key.as_deref())).await;
@@ -257,14 +271,15 @@ async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppErro
         }
         out
     };
-    // Filed now: the requester chose to, after being told it is another team's.
+    // Created at the request's time, its SLA clocks starting there, as after an offer:
+    // reading the redirect never eats into the SLA's time.
     let filed = file_with(
         app,
         &app.filer,
         redirect.held.new_ticket(),
         vec![format!("redirect:{id}")],
         notices,
-        None,
+        Some(redirect.held.requested_at),
     )
     .await?;
     if let Filed::New(t) = filed {

@@ -191,6 +191,14 @@ pub fn filed_anyway(key: &str) -> String {
     format!("Filed anyway as *{key}* for the platform team.")
 }
 
+/// A redirect's `File it anyway` pressed too long after: nothing filed, and why.
+pub fn redirect_expired(area: &str) -> String {
+    format!(
+        "*Nothing was filed.* This was redirected to the owners of {} more than a day ago, so *{FILE_ANYWAY_TEXT}* no longer files it. If the platform team should still take it, ask again.",
+        escape(area)
+    )
+}
+
 /// The reason form after `I still need help`.
 pub fn reason_modal(offer_id: i64, key: Option<&str>) -> Value {
     let title = key.map_or_else(
