@@ -347,6 +347,21 @@ async fn an_ignored_offer_is_filed_after_the_timeout_even_across_a_restart() {
         notices.iter().any(|(_, t, _)| t.contains("Filed *PLAT-1*")),
         "{notices:?}"
     );
+    // The offer itself now says what became of it, without its buttons.
+    let (offer_ts, offer_text, offer_blocks) = notices[0].clone();
+    assert!(
+        offer_text.contains("No answer in 10 minutes, so this was *filed as PLAT-1*"),
+        "{offer_text}"
+    );
+    assert_eq!(button(&offer_blocks, "This solved it"), None);
+    assert_eq!(button(&offer_blocks, "I still need help"), None);
+    let update = app.fake.successful_calls_to("chat.update");
+    assert!(
+        update
+            .iter()
+            .any(|c| c.body["ts"] == offer_ts.as_str() && c.body["channel"] == HELP),
+        "{update:?}"
+    );
     // Its SLA timers count from the request.
     let timers = app.timers("pending").await;
     assert!(!timers.is_empty());
@@ -357,6 +372,54 @@ async fn an_ignored_offer_is_filed_after_the_timeout_even_across_a_restart() {
     // Later passes file nothing more.
     clock.advance(Duration::minutes(5));
     app.step().await;
+    assert_eq!(tickets(&app).await, 1);
+}
+
+#[tokio::test]
+async fn an_ignored_ephemeral_offer_is_filed_and_its_stale_buttons_say_so() {
+    let clock = ManualClock::new(start());
+    let app = app_at(&clock).await;
+    let answer = app
+        .command_json(ALICE, "C02PAYMENTS", "request my vault token expired")
+        .await;
+    assert!(button(&answer["blocks"], "This solved it").is_some());
+    clock.advance(Duration::minutes(11));
+    app.step().await;
+    app.settled().await;
+    assert_eq!(tickets(&app).await, 1);
+    // Told apart, ephemerally: a command's answer cannot be edited by chat.update.
+    let told = app.fake.successful_calls_to("chat.postEphemeral");
+    assert!(
+        told.iter()
+            .any(|c| c.body["user"] == ALICE && c.body["text"].as_str().unwrap().contains("PLAT-1")),
+        "{told:?}"
+    );
+    // Its old buttons now answer that it is filed, and change nothing.
+    press(
+        &app,
+        ALICE,
+        "C02PAYMENTS",
+        "1764579601.000700",
+        &answer["blocks"],
+        "This solved it",
+    )
+    .await;
+    app.settled().await;
+    let last = app
+        .fake
+        .successful_calls_to("chat.postEphemeral")
+        .pop()
+        .unwrap();
+    assert_eq!(
+        last.body["text"], "This is already filed as *PLAT-1*.",
+        "{last:?}"
+    );
+    assert_eq!(
+        app.text("select outcome from self_service_offers")
+            .await
+            .unwrap(),
+        "ignored"
+    );
     assert_eq!(tickets(&app).await, 1);
 }
 

@@ -166,14 +166,20 @@ async fn file_offer(
     update: Option<(String, String)>,
 ) -> Result<Option<Ticket>, AppError> {
     let held = offer.held.clone();
+    let timeout = ctx.policy.self_service.offer_timeout;
+    let ignored = offer.outcome == Outcome::Ignored;
     let notices = move |t: &Ticket| {
         let mut out = vec![filed_notice(&held, t)];
         if let Some((channel, ts)) = &update {
+            let text = if ignored {
+                messages::filed_unanswered(&t.key, timeout)
+            } else {
+                messages::still_needed(&t.key)
+            };
             out.push(OutboxMessage {
                 method: "chat.update",
                 channel: channel.clone(),
-                payload: messages::answered(channel, ts, &messages::still_needed(&t.key))
-                    .to_string(),
+                payload: messages::answered(channel, ts, &text).to_string(),
                 purpose: Purpose::Notice,
             });
         }
@@ -388,10 +394,22 @@ async fn expire(ctx: &Context, filer: &TicketFiler, now: DateTime<Utc>) -> Resul
     Ok(())
 }
 
+/// Files a decided offer; an ignored one's message in a thread loses its buttons and says
+/// it was filed. (An ephemeral offer cannot be changed without a click's `response_url`:
+/// the requester is told apart, and its buttons then answer that it is filed.)
 async fn file_by_id(ctx: &Context, filer: &TicketFiler, id: i64) -> Result<usize, AppError> {
-    let offer = db::offer(&mut *ctx.pool.acquire().await?, id).await?;
-    let Some(offer) = offer else { return Ok(0) };
+    let mut conn = ctx.pool.acquire().await?;
+    let Some(offer) = db::offer(&mut conn, id).await? else {
+        return Ok(0);
+    };
+    let update = match (&offer.held.notice, offer.outcome) {
+        (Notice::Thread { channel, .. }, Outcome::Ignored) => db::offer_message_ts(&mut conn, id)
+            .await?
+            .map(|ts| (channel.clone(), ts)),
+        _ => None,
+    };
+    drop(conn);
     Ok(usize::from(
-        file_offer(ctx, filer, &offer, None).await?.is_some(),
+        file_offer(ctx, filer, &offer, update).await?.is_some(),
     ))
 }

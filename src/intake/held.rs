@@ -59,23 +59,27 @@ pub async fn hold(
     if seen {
         return Ok(Hold::Held(None));
     }
-    let body = match area {
+    let (kind, id, body) = match area {
         Some(area) => {
             let id = db::insert_redirect(&mut tx, &held, &area.name).await?;
-            messages::redirect(id, &held, area, notice.as_ref())
+            let body = messages::redirect(id, &held, area, notice.as_ref());
+            (db::HeldKind::Redirect, id, body)
         }
         None => {
             let titles: Vec<&str> = matches.iter().map(|m| m.title.as_str()).collect();
             let id = db::insert_offer(&mut tx, &held, &titles).await?;
             let timeout = policy.self_service.offer_timeout;
-            messages::offer(id, &held, &matches, timeout, notice.as_ref())
+            let body = messages::offer(id, &held, &matches, timeout, notice.as_ref());
+            (db::HeldKind::Offer, id, body)
         }
     };
     let reply = match &notice {
         None => Some(body),
         Some(notice) => {
             let message = say(notice, &held.requester, body);
-            outbox::db::insert_all(&mut tx, &[(None, message)], &now_text).await?;
+            // Its row is kept: Slack's answer to it is the message's ts, for updating it.
+            let row = outbox::db::insert_one(&mut tx, &message, &now_text).await?;
+            db::posted_by(&mut tx, kind, id, row).await?;
             None
         }
     };

@@ -1,5 +1,6 @@
 //! Self-service SQL: the catalog's in-memory FTS5 index, and the held requests (offers in
-//! `self_service_offers`, migration 0023 and 0024; redirects in `ownership_redirects`).
+//! `self_service_offers`, migration 0023 and 0024; redirects in `ownership_redirects`; the
+//! outbox rows that posted them, 0031).
 
 use super::{Held, Notice, Outcome};
 use crate::clock::db_time;
@@ -479,4 +480,46 @@ pub async fn solved_rank(tx: &mut SqliteConnection, id: i64, rank: i64) -> sqlx:
         .execute(tx)
         .await?;
     Ok(())
+}
+
+/// Records the outbox row that posts a held request's message (`offer` or `redirect`).
+pub async fn posted_by(
+    tx: &mut SqliteConnection,
+    kind: HeldKind,
+    id: i64,
+    outbox_id: i64,
+) -> sqlx::Result<()> {
+    let sql = match kind {
+        HeldKind::Offer => "update self_service_offers set notice_outbox_id = ? where id = ?",
+        HeldKind::Redirect => "update ownership_redirects set notice_outbox_id = ? where id = ?",
+    };
+    sqlx::query(sql)
+        .bind(outbox_id)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// An offer or a redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldKind {
+    Offer,
+    Redirect,
+}
+
+/// The ts of an offer's own message, once Slack has taken its post (None for a command's
+/// answer, an ephemeral message, or a post not yet sent).
+pub async fn offer_message_ts(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> sqlx::Result<Option<String>> {
+    let ts: Option<Option<String>> = sqlx::query_scalar(
+        "select o.result_ts from self_service_offers s join outbox o on o.id = s.notice_outbox_id \
+         where s.id = ? and o.status = 'sent' and o.method = 'chat.postMessage'",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(ts.flatten())
 }

@@ -178,6 +178,14 @@ pub fn still_needed(key: &str) -> String {
     format!("Filed as *{key}* for the platform team, with what was offered. Its clock started when you asked.")
 }
 
+/// An offer nobody answered, once the timeout filed it.
+pub fn filed_unanswered(key: &str, timeout: Duration) -> String {
+    format!(
+        "No answer in {}, so this was *filed as {key}* for the platform team. Its clock started when you asked.",
+        minutes(timeout)
+    )
+}
+
 pub fn already(outcome: &str, key: Option<&str>) -> String {
     match (outcome, key) {
         ("solved", _) => "This was already marked solved; no ticket was filed.".into(),
