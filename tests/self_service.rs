@@ -376,7 +376,7 @@ async fn an_ignored_offer_is_filed_after_the_timeout_even_across_a_restart() {
 }
 
 #[tokio::test]
-async fn an_ignored_ephemeral_offer_is_filed_and_its_stale_buttons_say_so() {
+async fn an_ignored_command_offer_is_replaced_by_its_filing_and_its_stale_buttons_say_so() {
     let clock = ManualClock::new(start());
     let app = app_at(&clock).await;
     let answer = app
@@ -387,7 +387,25 @@ async fn an_ignored_ephemeral_offer_is_filed_and_its_stale_buttons_say_so() {
     app.step().await;
     app.settled().await;
     assert_eq!(tickets(&app).await, 1);
-    // Told apart, ephemerally: a command's answer cannot be edited by chat.update.
+    // A command's answer cannot be edited by chat.update: its response_url replaces it
+    // (Slack takes it for 30 minutes), with no buttons left.
+    let replaced = app.fake.successful_calls_to("response_url");
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    let body = &replaced[0].body;
+    assert_eq!(body["replace_original"], true);
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("No answer in 10 minutes, so this was *filed as PLAT-1*"),
+        "{body}"
+    );
+    assert_eq!(button(&body["blocks"], "This solved it"), None);
+    assert!(
+        body.get("response_url").is_none(),
+        "the URL is not sent as a field"
+    );
+    // And told as any filed ticket is.
     let told = app.fake.successful_calls_to("chat.postEphemeral");
     assert!(
         told.iter()

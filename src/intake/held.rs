@@ -24,12 +24,14 @@ pub enum Hold {
 }
 
 /// Offers, redirects, or lets the request be filed. `notice` is where the requester is
-/// told; None for a command, whose answer is the offer.
+/// told; None for a command, whose answer is the offer, and whose `response_url` is kept
+/// with the offer to replace that answer when the timeout files it.
 pub async fn hold(
     app: &Intake,
     new: &NewTicket,
     dedupe: &[String],
     notice: Option<Notice>,
+    response_url: Option<&str>,
 ) -> Result<Hold, AppError> {
     let policy = &app.policy;
     let text = format!("{}\n{}", new.title, new.description);
@@ -70,6 +72,9 @@ pub async fn hold(
             let id = db::insert_offer(&mut tx, &held, &titles).await?;
             let timeout = policy.self_service.offer_timeout;
             let body = messages::offer(id, &held, &matches, timeout, notice.as_ref());
+            if let (None, Some(url)) = (&notice, response_url) {
+                db::offer_response_url(&mut tx, id, url).await?;
+            }
             (db::HeldKind::Offer, id, body)
         }
     };

@@ -508,18 +508,30 @@ pub enum HeldKind {
     Redirect,
 }
 
-/// The ts of an offer's own message, once Slack has taken its post (None for a command's
-/// answer, an ephemeral message, or a post not yet sent).
-pub async fn offer_message_ts(
+/// Keeps the `response_url` of the command whose answer is offer `id`.
+pub async fn offer_response_url(tx: &mut SqliteConnection, id: i64, url: &str) -> sqlx::Result<()> {
+    sqlx::query("update self_service_offers set response_url = ? where id = ?")
+        .bind(url)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Where an offer's own message can be replaced: its thread message's ts once Slack has
+/// taken its post, or the `response_url` of the command it answered. Both None for an
+/// ephemeral message posted by `chat.postEphemeral`, which nothing can edit unclicked.
+pub async fn offer_message(
     conn: &mut SqliteConnection,
     id: i64,
-) -> sqlx::Result<Option<String>> {
-    let ts: Option<Option<String>> = sqlx::query_scalar(
-        "select o.result_ts from self_service_offers s join outbox o on o.id = s.notice_outbox_id \
-         where s.id = ? and o.status = 'sent' and o.method = 'chat.postMessage'",
+) -> sqlx::Result<(Option<String>, Option<String>)> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select (select o.result_ts from outbox o where o.id = s.notice_outbox_id \
+         and o.status = 'sent' and o.method = 'chat.postMessage'), s.response_url \
+         from self_service_offers s where s.id = ?",
     )
     .bind(id)
     .fetch_optional(conn)
     .await?;
-    Ok(ts.flatten())
+    Ok(row.unwrap_or((None, None)))
 }
