@@ -1,5 +1,5 @@
 //! Self-service SQL: the held requests (offers in `self_service_offers`, migrations 0023
-//! and 0024; redirects in `ownership_redirects`).
+//! and 0024; redirects in `ownership_redirects`; the outbox rows that posted them, 0031).
 
 use super::{Held, Notice, Outcome};
 use crate::clock::db_time;
@@ -390,4 +390,58 @@ pub async fn solved_rank(tx: &mut SqliteConnection, id: i64, rank: i64) -> sqlx:
         .execute(tx)
         .await?;
     Ok(())
+}
+
+/// Records the outbox row that posts a held request's message (`offer` or `redirect`).
+pub async fn posted_by(
+    tx: &mut SqliteConnection,
+    kind: HeldKind,
+    id: i64,
+    outbox_id: i64,
+) -> sqlx::Result<()> {
+    let sql = match kind {
+        HeldKind::Offer => "update self_service_offers set notice_outbox_id = ? where id = ?",
+        HeldKind::Redirect => "update ownership_redirects set notice_outbox_id = ? where id = ?",
+    };
+    sqlx::query(sql)
+        .bind(outbox_id)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// An offer or a redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldKind {
+    Offer,
+    Redirect,
+}
+
+/// Keeps the `response_url` of the command whose answer is offer `id`.
+pub async fn offer_response_url(tx: &mut SqliteConnection, id: i64, url: &str) -> sqlx::Result<()> {
+    sqlx::query("update self_service_offers set response_url = ? where id = ?")
+        .bind(url)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Where an offer's own message can be replaced: its thread message's ts once Slack has
+/// taken its post, or the `response_url` of the command it answered. Both None for an
+/// ephemeral message posted by `chat.postEphemeral`, which nothing can edit unclicked.
+pub async fn offer_message(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> sqlx::Result<(Option<String>, Option<String>)> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select (select o.result_ts from outbox o where o.id = s.notice_outbox_id \
+         and o.status = 'sent' and o.method = 'chat.postMessage'), s.response_url \
+         from self_service_offers s where s.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.unwrap_or((None, None)))
 }
