@@ -1,7 +1,7 @@
-//! The Slack and command-line faces of the report agree on one dataset: tickets filed
-//! through `/platform request`, then `/platform stats 7d` (Block Kit) and
-//! `platform-desk stats --days 7 --format json`; and the `Post to channel` button posts the
-//! report in the channel.
+//! The four faces of the report agree on one dataset: tickets filed through `/platform
+//! request`, then `/platform stats 7d` (Block Kit), `platform-desk stats --days 7 --format
+//! json`, `GET /api/v1/stats?days=7` and `GET /dashboard?days=7`; and the `Post to channel`
+//! button posts the report in the channel.
 
 mod common;
 
@@ -30,6 +30,28 @@ fn cli_report(app: &TestApp) -> Report {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("the stats JSON")
+}
+
+async fn api_report(app: &TestApp) -> Value {
+    let resp = app
+        .http
+        .get(format!("{}/api/v1/stats?days=7", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// The report's figures that depend only on the data: the window's ends, the oldest open
+/// ticket's age and the week's on-call hours move with the wall clock between two calls.
+fn same_data(report: &Value) -> Value {
+    let mut r = report.clone();
+    let o = r.as_object_mut().unwrap();
+    for moving in ["window", "oldest_open_s", "support_share"] {
+        assert!(o.remove(moving).is_some(), "{moving} in {report}");
+    }
+    r
 }
 
 /// The section texts of a reply, with the backlog's age (wall-clock, so it moves between
@@ -73,6 +95,34 @@ async fn slack_and_the_command_line_show_the_same_report_and_the_button_posts_it
     assert_eq!(
         sections(&reply["blocks"]),
         sections(&Value::from(blocks::render(&cli, true)))
+    );
+    let api = api_report(&app).await;
+    assert_eq!(
+        same_data(&api),
+        same_data(&serde_json::to_value(&cli).unwrap()),
+        "the API's figures are the command line's"
+    );
+    let page = app
+        .http
+        .get(format!("{}/dashboard?days=7", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (label, value) in [
+        ("Opened", cli.tickets.opened),
+        ("Resolved", cli.tickets.resolved),
+        ("Backlog now", cli.tickets.backlog),
+    ] {
+        let tile = format!("<dt>{label}</dt><dd>{value}</dd>");
+        assert!(page.contains(&tile), "{tile} not on the dashboard");
+    }
+    let channel_row = format!("<td>{HELP}</td><td>{}</td>", cli.tickets.opened);
+    assert!(
+        page.replace(['\n', ' '], "").contains(&channel_row),
+        "{channel_row} not in the dashboard's channels table"
     );
     let button = reply["blocks"]
         .as_array()
