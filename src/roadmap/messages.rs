@@ -272,7 +272,8 @@ pub fn usage(problem: Option<&str>) -> String {
          • `/platform roadmap follow RM-3` — hear when it ships\n\
          • `/platform roadmap add <title>` — a new planned item (no title: a form) (platform team)\n\
          • `/platform roadmap set RM-3 status planned|in_progress|shipped|dropped` — also \
-         `target 2027-Q1` or `target 2027-03-31`, `owner @someone`, `health on_track|at_risk|off_track` (platform team)\n\
+         `target 2027-Q1` or `target 2027-03-31`, `owner @someone`, `health on_track|at_risk|off_track`, \
+         `title ...`, `description ...`, `link https://...` (platform team)\n\
          • `/platform roadmap link PLAT-42 RM-3` — its requester hears when it ships (platform team)",
     );
     out

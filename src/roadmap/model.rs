@@ -237,13 +237,20 @@ impl Field {
         }
     }
 
-    /// The fields `roadmap set` changes.
+    /// The names `roadmap set` takes, for its usage.
+    pub const SETTABLE: &'static str = "status, target, owner, health, title, description or link";
+
+    /// The fields `roadmap set` changes: all of them, so that a team without a roadmap file
+    /// manages every field in Slack.
     pub fn settable(word: &str) -> Option<Self> {
         match word.to_ascii_lowercase().as_str() {
             "status" => Some(Field::Status),
             "target" => Some(Field::Target),
             "owner" => Some(Field::Owner),
             "health" => Some(Field::Health),
+            "title" => Some(Field::Title),
+            "description" => Some(Field::Description),
+            "link" => Some(Field::Link),
             _ => None,
         }
     }
