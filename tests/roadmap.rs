@@ -474,6 +474,12 @@ async fn the_answer_buttons_are_kept_and_the_message_shows_the_choice() {
         !shown.blocks.to_string().contains("roadmap_solved"),
         "the buttons are gone"
     );
+    // The team reads the answers where it reads the item.
+    let item = say(&app, TEAM, "roadmap show RM-1").await;
+    assert!(
+        item.contains("*Did it solve their problem?* 2 told: 1 solved, 1 not quite, 0 no answer"),
+        "{item}"
+    );
 }
 
 #[tokio::test]

@@ -198,6 +198,15 @@ impl Item {
     }
 }
 
+/// The answers to an item's ship notices, kept for the reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShipAnswers {
+    /// People sent a ship notice.
+    pub told: u64,
+    pub solved: u64,
+    pub not_quite: u64,
+}
+
 /// Fields and the values to give them, as stored.
 pub type Values = Vec<(Field, Option<String>)>;
 
