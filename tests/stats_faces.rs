@@ -1,17 +1,46 @@
 //! The four faces of the report agree on one dataset: tickets filed through `/platform
-//! request`, then `/platform stats 7d` (Block Kit), `platform-desk stats --days 7 --format
-//! json`, `GET /api/v1/stats?days=7` and `GET /dashboard?days=7`; and the `Post to channel`
-//! button posts the report in the channel.
+//! request`, then `/platform stats 7d` (Block Kit), `platform-desk stats --days 7` (text and
+//! `--format json`), `GET /api/v1/stats?days=7` and `GET /dashboard?days=7`; and the `Post to
+//! channel` button posts the report in the channel.
 
 mod common;
 
 use common::*;
-use platform_desk::stats::{blocks, Report};
+use platform_desk::stats::{blocks, text, Report};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
 const HELP: &str = "C01HELP";
+
+/// The figures of the text report: from the ticket counts to the support burden, the
+/// oldest open ticket's age (wall-clock) left out.
+fn text_figures(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("Support burden"))
+        .map(|l| l.split(" (oldest open").next().unwrap().to_string())
+        .collect()
+}
+
+fn cli_text(app: &TestApp) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+        .args(["stats", "--days", "7"])
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", app.db_path.display()),
+        )
+        .env("PLATFORM_DESK_CONFIG", app.dir.path().join("policy.toml"))
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
 
 fn cli_report(app: &TestApp) -> Report {
     let out = Command::new(env!("CARGO_BIN_EXE_platform-desk"))
@@ -96,6 +125,10 @@ async fn slack_and_the_command_line_show_the_same_report_and_the_button_posts_it
         sections(&reply["blocks"]),
         sections(&Value::from(blocks::render(&cli, true)))
     );
+    let text = cli_text(&app);
+    assert!(text.starts_with("Support stats, last 7 days"), "{text}");
+    assert!(text.contains("Tickets: 3 opened"), "{text}");
+    assert_eq!(text_figures(&text), text_figures(&text::render(&cli)));
     let api = api_report(&app).await;
     assert_eq!(
         same_data(&api),
