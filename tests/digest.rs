@@ -313,6 +313,24 @@ async fn a_quiet_week_posts_no_digest_unless_the_policy_asks_for_one() {
 }
 
 #[tokio::test]
+async fn a_week_with_tickets_but_no_roadmap_change_is_not_quiet() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(1));
+    let app = app_at(&clock).await;
+    app.command_json(ALICE, "C1", "request the staging deploy is stuck")
+        .await;
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1, "a ticket moved: the week is not quiet");
+    let text = block_text(&posted[0]);
+    assert!(
+        text.contains("No roadmap item changed since the last digest."),
+        "{text}"
+    );
+    assert!(text.contains("1 opened · 0 resolved"), "{text}");
+}
+
+#[tokio::test]
 async fn a_digest_with_200_shipped_items_stays_within_slacks_limits() {
     let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(1));
     let app = app_at(&clock).await;
