@@ -2,7 +2,8 @@
 //! file and the fake Slack: the digest at 09:00 Berlin time on both sides of a daylight
 //! saving change, once across a restart, a missed one run within the grace and skipped
 //! beyond it, nothing in a quiet week, within Block Kit's limits with 200 items shipped; the
-//! stale reminder once. Roadmap items are written straight into migration 18's tables.
+//! stale reminder once, and never on a holiday or a weekend. Roadmap items are written
+//! straight into migration 18's tables.
 
 mod common;
 
@@ -431,4 +432,50 @@ async fn the_owner_of_a_stale_item_is_reminded_once_on_a_weekday_morning() {
     clock.advance(Duration::days(13));
     app.step().await;
     assert_eq!(reminders().await.len(), 2, "another stale_after passed");
+}
+
+#[tokio::test]
+async fn no_stale_reminder_on_a_holiday_or_a_weekend() {
+    // Friday 25 December 2026, 09:59 in Berlin: a holiday in the test policy.
+    let clock = ManualClock::new(at("2026-12-25T08:59:00Z"));
+    let app = app_at(&clock).await;
+    item(
+        &app,
+        1,
+        "Preview environments",
+        "in_progress",
+        clock.now() - Duration::days(20),
+    )
+    .await;
+    let reminders = || async {
+        app.settled().await;
+        app.fake
+            .successful_calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == OWNER)
+            .count()
+    };
+    app.step().await;
+    for (when, expected, why) in [
+        ("2026-12-25T09:00:00Z", 0, "Christmas is a holiday"),
+        ("2026-12-26T09:00:00Z", 0, "Saturday"),
+        ("2026-12-27T09:00:00Z", 0, "Sunday"),
+        ("2026-12-28T09:00:00Z", 1, "Monday, 10:00 in Berlin"),
+    ] {
+        clock.set(at(when));
+        app.step().await;
+        assert_eq!(reminders().await, expected, "{why}");
+    }
+    let run = app
+        .text(&format!(
+            "select status from job_runs where name = 'roadmap_stale_reminders' \
+             and scheduled_at = '{}'",
+            db_time(at("2026-12-25T09:00:00Z"))
+        ))
+        .await;
+    assert_eq!(
+        run.as_deref(),
+        Some("done"),
+        "the holiday's run is recorded"
+    );
 }
