@@ -686,3 +686,49 @@ async fn an_item_added_in_slack_after_an_import_takes_the_next_free_number() {
     let shown = say(&app, STRANGER, "roadmap show RM-7").await;
     assert!(shown.contains("Managed Kafka"), "{shown}");
 }
+
+#[tokio::test]
+async fn the_json_export_lists_the_linked_tickets_and_counts_the_followers() {
+    let app = spawn_app().await;
+    say(&app, TEAM, "roadmap add Faster CI builds").await;
+    let a = ticket(
+        &app,
+        ALICE,
+        "1700000700.000100",
+        "CI builds take 40 minutes",
+    )
+    .await;
+    let c = ticket(&app, CAROL, "1700000800.000100", "Build cache misses").await;
+    for key in [&a, &c] {
+        say(&app, TEAM, &format!("roadmap link {key} RM-1")).await;
+    }
+    say(&app, DAVE, "roadmap follow RM-1").await;
+    say(&app, CAROL, "roadmap follow RM-1").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+        .args(["roadmap", "export", "--format", "json"])
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", app.db_path.display()),
+        )
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items[0]["id"], "RM-1");
+    let mut linked: Vec<String> = items[0]["linked_tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    linked.sort();
+    let mut expected = vec![a, c];
+    expected.sort();
+    assert_eq!(linked, expected);
+    assert_eq!(items[0]["followers"], 2);
+}
