@@ -2,8 +2,9 @@
 //! file and the fake Slack: the digest at 09:00 Berlin time on both sides of a daylight
 //! saving change, once across a restart, a missed one run within the grace and skipped
 //! beyond it, nothing in a quiet week, within Block Kit's limits with 200 items shipped; the
-//! stale reminder once; the hours saved, leverage ratio and support share lines on a dataset
-//! whose figures are known. Roadmap items are written straight into migration 18's tables.
+//! stale reminder once, and never on a holiday or a weekend; the hours saved, leverage ratio
+//! and support share lines on a dataset whose figures are known. Roadmap items are written
+//! straight into migration 18's tables.
 
 mod common;
 
@@ -420,6 +421,24 @@ async fn a_quiet_week_posts_no_digest_unless_the_policy_asks_for_one() {
 }
 
 #[tokio::test]
+async fn a_week_with_tickets_but_no_roadmap_change_is_not_quiet() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(1));
+    let app = app_at(&clock).await;
+    app.command_json(ALICE, "C1", "request the staging deploy is stuck")
+        .await;
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1, "a ticket moved: the week is not quiet");
+    let text = block_text(&posted[0]);
+    assert!(
+        text.contains("No roadmap item changed since the last digest."),
+        "{text}"
+    );
+    assert!(text.contains("1 opened · 0 resolved"), "{text}");
+}
+
+#[tokio::test]
 async fn a_digest_with_200_shipped_items_stays_within_slacks_limits() {
     let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(1));
     let app = app_at(&clock).await;
@@ -520,4 +539,50 @@ async fn the_owner_of_a_stale_item_is_reminded_once_on_a_weekday_morning() {
     clock.advance(Duration::days(13));
     app.step().await;
     assert_eq!(reminders().await.len(), 2, "another stale_after passed");
+}
+
+#[tokio::test]
+async fn no_stale_reminder_on_a_holiday_or_a_weekend() {
+    // Friday 25 December 2026, 09:59 in Berlin: a holiday in the test policy.
+    let clock = ManualClock::new(at("2026-12-25T08:59:00Z"));
+    let app = app_at(&clock).await;
+    item(
+        &app,
+        1,
+        "Preview environments",
+        "in_progress",
+        clock.now() - Duration::days(20),
+    )
+    .await;
+    let reminders = || async {
+        app.settled().await;
+        app.fake
+            .successful_calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == OWNER)
+            .count()
+    };
+    app.step().await;
+    for (when, expected, why) in [
+        ("2026-12-25T09:00:00Z", 0, "Christmas is a holiday"),
+        ("2026-12-26T09:00:00Z", 0, "Saturday"),
+        ("2026-12-27T09:00:00Z", 0, "Sunday"),
+        ("2026-12-28T09:00:00Z", 1, "Monday, 10:00 in Berlin"),
+    ] {
+        clock.set(at(when));
+        app.step().await;
+        assert_eq!(reminders().await, expected, "{why}");
+    }
+    let run = app
+        .text(&format!(
+            "select status from job_runs where name = 'roadmap_stale_reminders' \
+             and scheduled_at = '{}'",
+            db_time(at("2026-12-25T09:00:00Z"))
+        ))
+        .await;
+    assert_eq!(
+        run.as_deref(),
+        Some("done"),
+        "the holiday's run is recorded"
+    );
 }
