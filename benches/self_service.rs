@@ -114,8 +114,9 @@ fn catalog(n: usize) -> Vec<CatalogEntry> {
 /// A way people write a request, from (service, tool, object, verb).
 type Shape = fn(&str, &str, &str, &str) -> String;
 
-/// `n` requests as people write them: some close to an entry, some vague, some long.
-fn requests(n: usize) -> Vec<String> {
+/// `n` requests as people write them: some close to an entry, some vague, some long. With
+/// each, the title of the entry it is closest to when it names one (the first shape).
+fn requests(n: usize) -> Vec<(String, Option<String>)> {
     let shapes: &[Shape] = &[
         |s, t, o, v| {
             format!(
@@ -144,7 +145,9 @@ fn requests(n: usize) -> Vec<String> {
             let (t, objects) = TOOLS[(i * 3) % TOOLS.len()];
             let o = objects[(i * 5) % objects.len()];
             let v = VERBS[(i * 11) % VERBS.len()];
-            shapes[i % shapes.len()](s, t, o, v)
+            let shape = i % shapes.len();
+            let closest = (shape == 0).then(|| format!("{v} a {t} {o} for {s}"));
+            (shapes[shape](s, t, o, v), closest)
         })
         .collect()
 }
@@ -162,59 +165,65 @@ fn main() -> ExitCode {
             .and_then(|v| v.parse().ok())
             .unwrap_or(5_000)
     } else {
-        50
+        2_000
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async move {
-        let entries = catalog(entries);
-        let built = Instant::now();
-        let catalog = Catalog::build(&entries).await.expect("the index builds");
-        let build_time = built.elapsed();
-        let requests = requests(if bench { 2_000 } else { 12 });
-        // Warm up: the first queries prepare the statement and fill the page cache.
-        for r in requests.iter().take(50) {
-            catalog.best(r).await.expect("a match never fails");
+    let entries = catalog(entries);
+    let titles: std::collections::HashSet<&str> =
+        entries.iter().map(|e| e.title.as_str()).collect();
+    let built = Instant::now();
+    let catalog = Catalog::build(&entries);
+    let build_time = built.elapsed();
+    let requests = requests(if bench { 2_000 } else { 60 });
+    // Warm up: the first matches fault in the index's pages.
+    for (r, _) in requests.iter().take(50) {
+        catalog.best(r);
+    }
+    let mut times = Vec::with_capacity(requests.len());
+    let (mut offered, mut close, mut found) = (0, 0, 0);
+    for (r, closest) in &requests {
+        let started = Instant::now();
+        let matches = catalog.best(r);
+        times.push(started.elapsed());
+        offered += usize::from(!matches.is_empty());
+        if let Some(title) = closest.as_ref().filter(|t| titles.contains(t.as_str())) {
+            close += 1;
+            found += usize::from(matches.first().is_some_and(|m| &m.title == title));
         }
-        let mut times = Vec::with_capacity(requests.len());
-        let mut offered = 0;
-        for r in &requests {
-            let started = Instant::now();
-            let matches = catalog.best(r).await.expect("a match never fails");
-            times.push(started.elapsed());
-            offered += usize::from(!matches.is_empty());
-        }
-        times.sort();
-        let (p50, p99, max) = (
-            nearest_rank(&times, 50.0),
-            nearest_rank(&times, 99.0),
-            *times.last().expect("requests"),
-        );
-        if !bench {
-            println!(
-                "self_service benchmark: smoke run ok ({} entries, {offered} of {} offered); run it with `cargo bench --bench self_service`",
-                entries.len(),
-                requests.len()
-            );
-            return ExitCode::SUCCESS;
-        }
-        println!("self-service matching, {} catalog entries", entries.len());
-        println!("  index built in {:.1} ms", build_time.as_secs_f64() * 1e3);
+    }
+    times.sort();
+    let (p50, p99, max) = (
+        nearest_rank(&times, 50.0),
+        nearest_rank(&times, 99.0),
+        *times.last().expect("requests"),
+    );
+    // A fast match that ranks the wrong entry first would be no use: a request naming an
+    // entry's verb, tool, object and service must find that entry first.
+    if found != close {
+        println!("RANKING WRONG: {found} of {close} requests naming an entry found it first");
+        return ExitCode::from(1);
+    }
+    if !bench {
         println!(
-            "  per match over {} requests: p50 {:.3} ms · p99 {:.3} ms · max {:.3} ms ({offered} offered something)",
-            requests.len(),
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3,
-            max.as_secs_f64() * 1e3
+            "self_service benchmark: smoke run ok ({} entries, {offered} of {} offered, {found} of {close} close requests ranked their entry first); run it with `cargo bench --bench self_service`",
+            entries.len(),
+            requests.len()
         );
-        if p99 < TARGET_P99 {
-            println!("  target met: p99 under 1 ms");
-            ExitCode::SUCCESS
-        } else {
-            println!("  TARGET MISSED: p99 {p99:?} is not under 1 ms");
-            ExitCode::from(1)
-        }
-    })
+        return ExitCode::SUCCESS;
+    }
+    println!("self-service matching, {} catalog entries", entries.len());
+    println!("  index built in {:.1} ms", build_time.as_secs_f64() * 1e3);
+    println!(
+        "  per match over {} requests: p50 {:.3} ms · p99 {:.3} ms · max {:.3} ms ({offered} offered something; {found} of {close} naming an entry ranked it first)",
+        requests.len(),
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3
+    );
+    if p99 < TARGET_P99 {
+        println!("  target met: p99 under 1 ms");
+        ExitCode::SUCCESS
+    } else {
+        println!("  TARGET MISSED: p99 {p99:?} is not under 1 ms");
+        ExitCode::from(1)
+    }
 }

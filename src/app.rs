@@ -101,11 +101,9 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         workers_rx.clone(),
     ));
     let jobs = Arc::new(registry(&policy, Some(filer.clone())));
-    let catalog = Arc::new(
-        crate::self_service::Catalog::build(&policy.self_service.entries)
-            .await
-            .map_err(|e| anyhow::anyhow!("building the self-service catalog's index: {e}"))?,
-    );
+    let catalog = Arc::new(crate::self_service::Catalog::build(
+        &policy.self_service.entries,
+    ));
     let jobs_task = jobs::runner::spawn(ctx.clone(), jobs.clone(), workers_rx.clone());
     learn_who_the_bot_is(ctx.clone(), api.clone());
 

@@ -41,7 +41,7 @@ pub mod roadmap;
 pub mod sandbox;
 /// `seed-demo`: plausible, deterministic ticket history written as the bot would have.
 pub mod seed;
-/// Self-service first: the catalog (FTS5), offers and their outcomes; the ownership map.
+/// Self-service first: the catalog (bm25 ranking), offers and their outcomes; the ownership map.
 pub mod self_service;
 /// Loading and validating settings: environment and the policy file.
 pub mod settings;

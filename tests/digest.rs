@@ -2,7 +2,9 @@
 //! file and the fake Slack: the digest at 09:00 Berlin time on both sides of a daylight
 //! saving change, once across a restart, a missed one run within the grace and skipped
 //! beyond it, nothing in a quiet week, within Block Kit's limits with 200 items shipped; the
-//! stale reminder once. Roadmap items are written straight into migration 18's tables.
+//! stale reminder once, and never on a holiday or a weekend; the hours saved, leverage ratio
+//! and support share lines on a dataset whose figures are known. Roadmap items are written
+//! straight into migration 18's tables.
 
 mod common;
 
@@ -217,6 +219,112 @@ async fn a_digest_tells_what_changed_what_is_next_and_the_week_in_support() {
     );
 }
 
+/// A ticket worked by `person` from `start` to `end`, as the lifecycle logs it.
+async fn worked(app: &TestApp, id: i64, person: &str, start: DateTime<Utc>, end: DateTime<Utc>) {
+    sqlx::query(
+        "insert into tickets (id, key, title, description, requester, source, category, \
+         priority, status, assignee, created_at, updated_at, resolved_at) \
+         values (?, ?, 'help', 'help', 'U07CAROL', 'command', 'general', 'P3', 'resolved', ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(format!("PLAT-{id}"))
+    .bind(person)
+    .bind(db_time(start))
+    .bind(db_time(end))
+    .bind(db_time(end))
+    .execute(pool(app))
+    .await
+    .unwrap();
+    for (kind, when, detail) in [
+        ("created", start, None),
+        ("assigned", start, Some(person)),
+        ("acknowledged", start, None),
+        ("resolved", end, None),
+    ] {
+        sqlx::query(
+            "insert into ticket_events (ticket_id, kind, actor, at, detail) values (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(person)
+        .bind(db_time(when))
+        .bind(detail)
+        .execute(pool(app))
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_digest_tells_the_hours_saved_the_leverage_ratio_and_the_support_share() {
+    // One engineer, 130 h a month: 30 h a week (130 × 12 / 52). On call not counted.
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(2));
+    let policy = format!(
+        "{}\n[capacity]\nteam_size = 1\nhours_per_month = 130\noncall_hours_per_day = 0\n",
+        test_policy_text()
+    );
+    let app = spawn_with(options(&clock, policy)).await;
+    item(&app, 1, "Preview environments", "planned", clock.now()).await;
+    // A win of 13 h a month, recorded in March by the team.
+    let answer = app
+        .command_json(
+            "U01ALICE",
+            "C01ENG",
+            "win deploys went from 45 to 5 minutes saves 13h/month",
+        )
+        .await;
+    assert!(
+        answer.to_string().contains("13"),
+        "the win is recorded: {answer}"
+    );
+    // Two answers confirmed solved in March (30 minutes each by default), one ignored.
+    for (outcome, day) in [("solved", 3), ("solved", 18), ("ignored", 19)] {
+        let when = db_time(at(&format!("2027-03-{day:02}T10:00:00Z")));
+        sqlx::query(
+            "insert into self_service_offers (requester, channel, source, text, requested_at, outcome, decided_at) \
+             values ('U07CAROL', 'C01HELP', 'message', 'rotate a token', ?, ?, ?)",
+        )
+        .bind(&when)
+        .bind(outcome)
+        .bind(&when)
+        .execute(pool(&app))
+        .await
+        .unwrap();
+    }
+    // The week of 15 March (Berlin, UTC+1): Alice 09:00-15:00 on Monday, Bob 10:00-11:30
+    // on Tuesday: 7.5 h of 30, 25%.
+    worked(
+        &app,
+        1,
+        "U01ALICE",
+        at("2027-03-15T08:00:00Z"),
+        at("2027-03-15T14:00:00Z"),
+    )
+    .await;
+    worked(
+        &app,
+        2,
+        "U01BOB",
+        at("2027-03-16T09:00:00Z"),
+        at("2027-03-16T10:30:00Z"),
+    )
+    .await;
+
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1);
+    let text = block_text(&posted[0]);
+    // 13 h + 2 × 0.5 h = 14 h; 14 / 130 = 0.108.
+    let saved = "Hours saved: 14 h saved in 2027-03 (wins 13 h, 2 self-service answers 1 h) \
+                 · leverage ratio 0.11 (hours saved ÷ the team's own 130 h)";
+    let share = "Support share of capacity: week of 2027-03-15: 25.0% (7.5 h: tickets 7.5 h, \
+                 on call 0 h), within the band · the team has 30 h a week · band 20.0%–30.0%";
+    for needle in [saved, share] {
+        assert!(text.contains(needle), "{needle:?} in\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn a_restart_at_the_digest_minute_posts_it_once() {
     let clock = ManualClock::new(at(BEFORE_DST) - Duration::minutes(5));
@@ -310,6 +418,24 @@ async fn a_quiet_week_posts_no_digest_unless_the_policy_asks_for_one() {
     let posted = digests(&app).await;
     assert_eq!(posted.len(), 1);
     assert!(block_text(&posted[0]).contains("No roadmap item changed since the last digest."));
+}
+
+#[tokio::test]
+async fn a_week_with_tickets_but_no_roadmap_change_is_not_quiet() {
+    let clock = ManualClock::new(at(BEFORE_DST) - Duration::days(1));
+    let app = app_at(&clock).await;
+    app.command_json(ALICE, "C1", "request the staging deploy is stuck")
+        .await;
+    clock.set(at(BEFORE_DST));
+    app.step().await;
+    let posted = digests(&app).await;
+    assert_eq!(posted.len(), 1, "a ticket moved: the week is not quiet");
+    let text = block_text(&posted[0]);
+    assert!(
+        text.contains("No roadmap item changed since the last digest."),
+        "{text}"
+    );
+    assert!(text.contains("1 opened · 0 resolved"), "{text}");
 }
 
 #[tokio::test]
@@ -413,4 +539,50 @@ async fn the_owner_of_a_stale_item_is_reminded_once_on_a_weekday_morning() {
     clock.advance(Duration::days(13));
     app.step().await;
     assert_eq!(reminders().await.len(), 2, "another stale_after passed");
+}
+
+#[tokio::test]
+async fn no_stale_reminder_on_a_holiday_or_a_weekend() {
+    // Friday 25 December 2026, 09:59 in Berlin: a holiday in the test policy.
+    let clock = ManualClock::new(at("2026-12-25T08:59:00Z"));
+    let app = app_at(&clock).await;
+    item(
+        &app,
+        1,
+        "Preview environments",
+        "in_progress",
+        clock.now() - Duration::days(20),
+    )
+    .await;
+    let reminders = || async {
+        app.settled().await;
+        app.fake
+            .successful_calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == OWNER)
+            .count()
+    };
+    app.step().await;
+    for (when, expected, why) in [
+        ("2026-12-25T09:00:00Z", 0, "Christmas is a holiday"),
+        ("2026-12-26T09:00:00Z", 0, "Saturday"),
+        ("2026-12-27T09:00:00Z", 0, "Sunday"),
+        ("2026-12-28T09:00:00Z", 1, "Monday, 10:00 in Berlin"),
+    ] {
+        clock.set(at(when));
+        app.step().await;
+        assert_eq!(reminders().await, expected, "{why}");
+    }
+    let run = app
+        .text(&format!(
+            "select status from job_runs where name = 'roadmap_stale_reminders' \
+             and scheduled_at = '{}'",
+            db_time(at("2026-12-25T09:00:00Z"))
+        ))
+        .await;
+    assert_eq!(
+        run.as_deref(),
+        Some("done"),
+        "the holiday's run is recorded"
+    );
 }

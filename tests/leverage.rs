@@ -261,7 +261,8 @@ async fn hours_saved_count_wins_from_their_month_and_confirmed_deflections_in_be
 }
 
 #[tokio::test]
-async fn the_support_share_of_a_week_leaves_out_waiting_counts_overlaps_once_and_caps_a_day() {
+async fn the_support_share_of_a_week_counts_the_teams_business_hours_without_waiting_capped_a_day()
+{
     // 30 h a week (1 × 130 h × 12 / 52); on call counts 1 h a day.
     let clock = ManualClock::new(at("2026-03-10T12:00:00Z"));
     let app = app_at(
@@ -280,8 +281,9 @@ async fn the_support_share_of_a_week_leaves_out_waiting_counts_overlaps_once_and
         &[("2026-03-02T10:00:00Z", "2026-03-02T13:00:00Z")],
     )
     .await;
-    // Bob holds a ticket from Tuesday 08:00 to Wednesday 08:00 local: 16 h on Tuesday,
-    // capped at 8, and 8 h on Wednesday.
+    // Bob holds a ticket from Tuesday 08:00 to Wednesday 08:00 local: the business day,
+    // 09:00-17:30, is 8.5 h, capped at 8; the night and Wednesday before 09:00 count
+    // nothing.
     worked(
         &app,
         2,
@@ -298,6 +300,27 @@ async fn the_support_share_of_a_week_leaves_out_waiting_counts_overlaps_once_and
         BOB_T,
         "2026-03-03T09:00:00Z",
         "2026-03-03T11:00:00Z",
+        &[],
+    )
+    .await;
+    // A ticket held from Friday 16:00 local over the weekend to Monday 09:00: 1.5 h on
+    // Friday, nothing on the weekend.
+    worked(
+        &app,
+        5,
+        ALICE_T,
+        "2026-03-06T15:00:00Z",
+        "2026-03-09T08:00:00Z",
+        &[],
+    )
+    .await;
+    // Someone outside the platform team worked a ticket on Thursday: not the team's time.
+    worked(
+        &app,
+        6,
+        STRANGER,
+        "2026-03-05T09:00:00Z",
+        "2026-03-05T13:00:00Z",
         &[],
     )
     .await;
@@ -321,8 +344,8 @@ async fn the_support_share_of_a_week_leaves_out_waiting_counts_overlaps_once_and
     assert_eq!(weeks.len(), 2, "{s}");
     assert_eq!(
         weeks[0],
-        serde_json::json!({"week": "2026-03-02", "complete": true, "tickets_h": 20.0,
-            "oncall_h": 7.0, "support_h": 27.0, "share": 0.9, "against_band": "above"})
+        serde_json::json!({"week": "2026-03-02", "complete": true, "tickets_h": 13.5,
+            "oncall_h": 7.0, "support_h": 20.5, "share": 0.6833, "against_band": "above"})
     );
     // This week so far: Monday 00:00 to Tuesday 13:00 local is 37 h on call.
     assert_eq!(weeks[1]["week"], "2026-03-09");
@@ -337,7 +360,7 @@ async fn the_support_share_of_a_week_leaves_out_waiting_counts_overlaps_once_and
         .to_string();
     assert!(
         format!("{text}{blocks}").contains(
-            "week of 2026-03-02: 90.0% (27 h: tickets 20 h, on call 7 h), above the band"
+            "week of 2026-03-02: 68.3% (20.5 h: tickets 13.5 h, on call 7 h), above the band"
         ),
         "{blocks}"
     );
@@ -346,7 +369,7 @@ async fn the_support_share_of_a_week_leaves_out_waiting_counts_overlaps_once_and
         page.contains("Support share of capacity by week"),
         "dashboard"
     );
-    assert!(page.contains("<td>90.0%</td>"), "the week's row");
+    assert!(page.contains("<td>68.3%</td>"), "the week's row");
 }
 
 #[tokio::test]

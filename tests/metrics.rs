@@ -1,7 +1,8 @@
 //! `/metrics` end to end: it is well-formed Prometheus text, and its series move when
 //! tickets are filed through signed requests, when an SLA breaches in simulated time, when
-//! a ticket is answered, and when Slack answers 429; the SLA histograms have the policy's
-//! targets among their bucket edges.
+//! a ticket is answered, when Slack answers 429 or an error and while it holds a post (the
+//! outbox's pending gauge); the SLA histograms have the policy's targets among their bucket
+//! edges.
 
 mod common;
 
@@ -397,4 +398,45 @@ async fn a_429_from_slack_counts_as_rate_limited_and_the_retry_as_ok() {
         let made = app.fake.calls_to(method).len() as f64;
         assert_eq!(counted, made, "{method}");
     }
+}
+
+#[tokio::test]
+async fn a_slack_error_counts_as_error_and_a_held_message_as_pending_until_it_is_sent() {
+    let app = spawn_app().await;
+    // The card's post: a server error, then an answer Slack holds for two seconds.
+    app.fake.fail_next(
+        "chat.postMessage",
+        [
+            Failure::HttpStatus(500),
+            Failure::Delay(std::time::Duration::from_secs(2)),
+        ],
+    );
+    app.command_json(ALICE, "C1", "request please add me to the staging group")
+        .await;
+    let errors = |s: &Scrape| {
+        value(
+            s,
+            "platform_desk_slack_api_calls_total",
+            &[("method", "chat.postMessage"), ("outcome", "error")],
+        )
+        .unwrap()
+    };
+    let mut held = None;
+    for _ in 0..400 {
+        let s = scrape(&app).await;
+        if errors(&s) == 1.0 && value(&s, "platform_desk_outbox_pending", &[]) >= Some(1.0) {
+            held = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(
+        held.is_some(),
+        "never saw the error counted and the post pending"
+    );
+    app.settled().await;
+    let s = scrape(&app).await;
+    assert_eq!(value(&s, "platform_desk_outbox_pending", &[]), Some(0.0));
+    assert_eq!(value(&s, "platform_desk_outbox_failed", &[]), Some(0.0));
+    assert_eq!(errors(&s), 1.0, "counted once");
 }

@@ -104,6 +104,11 @@ async fn a_message_that_keeps_failing_is_marked_failed_logged_and_counted_never_
         metrics.contains("platform_desk_outbox_failed_rows 1\n"),
         "{metrics}"
     );
+    // CONTRACT's name for the same gauge.
+    assert!(
+        metrics.contains("platform_desk_outbox_failed 1\n"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -474,6 +474,12 @@ async fn the_answer_buttons_are_kept_and_the_message_shows_the_choice() {
         !shown.blocks.to_string().contains("roadmap_solved"),
         "the buttons are gone"
     );
+    // The team reads the answers where it reads the item.
+    let item = say(&app, TEAM, "roadmap show RM-1").await;
+    assert!(
+        item.contains("*Did it solve their problem?* 2 told: 1 solved, 1 not quite, 0 no answer"),
+        "{item}"
+    );
 }
 
 #[tokio::test]
@@ -589,4 +595,140 @@ async fn roadmap_add_with_no_title_opens_a_form_that_checks_the_target() {
                 .as_str()
                 .unwrap_or("")
                 .contains("Added *RM-1*")));
+}
+
+#[tokio::test]
+async fn the_team_sets_title_description_and_link_in_slack_and_the_ship_message_carries_the_link() {
+    let app = spawn_app().await;
+    say(&app, TEAM, "roadmap add CI").await;
+    for (set, expect) in [
+        ("title Faster CI builds", "`Faster CI builds`"),
+        (
+            "description Builds in under 10 minutes, cached per branch",
+            "cached per branch",
+        ),
+        // A pasted URL, as Slack sends it.
+        (
+            "link <https://wiki.example.com/ci>",
+            "`https://wiki.example.com/ci`",
+        ),
+    ] {
+        let reply = say(&app, TEAM, &format!("roadmap set RM-1 {set}")).await;
+        assert!(reply.contains(expect), "{set}: {reply}");
+    }
+    let refused = say(&app, STRANGER, "roadmap set RM-1 link https://evil.example").await;
+    assert!(refused.contains("only the platform team"), "{refused}");
+    assert_eq!(
+        app.text("select title || '|' || description || '|' || link from roadmap_items where id = 1")
+            .await
+            .unwrap(),
+        "Faster CI builds|Builds in under 10 minutes, cached per branch|https://wiki.example.com/ci"
+    );
+    let shown = say(&app, STRANGER, "roadmap show RM-1").await;
+    for needle in [
+        "Link: https://wiki.example.com/ci",
+        "cached per branch",
+        "link: — → https://wiki.example.com/ci",
+    ] {
+        assert!(shown.contains(needle), "missing {needle}: {shown}");
+    }
+
+    let key = ticket(
+        &app,
+        ALICE,
+        "1700000700.000100",
+        "CI builds take 40 minutes",
+    )
+    .await;
+    say(&app, TEAM, &format!("roadmap link {key} RM-1")).await;
+    say(&app, TEAM, "roadmap set RM-1 status shipped").await;
+    app.settled().await;
+    let dm = ship_dms(&app, ALICE);
+    assert_eq!(dm.len(), 1);
+    let text = dm[0]["text"].as_str().unwrap();
+    for needle in [
+        "*RM-1* shipped: Faster CI builds",
+        &key,
+        "you asked",
+        "https://wiki.example.com/ci",
+    ] {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+    assert!(thread_notices(&app, "1700000700.000100")[0].contains("https://wiki.example.com/ci"));
+}
+
+#[tokio::test]
+async fn an_item_added_in_slack_after_an_import_takes_the_next_free_number() {
+    let app = spawn_app().await;
+    let file = app.dir.path().join("roadmap.toml");
+    std::fs::write(
+        &file,
+        "[[item]]\nid = \"RM-7\"\ntitle = \"Managed Kafka\"\nstatus = \"planned\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+        .args(["roadmap", "import"])
+        .arg(&file)
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", app.db_path.display()),
+        )
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added = say(&app, TEAM, "roadmap add Faster CI builds").await;
+    assert!(added.contains("*RM-8*"), "{added}");
+    let shown = say(&app, STRANGER, "roadmap show RM-7").await;
+    assert!(shown.contains("Managed Kafka"), "{shown}");
+}
+
+#[tokio::test]
+async fn the_json_export_lists_the_linked_tickets_and_counts_the_followers() {
+    let app = spawn_app().await;
+    say(&app, TEAM, "roadmap add Faster CI builds").await;
+    let a = ticket(
+        &app,
+        ALICE,
+        "1700000700.000100",
+        "CI builds take 40 minutes",
+    )
+    .await;
+    let c = ticket(&app, CAROL, "1700000800.000100", "Build cache misses").await;
+    for key in [&a, &c] {
+        say(&app, TEAM, &format!("roadmap link {key} RM-1")).await;
+    }
+    say(&app, DAVE, "roadmap follow RM-1").await;
+    say(&app, CAROL, "roadmap follow RM-1").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+        .args(["roadmap", "export", "--format", "json"])
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", app.db_path.display()),
+        )
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items[0]["id"], "RM-1");
+    let mut linked: Vec<String> = items[0]["linked_tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    linked.sort();
+    let mut expected = vec![a, c];
+    expected.sort();
+    assert_eq!(linked, expected);
+    assert_eq!(items[0]["followers"], 2);
 }

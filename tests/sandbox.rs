@@ -471,6 +471,21 @@ async fn the_binary_serves_its_page_on_listen_addr_and_prints_only_that_url() {
         html.contains("<title>platform-desk sandbox</title>"),
         "{html}"
     );
+    // It starts with demo history and the demo roadmap, so its reports mean something.
+    let pool = platform_desk::store::connect(&format!(
+        "sqlite://{}",
+        sandbox._dir.path().join("sandbox.db").display()
+    ))
+    .await
+    .unwrap();
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool);
+    assert_eq!(
+        count("select count(*) from tickets").await.unwrap(),
+        sandbox::DEMO_HISTORY.tickets as i64,
+        "the demo history"
+    );
+    assert!(count("select count(*) from roadmap_links").await.unwrap() > 0);
+    pool.close().await;
     let log = sandbox.stop();
     // The bot's and the fake Slack's own ports are internal: a person is shown the page's.
     let page = format!("127.0.0.1:{port}");

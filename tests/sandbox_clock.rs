@@ -135,6 +135,28 @@ async fn the_clock_control_moves_the_bots_clock_and_what_is_due_fires() {
         breached >= 1,
         "the first-response target breached an hour on"
     );
+    // Within that hour it warned on-call and, unacknowledged, escalated to the lead.
+    let ticket_key = format!("PLAT-{key}");
+    let mut warned = false;
+    for _ in 0..200 {
+        warned = fake
+            .successful_calls_to("chat.postMessage")
+            .iter()
+            .any(|c| {
+                let text = c.body["text"].as_str().unwrap_or("");
+                text.contains("SLA warning") && text.contains(&ticket_key)
+            });
+        if warned {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(warned, "no SLA warning for {ticket_key}");
+    let escalation = posted(&fake, "U01LEAD", |b| {
+        b["text"].as_str().unwrap_or("").contains("Escalation 1/")
+    })
+    .await;
+    assert!(escalation.to_string().contains(&ticket_key), "{escalation}");
 
     // The page signs its requests on the bot's clock: the bot still takes them.
     let body = json!({ "user": CAROL, "channel": PAYMENTS, "text": "/platform mine" });

@@ -347,6 +347,21 @@ async fn an_ignored_offer_is_filed_after_the_timeout_even_across_a_restart() {
         notices.iter().any(|(_, t, _)| t.contains("Filed *PLAT-1*")),
         "{notices:?}"
     );
+    // The offer itself now says what became of it, without its buttons.
+    let (offer_ts, offer_text, offer_blocks) = notices[0].clone();
+    assert!(
+        offer_text.contains("No answer in 10 minutes, so this was *filed as PLAT-1*"),
+        "{offer_text}"
+    );
+    assert_eq!(button(&offer_blocks, "This solved it"), None);
+    assert_eq!(button(&offer_blocks, "I still need help"), None);
+    let update = app.fake.successful_calls_to("chat.update");
+    assert!(
+        update
+            .iter()
+            .any(|c| c.body["ts"] == offer_ts.as_str() && c.body["channel"] == HELP),
+        "{update:?}"
+    );
     // Its SLA timers count from the request.
     let timers = app.timers("pending").await;
     assert!(!timers.is_empty());
@@ -357,6 +372,72 @@ async fn an_ignored_offer_is_filed_after_the_timeout_even_across_a_restart() {
     // Later passes file nothing more.
     clock.advance(Duration::minutes(5));
     app.step().await;
+    assert_eq!(tickets(&app).await, 1);
+}
+
+#[tokio::test]
+async fn an_ignored_command_offer_is_replaced_by_its_filing_and_its_stale_buttons_say_so() {
+    let clock = ManualClock::new(start());
+    let app = app_at(&clock).await;
+    let answer = app
+        .command_json(ALICE, "C02PAYMENTS", "request my vault token expired")
+        .await;
+    assert!(button(&answer["blocks"], "This solved it").is_some());
+    clock.advance(Duration::minutes(11));
+    app.step().await;
+    app.settled().await;
+    assert_eq!(tickets(&app).await, 1);
+    // A command's answer cannot be edited by chat.update: its response_url replaces it
+    // (Slack takes it for 30 minutes), with no buttons left.
+    let replaced = app.fake.successful_calls_to("response_url");
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    let body = &replaced[0].body;
+    assert_eq!(body["replace_original"], true);
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("No answer in 10 minutes, so this was *filed as PLAT-1*"),
+        "{body}"
+    );
+    assert_eq!(button(&body["blocks"], "This solved it"), None);
+    assert!(
+        body.get("response_url").is_none(),
+        "the URL is not sent as a field"
+    );
+    // And told as any filed ticket is.
+    let told = app.fake.successful_calls_to("chat.postEphemeral");
+    assert!(
+        told.iter()
+            .any(|c| c.body["user"] == ALICE && c.body["text"].as_str().unwrap().contains("PLAT-1")),
+        "{told:?}"
+    );
+    // Its old buttons now answer that it is filed, and change nothing.
+    press(
+        &app,
+        ALICE,
+        "C02PAYMENTS",
+        "1764579601.000700",
+        &answer["blocks"],
+        "This solved it",
+    )
+    .await;
+    app.settled().await;
+    let last = app
+        .fake
+        .successful_calls_to("chat.postEphemeral")
+        .pop()
+        .unwrap();
+    assert_eq!(
+        last.body["text"], "This is already filed as *PLAT-1*.",
+        "{last:?}"
+    );
+    assert_eq!(
+        app.text("select outcome from self_service_offers")
+            .await
+            .unwrap(),
+        "ignored"
+    );
     assert_eq!(tickets(&app).await, 1);
 }
 
@@ -420,8 +501,67 @@ async fn another_teams_request_is_redirected_and_filed_only_with_file_it_anyway(
             .unwrap(),
         "filed 1"
     );
+    // Created at the request, three hours before the press, its clocks starting there:
+    // P3, 4 business hours, due 14:00 Berlin.
+    assert_eq!(
+        app.text("select created_at from tickets").await.unwrap(),
+        db_time(start()),
+        "created at the request, not the press"
+    );
+    assert_eq!(
+        app.text("select first_response_due from tickets")
+            .await
+            .unwrap(),
+        db_time(start() + Duration::hours(4))
+    );
+    app.settled().await;
+    let updated = app.fake.successful_calls_to("chat.update");
+    assert!(
+        updated.iter().any(|c| c.body["ts"] == redirect_ts.as_str()
+            && c.body["text"]
+                .as_str()
+                .unwrap()
+                .contains("Filed anyway as *PLAT-1*")),
+        "{updated:?}"
+    );
     press(&app, ALICE, HELP, redirect_ts, blocks, "File it anyway").await;
     assert_eq!(tickets(&app).await, 1, "once");
+}
+
+#[tokio::test]
+async fn file_it_anyway_pressed_more_than_a_day_later_files_nothing_and_says_so() {
+    let clock = ManualClock::new(start());
+    let app = app_at(&clock).await;
+    let ts = "1764579600.000610";
+    ask_in_help(&app, ts, "Please review the DDL for the orders schema").await;
+    let (redirect_ts, _, blocks) = thread(&app, ts).remove(0);
+
+    clock.advance(Duration::hours(25));
+    press(&app, ALICE, HELP, &redirect_ts, &blocks, "File it anyway").await;
+    app.settled().await;
+    assert_eq!(tickets(&app).await, 0, "nothing dated back a day");
+    assert_eq!(
+        app.text("select outcome from ownership_redirects")
+            .await
+            .unwrap(),
+        "redirected"
+    );
+    // The redirect itself now says so, without its button.
+    let update = app
+        .fake
+        .successful_calls_to("chat.update")
+        .into_iter()
+        .find(|c| c.body["ts"] == redirect_ts.as_str())
+        .expect("the redirect updated");
+    let text = update.body["text"].as_str().unwrap();
+    assert!(
+        text.contains("Nothing was filed") && text.contains("ask again"),
+        "{text}"
+    );
+    assert_eq!(button(&update.body["blocks"], "File it anyway"), None);
+    let (_, shown, shown_blocks) = thread(&app, ts).remove(0);
+    assert!(shown.contains("Nothing was filed"), "{shown}");
+    assert_eq!(button(&shown_blocks, "File it anyway"), None);
 }
 
 #[tokio::test]

@@ -1,17 +1,46 @@
-//! The Slack and command-line faces of the report agree on one dataset: tickets filed
-//! through `/platform request`, then `/platform stats 7d` (Block Kit) and
-//! `platform-desk stats --days 7 --format json`; and the `Post to channel` button posts the
-//! report in the channel.
+//! The four faces of the report agree on one dataset: tickets filed through `/platform
+//! request`, then `/platform stats 7d` (Block Kit), `platform-desk stats --days 7` (text and
+//! `--format json`), `GET /api/v1/stats?days=7` and `GET /dashboard?days=7`; and the `Post to
+//! channel` button posts the report in the channel.
 
 mod common;
 
 use common::*;
-use platform_desk::stats::{blocks, Report};
+use platform_desk::stats::{blocks, text, Report};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
 const HELP: &str = "C01HELP";
+
+/// The figures of the text report: from the ticket counts to the support burden, the
+/// oldest open ticket's age (wall-clock) left out.
+fn text_figures(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("Support burden"))
+        .map(|l| l.split(" (oldest open").next().unwrap().to_string())
+        .collect()
+}
+
+fn cli_text(app: &TestApp) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_platform-desk"))
+        .args(["stats", "--days", "7"])
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", app.db_path.display()),
+        )
+        .env("PLATFORM_DESK_CONFIG", app.dir.path().join("policy.toml"))
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
 
 fn cli_report(app: &TestApp) -> Report {
     let out = Command::new(env!("CARGO_BIN_EXE_platform-desk"))
@@ -30,6 +59,28 @@ fn cli_report(app: &TestApp) -> Report {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("the stats JSON")
+}
+
+async fn api_report(app: &TestApp) -> Value {
+    let resp = app
+        .http
+        .get(format!("{}/api/v1/stats?days=7", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// The report's figures that depend only on the data: the window's ends, the oldest open
+/// ticket's age and the week's on-call hours move with the wall clock between two calls.
+fn same_data(report: &Value) -> Value {
+    let mut r = report.clone();
+    let o = r.as_object_mut().unwrap();
+    for moving in ["window", "oldest_open_s", "support_share"] {
+        assert!(o.remove(moving).is_some(), "{moving} in {report}");
+    }
+    r
 }
 
 /// The section texts of a reply, with the backlog's age (wall-clock, so it moves between
@@ -73,6 +124,38 @@ async fn slack_and_the_command_line_show_the_same_report_and_the_button_posts_it
     assert_eq!(
         sections(&reply["blocks"]),
         sections(&Value::from(blocks::render(&cli, true)))
+    );
+    let text = cli_text(&app);
+    assert!(text.starts_with("Support stats, last 7 days"), "{text}");
+    assert!(text.contains("Tickets: 3 opened"), "{text}");
+    assert_eq!(text_figures(&text), text_figures(&text::render(&cli)));
+    let api = api_report(&app).await;
+    assert_eq!(
+        same_data(&api),
+        same_data(&serde_json::to_value(&cli).unwrap()),
+        "the API's figures are the command line's"
+    );
+    let page = app
+        .http
+        .get(format!("{}/dashboard?days=7", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (label, value) in [
+        ("Opened", cli.tickets.opened),
+        ("Resolved", cli.tickets.resolved),
+        ("Backlog now", cli.tickets.backlog),
+    ] {
+        let tile = format!("<dt>{label}</dt><dd>{value}</dd>");
+        assert!(page.contains(&tile), "{tile} not on the dashboard");
+    }
+    let channel_row = format!("<td>{HELP}</td><td>{}</td>", cli.tickets.opened);
+    assert!(
+        page.replace(['\n', ' '], "").contains(&channel_row),
+        "{channel_row} not in the dashboard's channels table"
     );
     let button = reply["blocks"]
         .as_array()

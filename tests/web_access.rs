@@ -341,6 +341,42 @@ async fn the_dashboard_shows_the_same_counts_as_the_stats_api() {
 }
 
 #[tokio::test]
+async fn the_dashboard_loads_nothing_from_elsewhere_and_its_policy_forbids_it() {
+    let (app, clock) = seed::app(vec![]).await;
+    seed::history(&app, &clock, 6).await;
+    let resp = app
+        .http
+        .get(format!("{}/dashboard?days=30", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    for allowed in ["script-src", "font-src", "connect-src"] {
+        assert!(!csp.contains(allowed), "{allowed} in {csp}");
+    }
+    let page = resp.text().await.unwrap().to_ascii_lowercase();
+    assert!(page.contains("<svg"), "the charts are inline SVG");
+    // No script at all, no stylesheet, font or image fetched from anywhere.
+    for outside in [
+        "<script",
+        "<link",
+        "@import",
+        "url(",
+        "src=\"http",
+        "src=\"//",
+        "href=\"http",
+        "href=\"//",
+    ] {
+        assert!(!page.contains(outside), "{outside} on the dashboard");
+    }
+}
+
+#[tokio::test]
 async fn the_tickets_api_streams_the_export_records_behind_the_same_rule() {
     let (app, clock) = seed::app(with_token()).await;
     let filed = seed::history(&app, &clock, 6).await;

@@ -48,63 +48,33 @@ fn slots(
 
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
-/// Lines over `labels` (weeks); `y_max` fixes the scale (100 for percentages).
-pub fn lines(labels: &[String], lines: &[Line], y_max: Option<f64>, y_label: &str) -> String {
-    let mut svg = String::new();
-    let drawn: Drawn = (|| {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (key_area, root) = root.split_vertically(KEY_HEIGHT);
-        key(&key_area, lines.iter().map(|l| l.name.as_str()))?;
-        let n = labels.len().max(1) as i32;
-        let top = y_max.unwrap_or_else(|| headroom(max_of(lines.iter().flat_map(|l| &l.values))));
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(slots(n), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(labels.len() + 1)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .y_desc(y_label)
-            .label_style((FONT, 12))
-            .draw()?;
-        for (k, line) in lines.iter().enumerate() {
-            let color = PALETTE[k % PALETTE.len()];
-            let points: Vec<(SegmentValue<i32>, f64)> = line
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| v.map(|v| (SegmentValue::CenterOf(i as i32), v)))
-                .collect();
-            chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
-            chart.draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )?;
-        }
-        root.present()?;
-        Ok(())
-    })();
-    finish(svg, drawn)
-}
+/// A chart over category slots (weeks, priorities) with values from 0 up.
+type CategoryChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordi32>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
 
-/// Bars by category, the series side by side within each category.
-pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
+/// What every category chart shares: a white frame, the key of `names` above the plot, the
+/// categories along x (each label in the middle of its slot), 0 to `top` along y. `draw`
+/// then draws the series, given the width of one slot in pixels.
+fn on_categories<'n>(
+    categories: &[String],
+    names: impl Iterator<Item = &'n str>,
+    top: f64,
+    y_label: &str,
+    draw: impl FnOnce(&mut CategoryChart<'_, '_>, u32) -> Drawn,
+) -> String {
     let mut svg = String::new();
     let drawn: Drawn = (|| {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
         let (key_area, root) = root.split_vertically(KEY_HEIGHT);
-        key(&key_area, series.iter().map(|l| l.name.as_str()))?;
+        key(&key_area, names)?;
         let n = categories.len().max(1) as i32;
-        let top = headroom(max_of(series.iter().flat_map(|l| &l.values)));
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(32)
@@ -126,6 +96,42 @@ pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
         // Each category's slot, in pixels, shared by its bars with a gap on either side.
         let (xs, _) = chart.plotting_area().get_pixel_range();
         let slot = ((xs.end - xs.start) / ((n - 1).max(1) + 1)).max(1) as u32;
+        draw(&mut chart, slot)?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, drawn)
+}
+
+/// Lines over `labels` (weeks); `y_max` fixes the scale (100 for percentages).
+pub fn lines(labels: &[String], lines: &[Line], y_max: Option<f64>, y_label: &str) -> String {
+    let top = y_max.unwrap_or_else(|| headroom(max_of(lines.iter().flat_map(|l| &l.values))));
+    let names = lines.iter().map(|l| l.name.as_str());
+    on_categories(labels, names, top, y_label, |chart, _| {
+        for (k, line) in lines.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let points: Vec<(SegmentValue<i32>, f64)> = line
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| (SegmentValue::CenterOf(i as i32), v)))
+                .collect();
+            chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, color.filled())),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Bars by category, the series side by side within each category.
+pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
+    let top = headroom(max_of(series.iter().flat_map(|l| &l.values)));
+    let names = series.iter().map(|l| l.name.as_str());
+    on_categories(categories, names, top, y_label, |chart, slot| {
         let k = series.len().max(1) as u32;
         let gap = slot / 6;
         let bar = (slot - 2 * gap) / k;
@@ -147,45 +153,18 @@ pub fn bars(categories: &[String], series: &[Line], y_label: &str) -> String {
                 Some(r)
             }))?;
         }
-        root.present()?;
         Ok(())
-    })();
-    finish(svg, drawn)
+    })
 }
 
 /// Bars by category, each made of stacked parts (one per series).
 pub fn stacked(categories: &[String], parts: &[Line], y_label: &str) -> String {
-    let mut svg = String::new();
-    let drawn: Drawn = (|| {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (key_area, root) = root.split_vertically(KEY_HEIGHT);
-        key(&key_area, parts.iter().map(|l| l.name.as_str()))?;
-        let n = categories.len().max(1) as i32;
-        let totals: Vec<Option<f64>> = (0..categories.len())
-            .map(|i| Some(parts.iter().filter_map(|p| p.values[i]).sum()))
-            .collect();
-        let top = headroom(max_of(totals.iter()));
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(slots(n), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(categories.len() + 1)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => {
-                    categories.get(*i as usize).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .y_desc(y_label)
-            .label_style((FONT, 12))
-            .draw()?;
-        let (xs, _) = chart.plotting_area().get_pixel_range();
-        let slot = ((xs.end - xs.start) / ((n - 1).max(1) + 1)).max(1) as u32;
+    let totals: Vec<Option<f64>> = (0..categories.len())
+        .map(|i| Some(parts.iter().filter_map(|p| p.values[i]).sum()))
+        .collect();
+    let top = headroom(max_of(totals.iter()));
+    let names = parts.iter().map(|l| l.name.as_str());
+    on_categories(categories, names, top, y_label, |chart, slot| {
         let gap = slot / 5;
         let mut base = vec![0f64; categories.len()];
         for (s, part) in parts.iter().enumerate() {
@@ -209,10 +188,8 @@ pub fn stacked(categories: &[String], parts: &[Line], y_label: &str) -> String {
             }
             chart.draw_series(rects)?;
         }
-        root.present()?;
         Ok(())
-    })();
-    finish(svg, drawn)
+    })
 }
 
 /// A ranking: one horizontal bar per label, largest first as given.

@@ -1,7 +1,8 @@
 //! The requester's answers to a held request: `This solved it` (no ticket, no SLA clock),
 //! `I still need help` (filed at once, created at the request's time, then a reason form),
-//! `File it anyway` on a redirect; and the job that files offers nobody answered within
-//! `self_service.offer_timeout`. Only the requester may answer.
+//! `File it anyway` on a redirect (created at the request's time too, within
+//! [`REDIRECT_LASTS`]; later it files nothing and says so); and the job that files offers
+//! nobody answered within `self_service.offer_timeout`. Only the requester may answer.
 
 use super::held::say;
 use super::{file_with, messages as intake_messages, Intake};
@@ -143,7 +144,7 @@ async fn still_need(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError
     let mut offer = offer;
     offer.outcome = Outcome::StillNeeded;
     let update = match (&offer.held.notice, &a.channel, &a.message_ts) {
-        (Notice::Thread { .. }, Some(c), Some(ts)) => Some((c.clone(), ts.clone())),
+        (Notice::Thread { .. }, Some(c), Some(ts)) => Some(Replace::Message(c.clone(), ts.clone())),
         _ => None,
     };
     let ticket = file_offer(app, &app.filer, &offer, update).await?;
@@ -156,25 +157,67 @@ async fn still_need(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError
     Ok(Reply::Empty)
 }
 
+/// Where an offer's own message is replaced by what became of it.
+enum Replace {
+    /// `chat.update` of the message (channel, ts) in a thread.
+    Message(String, String),
+    /// A command's answer, through its `response_url` (the channel is the row's lane).
+    Respond { url: String, channel: String },
+}
+
+impl Replace {
+    fn message(&self, text: &str) -> OutboxMessage {
+        match self {
+            Replace::Message(channel, ts) => OutboxMessage {
+                method: "chat.update",
+                channel: channel.clone(),
+                payload: messages::answered(channel, ts, text).to_string(),
+                purpose: Purpose::Notice,
+            },
+            Replace::Respond { url, channel } => {
+                let mut body = messages::answered(channel, "", text);
+                if let Some(o) = body.as_object_mut() {
+                    o.remove("channel");
+                    o.remove("ts");
+                    o.insert("response_url".into(), json!(url));
+                    o.insert("replace_original".into(), json!(true));
+                    o.insert("response_type".into(), json!("ephemeral"));
+                }
+                OutboxMessage {
+                    method: outbox::RESPOND,
+                    channel: channel.clone(),
+                    payload: body.to_string(),
+                    purpose: Purpose::Notice,
+                }
+            }
+        }
+    }
+}
+
+/// How long Slack takes a command's `response_url` (30 minutes), less a margin for the
+/// outbox to send the replacement.
+const RESPONSE_URL_LASTS: chrono::Duration = chrono::Duration::minutes(28);
+
 /// Files the ticket of a decided offer (created at the request's time), links it to the
 /// offer and records the offer on it. Safe to repeat: the offer's inbox key files it once.
 async fn file_offer(
     ctx: &Context,
     filer: &TicketFiler,
     offer: &db::Offer,
-    update: Option<(String, String)>,
+    update: Option<Replace>,
 ) -> Result<Option<Ticket>, AppError> {
     let held = offer.held.clone();
+    let timeout = ctx.policy.self_service.offer_timeout;
+    let ignored = offer.outcome == Outcome::Ignored;
     let notices = move |t: &Ticket| {
         let mut out = vec![filed_notice(&held, t)];
-        if let Some((channel, ts)) = &update {
-            out.push(OutboxMessage {
-                method: "chat.update",
-                channel: channel.clone(),
-                payload: messages::answered(channel, ts, &messages::still_needed(&t.key))
-                    .to_string(),
-                purpose: Purpose::Notice,
-            });
+        if let Some(replace) = &update {
+            let text = if ignored {
+                messages::filed_unanswered(&t.key, timeout)
+            } else {
+                messages::still_needed(&t.key)
+            };
+            out.push(replace.message(&text));
         }
         out
     };
@@ -226,6 +269,11 @@ fn filed_notice(held: &Held, t: &Ticket) -> OutboxMessage {
     }
 }
 
+/// How long after a redirect `File it anyway` still files it (at the request's time).
+/// Later, nothing is filed and the requester is told to ask again: a ticket dated back
+/// days would be born past its SLA, a surprise for everyone.
+pub const REDIRECT_LASTS: chrono::Duration = chrono::Duration::hours(24);
+
 async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppError> {
     let redirect = db::redirect(&mut *app.pool.acquire().await?, id).await?;
     let Some(redirect) = redirect else {
@@ -235,6 +283,14 @@ async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppErro
         return tell(app, a, messages::NOT_YOURS.into()).await;
     }
     let now = app.clock.now();
+    if redirect.ticket_id.is_none() && now - redirect.held.requested_at > REDIRECT_LASTS {
+        // Filed now, it would be dated back past its SLA; ignored this long, the requester
+        // has likely moved on. Said plainly, and the button goes.
+        let text = messages::redirect_expired(&redirect.area);
+        let message = answered(&redirect.held, a, text);
+        app.say_once(Vec::new(), vec![message]).await?;
+        return Ok(Reply::Empty);
+    }
     if !db::redirect_claimed(&mut *app.pool.acquire().await?, id, now).await? {
         let key = key_of(app, redirect.ticket_id).await?;
         return tell(app, a, messages::already("filed", key.as_deref())).await;
@@ -257,14 +313,15 @@ async fn file_anyway(app: &Intake, a: &Action, id: i64) -> Result<Reply, AppErro
         }
         out
     };
-    // Filed now: the requester chose to, after being told it is another team's.
+    // Created at the request's time, its SLA clocks starting there, as after an offer:
+    // reading the redirect never eats into the SLA's time.
     let filed = file_with(
         app,
         &app.filer,
         redirect.held.new_ticket(),
         vec![format!("redirect:{id}")],
         notices,
-        None,
+        Some(redirect.held.requested_at),
     )
     .await?;
     if let Filed::New(t) = filed {
@@ -361,11 +418,11 @@ async fn expire(ctx: &Context, filer: &TicketFiler, now: DateTime<Utc>) -> Resul
             decided
         };
         if decided {
-            filed += file_by_id(ctx, filer, id).await?;
+            filed += file_by_id(ctx, filer, id, now).await?;
         }
     }
     for id in unfiled {
-        filed += file_by_id(ctx, filer, id).await?;
+        filed += file_by_id(ctx, filer, id, now).await?;
     }
     if filed > 0 {
         tracing::info!(filed, "self-service offers not answered in time: filed");
@@ -373,10 +430,39 @@ async fn expire(ctx: &Context, filer: &TicketFiler, now: DateTime<Utc>) -> Resul
     Ok(())
 }
 
-async fn file_by_id(ctx: &Context, filer: &TicketFiler, id: i64) -> Result<usize, AppError> {
-    let offer = db::offer(&mut *ctx.pool.acquire().await?, id).await?;
-    let Some(offer) = offer else { return Ok(0) };
+/// Files a decided offer. An ignored one's message loses its buttons and says it was
+/// filed: in a thread by `chat.update`; a command's answer through the command's
+/// `response_url` while Slack still takes it (30 minutes). An offer posted by
+/// `chat.postEphemeral` (a form) cannot be edited without a click: the requester is told
+/// apart, and its buttons then answer that it is filed.
+async fn file_by_id(
+    ctx: &Context,
+    filer: &TicketFiler,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let Some(offer) = db::offer(&mut conn, id).await? else {
+        return Ok(0);
+    };
+    let update = if offer.outcome == Outcome::Ignored {
+        let (ts, url) = db::offer_message(&mut conn, id).await?;
+        let fresh = now - offer.held.requested_at < RESPONSE_URL_LASTS;
+        match (&offer.held.notice, ts, url) {
+            (Notice::Thread { channel, .. }, Some(ts), _) => {
+                Some(Replace::Message(channel.clone(), ts))
+            }
+            (Notice::Ephemeral { channel }, _, Some(url)) if fresh => Some(Replace::Respond {
+                url,
+                channel: channel.clone(),
+            }),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    drop(conn);
     Ok(usize::from(
-        file_offer(ctx, filer, &offer, None).await?.is_some(),
+        file_offer(ctx, filer, &offer, update).await?.is_some(),
     ))
 }

@@ -24,12 +24,14 @@ pub enum Hold {
 }
 
 /// Offers, redirects, or lets the request be filed. `notice` is where the requester is
-/// told; None for a command, whose answer is the offer.
+/// told; None for a command, whose answer is the offer, and whose `response_url` is kept
+/// with the offer to replace that answer when the timeout files it.
 pub async fn hold(
     app: &Intake,
     new: &NewTicket,
     dedupe: &[String],
     notice: Option<Notice>,
+    response_url: Option<&str>,
 ) -> Result<Hold, AppError> {
     let policy = &app.policy;
     let text = format!("{}\n{}", new.title, new.description);
@@ -37,7 +39,7 @@ pub async fn hold(
     let matches = match area {
         Some(_) => Vec::new(),
         None if app.catalog.is_empty() => return Ok(Hold::File),
-        None => app.catalog.best(&text).await?,
+        None => app.catalog.best(&text),
     };
     if area.is_none() && matches.is_empty() {
         return Ok(Hold::File);
@@ -59,23 +61,30 @@ pub async fn hold(
     if seen {
         return Ok(Hold::Held(None));
     }
-    let body = match area {
+    let (kind, id, body) = match area {
         Some(area) => {
             let id = db::insert_redirect(&mut tx, &held, &area.name).await?;
-            messages::redirect(id, &held, area, notice.as_ref())
+            let body = messages::redirect(id, &held, area, notice.as_ref());
+            (db::HeldKind::Redirect, id, body)
         }
         None => {
             let titles: Vec<&str> = matches.iter().map(|m| m.title.as_str()).collect();
             let id = db::insert_offer(&mut tx, &held, &titles).await?;
             let timeout = policy.self_service.offer_timeout;
-            messages::offer(id, &held, &matches, timeout, notice.as_ref())
+            let body = messages::offer(id, &held, &matches, timeout, notice.as_ref());
+            if let (None, Some(url)) = (&notice, response_url) {
+                db::offer_response_url(&mut tx, id, url).await?;
+            }
+            (db::HeldKind::Offer, id, body)
         }
     };
     let reply = match &notice {
         None => Some(body),
         Some(notice) => {
             let message = say(notice, &held.requester, body);
-            outbox::db::insert_all(&mut tx, &[(None, message)], &now_text).await?;
+            // Its row is kept: Slack's answer to it is the message's ts, for updating it.
+            let row = outbox::db::insert_one(&mut tx, &message, &now_text).await?;
+            db::posted_by(&mut tx, kind, id, row).await?;
             None
         }
     };

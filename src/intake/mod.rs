@@ -51,7 +51,8 @@ pub async fn file_from_command(app: &Intake, cmd: &Command, text: String) -> Rep
         link: None,
         filed_by: None,
     };
-    if let Some(Hold::Held(offer)) = hold_or_file(app, &new, &[], None).await {
+    let respond = cmd.response_url.as_deref();
+    if let Some(Hold::Held(offer)) = hold_or_file(app, &new, &[], None, respond).await {
         return offer.map_or(Reply::Empty, Reply::Json);
     }
     match file(app, new, Vec::new(), |_: &Ticket| Vec::new()).await {
@@ -142,7 +143,7 @@ pub async fn on_submission(app: &Intake, sub: Submission) -> Result<Reply, AppEr
         },
         (None, None) => Notice::Direct,
     };
-    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place), None).await {
         return Ok(Reply::Empty);
     }
     let notice = move |t: &Ticket| {
@@ -211,7 +212,7 @@ pub async fn on_mention(app: &Intake, m: Mention) -> Result<(), AppError> {
         channel: m.channel.clone(),
         ts: thread.clone(),
     };
-    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place), None).await {
         return Ok(());
     }
     file(app, new, dedupe, thread_notice(m.channel.clone(), thread))
@@ -249,7 +250,7 @@ pub async fn on_help_message(
         channel: channel.to_string(),
         ts: ts.to_string(),
     };
-    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place), None).await {
         return Ok(());
     }
     file(
@@ -311,7 +312,7 @@ pub async fn on_reaction(app: &Intake, r: Reaction) -> Result<(), AppError> {
         channel: r.channel.clone(),
         ts: r.ts.clone(),
     };
-    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place)).await {
+    if let Some(Hold::Held(_)) = hold_or_file(app, &new, &dedupe, Some(place), None).await {
         return Ok(());
     }
     file(
@@ -331,11 +332,12 @@ async fn hold_or_file(
     new: &NewTicket,
     dedupe: &[String],
     place: Option<Notice>,
+    response_url: Option<&str>,
 ) -> Option<Hold> {
     if app.catalog.is_empty() && app.policy.ownership.areas.is_empty() {
         return None;
     }
-    match Box::pin(held::hold(app, new, dedupe, place)).await {
+    match Box::pin(held::hold(app, new, dedupe, place, response_url)).await {
         Ok(hold) => Some(hold),
         Err(err) => {
             tracing::warn!(error = %err.chain(), "the self-service step failed; filing as usual");

@@ -9,7 +9,9 @@
 //!   starts it again when someone holds the ticket (as the lifecycle reopens it); a new
 //!   assignee takes over the running span.
 //! - One person's spans are merged before counting (two tickets at once are not twice the
-//!   time), then counted per local day, at most `max_ticket_hours_per_day` a day.
+//!   time), then counted per local day inside the business hours (the SLA calendar: a
+//!   ticket left acknowledged over a night or a weekend is not worked then), at most
+//!   `max_ticket_hours_per_day` a day.
 //! - A shift on call counts `oncall_hours_per_day` per 24 hours on call, pro rata.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -17,6 +19,7 @@ use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
 use crate::domain::status::EventKind;
+use crate::sla::calendar::Calendar;
 
 /// One event of a ticket's log, as the support share reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,15 +128,18 @@ fn hours(d: Duration) -> f64 {
     d.num_milliseconds() as f64 / 3_600_000.0
 }
 
-/// Each person's ticket hours per local day inside `[from, to)`: their spans merged, cut
-/// at local midnights, capped at `cap_h` a day.
+/// Each person's ticket hours per local day (in the calendar's timezone) inside
+/// `[from, to)`: their spans merged, cut at local midnights, counted only inside the
+/// calendar's working hours, capped at `cap_h` a day. Days without working time are left
+/// out.
 pub fn capped_daily_hours(
     spans: &[Span],
-    tz: Tz,
+    calendar: &Calendar,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     cap_h: f64,
 ) -> BTreeMap<(String, NaiveDate), f64> {
+    let tz = calendar.tz;
     let mut by_person: BTreeMap<&str, Vec<Between>> = BTreeMap::new();
     for s in spans {
         let (start, end) = (s.start.max(from), s.end.min(to));
@@ -157,7 +163,10 @@ pub fn capped_daily_hours(
                 let day = local_day(tz, at);
                 let next = local_midnight(tz, day.succ_opt().unwrap_or(day)).max(at);
                 let cut = if next > at { next.min(end) } else { end };
-                *out.entry((person.to_string(), day)).or_insert(0.0) += hours(cut - at);
+                let worked = calendar.working_time_between(at, cut);
+                if worked > Duration::zero() {
+                    *out.entry((person.to_string(), day)).or_insert(0.0) += hours(worked);
+                }
                 at = cut;
             }
         }
@@ -273,30 +282,81 @@ mod tests {
         assert!(work_spans(&never_acknowledged, utc("2026-03-03T00:00:00Z")).is_empty());
     }
 
+    /// Monday to Friday, 09:00 to 17:30 in Berlin, with `holidays`.
+    fn calendar(holidays: &[&str]) -> Calendar {
+        use chrono::Weekday::*;
+        Calendar {
+            tz: TZ,
+            days: vec![Mon, Tue, Wed, Thu, Fri],
+            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(17, 30, 0).unwrap(),
+            holidays: holidays
+                .iter()
+                .map(|h| NaiveDate::parse_from_str(h, "%Y-%m-%d").unwrap())
+                .collect(),
+        }
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
     #[test]
     fn two_tickets_at_once_count_once_and_a_day_is_capped() {
         // Berlin is UTC+1 in March before the 29th: local days start at 23:00 UTC.
         let spans = [
+            // 09:00-13:00 and 11:00-14:00 local: 5 h, not 7
             span("UALICE", "2026-03-02T08:00:00Z", "2026-03-02T12:00:00Z"),
             span("UALICE", "2026-03-02T10:00:00Z", "2026-03-02T13:00:00Z"),
-            // left acknowledged overnight: 22:00 to 23:00 on the 2nd, then 12 h on the 3rd
-            span("UBOB", "2026-03-02T22:00:00Z", "2026-03-03T11:00:00Z"),
+            // Tuesday 07:00 to Wednesday 07:00 local: the whole 8.5 h business day,
+            // capped at 8; nothing on Wednesday before 09:00
+            span("UBOB", "2026-03-03T06:00:00Z", "2026-03-04T06:00:00Z"),
         ];
         let from = utc("2026-03-01T23:00:00Z");
         let to = utc("2026-03-08T23:00:00Z");
-        let days = capped_daily_hours(&spans, TZ, from, to, 8.0);
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let days = capped_daily_hours(&spans, &calendar(&[]), from, to, 8.0);
         assert_eq!(days[&("UALICE".into(), d("2026-03-02"))], 5.0);
-        assert_eq!(days[&("UBOB".into(), d("2026-03-02"))], 1.0);
         assert_eq!(
             days[&("UBOB".into(), d("2026-03-03"))],
             8.0,
-            "12 h capped at 8"
+            "8.5 h capped at 8"
         );
-        assert_eq!(days.len(), 3);
-        // Clipped to the span asked for.
-        let clipped = capped_daily_hours(&spans, TZ, utc("2026-03-02T11:00:00Z"), to, 8.0);
+        assert_eq!(days.len(), 2, "{days:?}");
+        // Clipped to the span asked for: 11:00 UTC is 12:00 local, 2 h left.
+        let clipped =
+            capped_daily_hours(&spans, &calendar(&[]), utc("2026-03-02T11:00:00Z"), to, 8.0);
         assert_eq!(clipped[&("UALICE".into(), d("2026-03-02"))], 2.0);
+    }
+
+    #[test]
+    fn nights_weekends_and_holidays_count_no_ticket_time() {
+        let spans = [
+            // Friday 15:00 local to Monday 11:00 local, held all weekend: Friday 15:00-17:30
+            // is 2.5 h, Monday 09:00-11:00 is 2 h; Saturday and Sunday nothing. Counted
+            // round the clock it was 9 + 24 + 24 + 11 h, 32 h after the cap.
+            span("UBOB", "2026-03-06T14:00:00Z", "2026-03-09T10:00:00Z"),
+            // Tuesday 10 March 18:00 local to Wednesday 08:00 local: a night, nothing.
+            span("UALICE", "2026-03-10T17:00:00Z", "2026-03-11T07:00:00Z"),
+            // Thursday 12 March, a holiday here, 10:00-12:00 local: nothing.
+            span("UALICE", "2026-03-12T09:00:00Z", "2026-03-12T11:00:00Z"),
+            // Friday 13 March 08:30-09:30 local: the half hour after opening.
+            span("UALICE", "2026-03-13T07:30:00Z", "2026-03-13T08:30:00Z"),
+        ];
+        let days = capped_daily_hours(
+            &spans,
+            &calendar(&["2026-03-12"]),
+            utc("2026-03-01T23:00:00Z"),
+            utc("2026-03-15T23:00:00Z"),
+            8.0,
+        );
+        let expected: BTreeMap<(String, NaiveDate), f64> = [
+            (("UALICE".to_string(), d("2026-03-13")), 0.5),
+            (("UBOB".to_string(), d("2026-03-06")), 2.5),
+            (("UBOB".to_string(), d("2026-03-09")), 2.0),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(days, expected);
     }
 
     #[test]

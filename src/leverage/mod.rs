@@ -14,10 +14,13 @@
 //!   confirmed solved in the month × `self_service.minutes_saved_per_deflection` / 60.
 //!   `team_h` = `capacity.team_size` × `capacity.hours_per_month`; `leverage_ratio` =
 //!   total_h / team_h.
-//! - **Support time** in a week: each engineer's time on tickets (see `intervals`: from
-//!   acknowledged to resolved, waiting on the requester left out, one person's overlapping
-//!   tickets counted once, at most `capacity.max_ticket_hours_per_day` a local day), plus
-//!   time on call at `capacity.oncall_hours_per_day` per 24 hours. The **share** is support
+//! - **Support time** in a week: each platform engineer's time on tickets (see
+//!   `intervals`: from acknowledged to resolved, waiting on the requester left out, one
+//!   person's overlapping tickets counted once, only inside the business hours of the SLA
+//!   calendar, at most `capacity.max_ticket_hours_per_day` a local day), plus time on call
+//!   at `capacity.oncall_hours_per_day` per 24 hours. The platform engineers are
+//!   `slack.platform_team` and the on-call rotation ([`team`]): a ticket assigned to
+//!   someone outside the team is not the team's time. The **share** is support
 //!   hours ÷ the team's hours in a week (`team_size × hours_per_month × 12 / 52`), compared
 //!   with `capacity.support_band`. The week still running counts its hours so far against a
 //!   whole week's capacity (`complete: false`).
@@ -36,7 +39,9 @@ use std::collections::BTreeMap;
 
 use crate::oncall;
 use crate::settings::Policy;
+use crate::sla;
 use intervals::{local_day, local_midnight, week_of, Span};
+use std::collections::BTreeSet;
 
 /// How many months `hours_saved.months` lists, the current one last.
 pub const MONTHS: u32 = 6;
@@ -202,13 +207,24 @@ pub async fn weeks(
     let mut oncall_h = BTreeMap::new();
     if from < to {
         let events = db::work_events(conn, from, to).await?;
+        let team = team(policy);
         let mut spans = Vec::new();
         for chunk in events.chunk_by(|a, b| a.0 == b.0) {
             let log: Vec<_> = chunk.iter().map(|(_, e)| e.clone()).collect();
-            spans.extend(intervals::work_spans(&log, now));
+            spans.extend(
+                intervals::work_spans(&log, now)
+                    .into_iter()
+                    .filter(|s| team.contains(s.person.as_str())),
+            );
         }
-        let days =
-            intervals::capped_daily_hours(&spans, tz, from, to, cap.max_ticket_hours_per_day);
+        let calendar = sla::calendar(policy);
+        let days = intervals::capped_daily_hours(
+            &spans,
+            &calendar,
+            from,
+            to,
+            cap.max_ticket_hours_per_day,
+        );
         for ((_, day), h) in days {
             *tickets.entry(week_of(day)).or_insert(0.0) += h;
         }
@@ -246,6 +262,19 @@ pub async fn weeks(
         week += Duration::days(7);
     }
     Ok(out)
+}
+
+/// The platform team whose time the support share counts: `slack.platform_team` (who may
+/// triage, assign and resolve) and the on-call rotation.
+pub fn team(policy: &Policy) -> BTreeSet<&str> {
+    let rotation = policy.oncall.iter().flat_map(|o| o.rotation.iter());
+    policy
+        .slack
+        .platform_team
+        .iter()
+        .chain(rotation)
+        .map(String::as_str)
+        .collect()
 }
 
 /// Who was on call in `[from, to)`, as shifts, from the rotation and the overrides.
@@ -288,6 +317,18 @@ async fn shifts(
 #[cfg(test)]
 mod minutes_tests {
     use super::*;
+
+    #[test]
+    fn the_team_is_the_platform_team_and_the_on_call_rotation() {
+        let text = "[slack]\nplatform_team = [\"U1\", \"U2\"]\n\n\
+                    [sla.priorities.P1]\nfirst_response = \"1h\"\nresolution = \"1d\"\n\n\
+                    [oncall]\nrotation = [\"U2\", \"U3\"]\nhandoff = \"0 0 10 * * Mon\"\n";
+        let policy = Policy::parse(text).expect("valid");
+        assert_eq!(
+            team(&policy).into_iter().collect::<Vec<_>>(),
+            ["U1", "U2", "U3"]
+        );
+    }
 
     #[test]
     fn a_deflection_counts_the_minutes_the_policy_gives_it() {

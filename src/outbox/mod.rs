@@ -16,6 +16,11 @@ use sqlx::SqliteConnection;
 /// The outbox method the sender delivers to PagerDuty's Events API, not to Slack.
 pub const PAGERDUTY: &str = "pagerduty.enqueue";
 
+/// The outbox method the sender POSTs to a `response_url` (the payload's own
+/// `response_url` field, taken out before sending; the row's channel is the Slack channel,
+/// for its lane and pace). The URL is the credential: it is never logged.
+pub const RESPOND: &str = "response_url";
+
 /// What the sender asks of the tickets capability for rows about a ticket's card. The sender
 /// is the Slack edge, which imports no capability: `app` hands it the tickets' own
 /// implementation.

@@ -286,3 +286,25 @@ pub async fn answer(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// What the people told an item shipped answered: told, `Solved my problem`, `Not quite`.
+pub async fn ship_answers(
+    conn: &mut SqliteConnection,
+    item: i64,
+) -> sqlx::Result<super::model::ShipAnswers> {
+    let (told, solved, not_quite): (i64, i64, i64) = sqlx::query_as(
+        "select count(*),
+                coalesce(sum(case when answer = 'solved' then 1 else 0 end), 0),
+                coalesce(sum(case when answer = 'not_quite' then 1 else 0 end), 0)
+         from roadmap_ship_notices where item_id = ?",
+    )
+    .bind(item)
+    .fetch_one(conn)
+    .await?;
+    let n = |x: i64| u64::try_from(x).unwrap_or(0);
+    Ok(super::model::ShipAnswers {
+        told: n(told),
+        solved: n(solved),
+        not_quite: n(not_quite),
+    })
+}

@@ -3,7 +3,7 @@
 //! forms, and every reply. Everything people typed is escaped (`crate::mrkdwn`).
 
 use super::db::Change;
-use super::model::{key, Field, Item};
+use super::model::{key, Field, Item, ShipAnswers};
 use crate::domain::ticket::shorten;
 use crate::mrkdwn::{self, escape, when};
 use crate::tickets::Ticket;
@@ -106,8 +106,15 @@ fn change_line(c: &Change) -> String {
     format!("• {} {what}{by}", when(c.at))
 }
 
-/// `/platform roadmap show RM-3`: the item, its linked tickets and its latest changes.
-pub fn show(item: &Item, history: &[Change], tickets: &[Ticket], followers: usize) -> String {
+/// `/platform roadmap show RM-3`: the item, its linked tickets, what the people told it
+/// shipped answered, and its latest changes.
+pub fn show(
+    item: &Item,
+    history: &[Change],
+    tickets: &[Ticket],
+    followers: usize,
+    answers: ShipAnswers,
+) -> String {
     let mut out = vec![item_line(item)];
     if let Some(d) = &item.description {
         out.push(escape(&shorten(d, 1500)).into_owned());
@@ -135,6 +142,17 @@ pub fn show(item: &Item, history: &[Change], tickets: &[Ticket], followers: usiz
         if tickets.len() > 20 {
             out.push(format!("and {} more", tickets.len() - 20));
         }
+    }
+    if answers.told > 0 {
+        out.push(format!(
+            "*Did it solve their problem?* {} told: {} solved, {} not quite, {} no answer",
+            answers.told,
+            answers.solved,
+            answers.not_quite,
+            answers
+                .told
+                .saturating_sub(answers.solved + answers.not_quite)
+        ));
     }
     out.push("*History*".into());
     out.extend(history.iter().map(change_line));
@@ -272,7 +290,8 @@ pub fn usage(problem: Option<&str>) -> String {
          • `/platform roadmap follow RM-3` — hear when it ships\n\
          • `/platform roadmap add <title>` — a new planned item (no title: a form) (platform team)\n\
          • `/platform roadmap set RM-3 status planned|in_progress|shipped|dropped` — also \
-         `target 2027-Q1` or `target 2027-03-31`, `owner @someone`, `health on_track|at_risk|off_track` (platform team)\n\
+         `target 2027-Q1` or `target 2027-03-31`, `owner @someone`, `health on_track|at_risk|off_track`, \
+         `title ...`, `description ...`, `link https://...` (platform team)\n\
          • `/platform roadmap link PLAT-42 RM-3` — its requester hears when it ships (platform team)",
     );
     out
@@ -381,7 +400,7 @@ mod tests {
         let i = item();
         let texts = [
             overview(&[("In progress", std::slice::from_ref(&i), 1)]).to_string(),
-            show(&i, &[], &[], 0),
+            show(&i, &[], &[], 0, ShipAnswers::default()),
             ship_dm(&i, "U1", &[]).to_string(),
             set_done(&i, Field::Target, Some("<!here>"), 0),
         ];

@@ -51,5 +51,8 @@ pub async fn show(ctx: &Context, id: i64) -> Result<String, AppError> {
     let ids = db::linked_ticket_ids(&mut conn, id).await?;
     let tickets = crate::tickets::db::by_ids(&mut conn, &ids).await?;
     let followers = db::followers(&mut conn, id).await?.len();
-    Ok(messages::show(&item, &history, &tickets, followers))
+    let answers = db::ship_answers(&mut conn, id).await?;
+    Ok(messages::show(
+        &item, &history, &tickets, followers, answers,
+    ))
 }

@@ -198,6 +198,15 @@ impl Item {
     }
 }
 
+/// The answers to an item's ship notices, kept for the reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShipAnswers {
+    /// People sent a ship notice.
+    pub told: u64,
+    pub solved: u64,
+    pub not_quite: u64,
+}
+
 /// Fields and the values to give them, as stored.
 pub type Values = Vec<(Field, Option<String>)>;
 
@@ -237,13 +246,20 @@ impl Field {
         }
     }
 
-    /// The fields `roadmap set` changes.
+    /// The names `roadmap set` takes, for its usage.
+    pub const SETTABLE: &'static str = "status, target, owner, health, title, description or link";
+
+    /// The fields `roadmap set` changes: all of them, so that a team without a roadmap file
+    /// manages every field in Slack.
     pub fn settable(word: &str) -> Option<Self> {
         match word.to_ascii_lowercase().as_str() {
             "status" => Some(Field::Status),
             "target" => Some(Field::Target),
             "owner" => Some(Field::Owner),
             "health" => Some(Field::Health),
+            "title" => Some(Field::Title),
+            "description" => Some(Field::Description),
+            "link" => Some(Field::Link),
             _ => None,
         }
     }

@@ -1,100 +1,11 @@
-//! Self-service SQL: the catalog's in-memory FTS5 index, and the held requests (offers in
-//! `self_service_offers`, migration 0023 and 0024; redirects in `ownership_redirects`).
+//! Self-service SQL: the held requests (offers in `self_service_offers`, migrations 0023
+//! and 0024; redirects in `ownership_redirects`; the outbox rows that posted them, 0031).
 
 use super::{Held, Notice, Outcome};
 use crate::clock::db_time;
 use crate::domain::ticket::Source;
-use crate::settings::CatalogEntry;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, SqliteConnection};
-use std::str::FromStr;
-
-/// Around the words FTS5 matched in `highlight()`: characters no title contains.
-pub const MARK_OPEN: char = '\u{1}';
-pub const MARK_CLOSE: char = '\u{2}';
-
-/// A private in-memory database for the index: `heads` holds each entry's title and
-/// keywords, what ranks and qualifies it. Summaries are not indexed: they share many
-/// boilerplate words ("staging", "team"), which would make every entry a candidate for a
-/// long request, and a word shared with a summary alone never qualifies an entry.
-pub async fn open_index() -> sqlx::Result<SqliteConnection> {
-    let mut conn = SqliteConnectOptions::from_str("sqlite::memory:")?
-        .connect()
-        .await?;
-    // Porter stemming over unicode61 words: "rotating" finds "rotate".
-    sqlx::query(
-        "create virtual table heads using fts5(title, keywords, \
-         tokenize = 'porter unicode61 remove_diacritics 2')",
-    )
-    .execute(&mut conn)
-    .await?;
-    Ok(conn)
-}
-
-/// Fills the index: entry `i` of the policy is row `i + 1`.
-pub async fn fill_index(conn: &mut SqliteConnection, entries: &[CatalogEntry]) -> sqlx::Result<()> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    for (i, e) in entries.iter().enumerate() {
-        sqlx::query("insert into heads (rowid, title, keywords) values (?, ?, ?)")
-            .bind(i as i64 + 1)
-            .bind(&e.title)
-            .bind(e.keywords.join(" "))
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await
-}
-
-/// One candidate: its row, its bm25 score (lower is better), and its title and keywords
-/// with the matched words marked.
-#[derive(Debug)]
-pub struct Candidate {
-    pub rowid: i64,
-    pub score: f64,
-    pub marked: String,
-}
-
-/// The best `limit` rows for an FTS5 `query` (quoted words joined by OR), best first, by
-/// bm25 with titles weighing 10 and keywords 8. Two statements: SQLite computes every
-/// result column of each matching row before it sorts, so the costly `highlight()` is asked
-/// of the best rows only (the second statement filters the matches by rowid before it).
-pub async fn search(
-    conn: &mut SqliteConnection,
-    query: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<Candidate>> {
-    let best: Vec<(i64, f64)> = sqlx::query_as(
-        "select rowid, bm25(heads, 10.0, 8.0) as score from heads \
-         where heads match ?1 order by score limit ?2",
-    )
-    .bind(query)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    if best.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<i64> = best.iter().map(|(id, _)| *id).collect();
-    let marked: Vec<(i64, String)> = sqlx::query_as(
-        "select rowid, highlight(heads, 0, char(1), char(2)) || ' ' || \
-         highlight(heads, 1, char(1), char(2)) from heads \
-         where heads match ?1 and rowid in (select value from json_each(?2))",
-    )
-    .bind(query)
-    .bind(serde_json::to_string(&ids).unwrap_or_default())
-    .fetch_all(&mut *conn)
-    .await?;
-    let marked: std::collections::HashMap<i64, String> = marked.into_iter().collect();
-    Ok(best
-        .into_iter()
-        .map(|(rowid, score)| Candidate {
-            rowid,
-            score,
-            marked: marked.get(&rowid).cloned().unwrap_or_default(),
-        })
-        .collect())
-}
+use sqlx::SqliteConnection;
 
 /// Where a held request's notices go, as stored: (channel, thread ts); a DM is the
 /// requester's id with no thread.
@@ -479,4 +390,58 @@ pub async fn solved_rank(tx: &mut SqliteConnection, id: i64, rank: i64) -> sqlx:
         .execute(tx)
         .await?;
     Ok(())
+}
+
+/// Records the outbox row that posts a held request's message (`offer` or `redirect`).
+pub async fn posted_by(
+    tx: &mut SqliteConnection,
+    kind: HeldKind,
+    id: i64,
+    outbox_id: i64,
+) -> sqlx::Result<()> {
+    let sql = match kind {
+        HeldKind::Offer => "update self_service_offers set notice_outbox_id = ? where id = ?",
+        HeldKind::Redirect => "update ownership_redirects set notice_outbox_id = ? where id = ?",
+    };
+    sqlx::query(sql)
+        .bind(outbox_id)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// An offer or a redirect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldKind {
+    Offer,
+    Redirect,
+}
+
+/// Keeps the `response_url` of the command whose answer is offer `id`.
+pub async fn offer_response_url(tx: &mut SqliteConnection, id: i64, url: &str) -> sqlx::Result<()> {
+    sqlx::query("update self_service_offers set response_url = ? where id = ?")
+        .bind(url)
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Where an offer's own message can be replaced: its thread message's ts once Slack has
+/// taken its post, or the `response_url` of the command it answered. Both None for an
+/// ephemeral message posted by `chat.postEphemeral`, which nothing can edit unclicked.
+pub async fn offer_message(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> sqlx::Result<(Option<String>, Option<String>)> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select (select o.result_ts from outbox o where o.id = s.notice_outbox_id \
+         and o.status = 'sent' and o.method = 'chat.postMessage'), s.response_url \
+         from self_service_offers s where s.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.unwrap_or((None, None)))
 }

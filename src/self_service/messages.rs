@@ -178,6 +178,14 @@ pub fn still_needed(key: &str) -> String {
     format!("Filed as *{key}* for the platform team, with what was offered. Its clock started when you asked.")
 }
 
+/// An offer nobody answered, once the timeout filed it.
+pub fn filed_unanswered(key: &str, timeout: Duration) -> String {
+    format!(
+        "No answer in {}, so this was *filed as {key}* for the platform team. Its clock started when you asked.",
+        minutes(timeout)
+    )
+}
+
 pub fn already(outcome: &str, key: Option<&str>) -> String {
     match (outcome, key) {
         ("solved", _) => "This was already marked solved; no ticket was filed.".into(),
@@ -189,6 +197,14 @@ pub fn already(outcome: &str, key: Option<&str>) -> String {
 /// The redirect once `File it anyway` was pressed.
 pub fn filed_anyway(key: &str) -> String {
     format!("Filed anyway as *{key}* for the platform team.")
+}
+
+/// A redirect's `File it anyway` pressed too long after: nothing filed, and why.
+pub fn redirect_expired(area: &str) -> String {
+    format!(
+        "*Nothing was filed.* This was redirected to the owners of {} more than a day ago, so *{FILE_ANYWAY_TEXT}* no longer files it. If the platform team should still take it, ask again.",
+        escape(area)
+    )
 }
 
 /// The reason form after `I still need help`.

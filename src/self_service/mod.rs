@@ -1,5 +1,5 @@
 //! Self-service first, and who owns what: a request is matched against the policy's catalog
-//! (`catalog`, FTS5) and the ownership map (`ownership`) before it becomes a ticket. This
+//! (`catalog`, bm25 ranking) and the ownership map (`ownership`) before it becomes a ticket. This
 //! module holds what is decided and stored about such a held request (an offer, a redirect)
 //! and what the requester is told (`messages`); intake holds the request back, and files it
 //! when the offer did not solve it.

@@ -12,7 +12,7 @@ use super::web_api::{CallError, WebApi};
 use crate::clock::{db_time, parse_db_time};
 use crate::metrics::Metrics;
 use crate::outbox::pacing::Pacer;
-use crate::outbox::{db, Cards, PendingRow, Purpose, PAGERDUTY};
+use crate::outbox::{db, Cards, PendingRow, Purpose, PAGERDUTY, RESPOND};
 use crate::settings::Delivery;
 use crate::store::Pool;
 use chrono::Utc;
@@ -437,6 +437,15 @@ async fn call(
         (Ok(_), PAGERDUTY, None) => Err(CallError::Permanent(
             "PAGERDUTY_ROUTING_KEY is not set".into(),
         )),
+        (Ok(mut payload), RESPOND, _) => {
+            let url = payload
+                .as_object_mut()
+                .and_then(|o| o.remove("response_url"));
+            match url.as_ref().and_then(Value::as_str) {
+                Some(url) => api.respond(url, &payload).await.map(|()| Value::Null),
+                None => Err(CallError::Permanent("no response_url to answer".into())),
+            }
+        }
         (Ok(mut payload), POST, _) => {
             already_posted::tag(&mut payload, &row);
             match already_posted::find(&api, &row, &payload).await {

@@ -210,3 +210,34 @@ fn describe(e: &reqwest::Error) -> String {
         "network error".into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_nobody_answers_is_counted_as_transport() {
+        // A port that was free a moment ago: the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let metrics = Arc::new(Metrics::new(&crate::settings::Policy::builtin()));
+        let api = WebApi::new(&format!("http://127.0.0.1:{port}"), None).counted(metrics.clone());
+        let err = api
+            .call("chat.postMessage", &serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::Transient(_)), "{err:?}");
+        assert_eq!(
+            metrics
+                .slack_calls
+                .get("chat.postMessage", Outcome::Transport),
+            1
+        );
+        assert!(metrics.render().contains(
+            "platform_desk_slack_api_calls_total{method=\"chat.postMessage\",outcome=\"transport\"} 1\n"
+        ));
+    }
+}

@@ -55,11 +55,12 @@ impl Roadmap {
             "set" => item(words.first()).and_then(|id| {
                 let field = words
                     .get(1)
-                    .ok_or("say what to set: status, target, owner or health")?;
-                let field = Field::settable(field).ok_or_else(|| {
-                    format!("`{field}` cannot be set: use status, target, owner or health")
-                })?;
-                let value = words[2..].join(" ");
+                    .ok_or_else(|| format!("say what to set: {}", Field::SETTABLE))?;
+                let field = Field::settable(field)
+                    .ok_or_else(|| format!("`{field}` cannot be set: use {}", Field::SETTABLE))?;
+                // The text as typed after the field's name: a title or description keeps
+                // its own spacing.
+                let value = after_words(args, 2).to_string();
                 if value.is_empty() {
                     return Err(format!("give the new {}", field.column()));
                 }
@@ -107,6 +108,17 @@ impl Roadmap {
         };
         Ok(Reply::ephemeral(text))
     }
+}
+
+/// `text` without its first `n` words and the spaces after them.
+fn after_words(text: &str, n: usize) -> &str {
+    let mut rest = text.trim_start();
+    for _ in 0..n {
+        rest = rest
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, r)| r.trim_start());
+    }
+    rest.trim_end()
 }
 
 /// The first user mention in Slack's raw text, as `<@U01BOB>`.
@@ -169,6 +181,22 @@ mod tests {
                     id: 3,
                     field: Field::Status,
                     value: "in_progress".into(),
+                },
+            ),
+            (
+                "set RM-3 title  Faster  CI, for everyone ",
+                Roadmap::Set {
+                    id: 3,
+                    field: Field::Title,
+                    value: "Faster  CI, for everyone".into(),
+                },
+            ),
+            (
+                "set RM-3 link https://wiki.example.com/ci",
+                Roadmap::Set {
+                    id: 3,
+                    field: Field::Link,
+                    value: "https://wiki.example.com/ci".into(),
                 },
             ),
             (
