@@ -1,7 +1,7 @@
 //! The sandbox end to end, through its page API only: a command files a ticket whose card
 //! shows in the intake channel, the request modal round-trips its errors and files, a
-//! mention is answered in its thread, messages, reactions and buttons reach the bot, and the
-//! page is self-contained.
+//! mention is answered in its thread, messages, reactions and buttons reach the bot, the
+//! demo catalog's offer deflects a request, and the page is self-contained.
 
 use platform_desk::sandbox::{self, Sandbox};
 use platform_desk::settings::Env;
@@ -129,6 +129,64 @@ async fn a_command_from_the_page_files_a_ticket_whose_card_shows_in_the_intake_c
     assert_eq!(answers.len(), 1, "{state}");
     assert_eq!(answers[0]["visible_to"], CAROL);
     assert_eq!(answers[0]["ephemeral"], true);
+    page.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_demo_catalog_offers_an_answer_and_this_solved_it_files_nothing() {
+    let page = open_page().await;
+    let sent = page
+        .command(
+            CAROL,
+            PAYMENTS,
+            "/platform request my vault token expired, how do I renew it?",
+        )
+        .await;
+    let body = &sent["answer"]["body"];
+    let offer = body["blocks"].to_string();
+    assert!(offer.contains("Rotate a Vault token"), "{body}");
+    assert!(!offer.contains("PLAT-1"), "held, not filed: {body}");
+    // The offer's own "This solved it" button, clicked on the message the page shows Carol.
+    let solved = body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|b| {
+            let button = &b["accessory"];
+            (button["action_id"] == "self_service_solved").then(|| button.clone())
+        })
+        .expect("a This solved it button");
+    let shown = page
+        .wait_for("the offer on the page", |s| {
+            messages_in(s, PAYMENTS)
+                .into_iter()
+                .find(|m| m["blocks"].to_string().contains("Rotate a Vault token"))
+                .cloned()
+        })
+        .await;
+    assert_eq!(shown["visible_to"], CAROL);
+    let click = json!({ "user": CAROL, "channel": PAYMENTS, "message_ts": shown["ts"],
+        "block_id": "self_service_entry_1", "action_id": "self_service_solved",
+        "value": solved["value"] });
+    let (status, answer) = page.post("/api/action", click).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["answer"]["status"], 200, "{answer}");
+
+    // Deflected: no ticket, now or later; a request that matches nothing still files.
+    let sent = page
+        .command(
+            CAROL,
+            PAYMENTS,
+            "/platform request The staging deploy is stuck",
+        )
+        .await;
+    let reply = sent["answer"]["body"]["text"].as_str().unwrap_or_default();
+    assert!(
+        reply.contains("PLAT-1"),
+        "the first ticket is this one: {reply}"
+    );
+    page.wait_for("the intake card", |s| card_of(s, "PLAT-1"))
+        .await;
     page.shutdown().await;
 }
 
