@@ -151,11 +151,11 @@ fn the_readme_starts_with_the_sandbox_and_the_command_ci_runs_and_stays_short() 
         head.contains(&format!("\n    {test_command}")),
         "{head}\nlacks {test_command}"
     );
-    // About 300 lines when it covered intake and SLAs; each capability since adds its own
-    // part (reports, the roadmap...), so the bound grows with them, not with benchmark logs.
+    // Issue 18's "about 300 lines": the policy reference alone is a third of it, so a little
+    // over, never a benchmark log.
     let lines = README.lines().count();
     assert!(
-        lines <= 350,
+        lines <= 320,
         "the README has {lines} lines: keep it for people who run the bot"
     );
 }
