@@ -3,8 +3,9 @@
 //! mention is answered in its thread, messages, reactions and buttons reach the bot, the
 //! demo catalog's offer deflects a request, and the page is self-contained.
 
-use platform_desk::sandbox::{self, Sandbox};
-use platform_desk::settings::Env;
+mod sandbox_page;
+
+use sandbox_page::Page;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -12,52 +13,12 @@ const CAROL: &str = "U02CAROL";
 const PAYMENTS: &str = "C02PAYMENTS";
 const INTAKE: &str = "C01INTAKE";
 
-struct Page {
-    sandbox: Sandbox,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn open_page() -> Page {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("sandbox.db").display());
-    let env = Env::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
-    let sandbox = sandbox::start("127.0.0.1:0".parse().unwrap(), env)
-        .await
-        .expect("the sandbox starts");
-    let base = sandbox.page_url().trim_end_matches('/').to_string();
-    Page {
-        sandbox,
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
 impl Page {
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("the page server answers");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
     async fn command(&self, user: &str, channel: &str, text: &str) -> Value {
         let body = json!({ "user": user, "channel": channel, "text": text });
         let (status, answer) = self.post("/api/command", body).await;
         assert_eq!(status, 200, "{answer}");
         answer
-    }
-
-    async fn state(&self) -> Value {
-        let resp = self.http.get(format!("{}/api/state", self.base));
-        resp.send().await.unwrap().json().await.unwrap()
     }
 
     /// Polls the state until `pick` finds something in it (10 s at most).
@@ -103,7 +64,7 @@ fn card_of(state: &Value, key: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn a_command_from_the_page_files_a_ticket_whose_card_shows_in_the_intake_channel() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let sent = page
         .command(
             CAROL,
@@ -134,7 +95,7 @@ async fn a_command_from_the_page_files_a_ticket_whose_card_shows_in_the_intake_c
 
 #[tokio::test]
 async fn the_demo_catalog_offers_an_answer_and_this_solved_it_files_nothing() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let sent = page
         .command(
             CAROL,
@@ -192,7 +153,7 @@ async fn the_demo_catalog_offers_an_answer_and_this_solved_it_files_nothing() {
 
 #[tokio::test]
 async fn the_request_modal_opens_shows_its_errors_and_files_the_ticket() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let sent = page.command(CAROL, PAYMENTS, "/platform request").await;
     assert_eq!(
         sent["answer"]["body"],
@@ -241,7 +202,7 @@ async fn the_request_modal_opens_shows_its_errors_and_files_the_ticket() {
 
 #[tokio::test]
 async fn a_channel_ping_in_a_request_stays_escaped_in_what_the_page_is_given() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     page.command(CAROL, PAYMENTS, "request deploys fail <!channel> & more")
         .await;
     let card = page
@@ -258,7 +219,7 @@ async fn a_channel_ping_in_a_request_stays_escaped_in_what_the_page_is_given() {
 
 #[tokio::test]
 async fn a_mention_shows_the_persons_message_and_the_bots_answer_in_its_thread() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let body = json!({ "user": "U02DAVE", "channel": "C01HELP",
         "text": "@platform-desk the staging deploy is stuck" });
     let (status, sent) = page.post("/api/mention", body).await;
@@ -286,7 +247,7 @@ async fn a_mention_shows_the_persons_message_and_the_bots_answer_in_its_thread()
 
 #[tokio::test]
 async fn a_posted_message_and_a_ticket_reaction_reach_the_bot_which_files_the_message() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let body = json!({ "user": "U02DAVE", "channel": PAYMENTS, "text": "is kafka slow for anyone? & <b>" });
     let (status, sent) = page.post("/api/message", body).await;
     assert_eq!(status, 200, "{sent}");
@@ -331,7 +292,7 @@ async fn a_posted_message_and_a_ticket_reaction_reach_the_bot_which_files_the_me
 
 #[tokio::test]
 async fn the_message_shortcut_opens_a_prefilled_form_whose_submission_files_the_message() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let body = json!({ "user": "U02DAVE", "channel": PAYMENTS, "text": "our canary deploys time out & roll back" });
     let (_, sent) = page.post("/api/message", body).await;
     let ts = sent["ts"].as_str().unwrap().to_string();
@@ -376,7 +337,7 @@ async fn the_message_shortcut_opens_a_prefilled_form_whose_submission_files_the_
 
 #[tokio::test]
 async fn a_click_on_any_button_reaches_the_bot_signed_and_well_formed() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     // A message with a button, posted as the bot would post it.
     let blocks = json!([{ "type": "actions", "block_id": "triage", "elements": [
         { "type": "button", "action_id": "claim", "value": "PLAT-9",
@@ -412,7 +373,7 @@ async fn a_click_on_any_button_reaches_the_bot_signed_and_well_formed() {
 
 #[tokio::test]
 async fn the_page_is_served_whole_with_nothing_from_other_hosts() {
-    let page = open_page().await;
+    let page = Page::open(None).await;
     let resp = page
         .http
         .get(format!("{}/", page.base))
@@ -539,7 +500,7 @@ async fn the_binary_serves_its_page_on_listen_addr_and_prints_only_that_url() {
     let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool);
     assert_eq!(
         count("select count(*) from tickets").await.unwrap(),
-        sandbox::DEMO_HISTORY.tickets as i64,
+        platform_desk::sandbox::DEMO_HISTORY.tickets as i64,
         "the demo history"
     );
     assert!(count("select count(*) from roadmap_links").await.unwrap() > 0);

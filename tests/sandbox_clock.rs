@@ -5,8 +5,9 @@
 //! gets the demo roadmap beside the demo history, some items linked to demo tickets.
 
 use platform_desk::sandbox::fake_slack::FakeSlack;
-use platform_desk::sandbox::{self, Sandbox};
-use platform_desk::settings::Env;
+mod sandbox_page;
+
+use sandbox_page::Page;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -14,50 +15,14 @@ const CAROL: &str = "U02CAROL";
 const PAYMENTS: &str = "C02PAYMENTS";
 const TEAM: &str = "C01PLATTEAM";
 const ANNOUNCE: &str = "C01ANNOUNCE";
-
-struct Page {
-    sandbox: Sandbox,
-    base: String,
-    http: reqwest::Client,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn open_page() -> Page {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("sandbox.db").display());
-    let env = Env::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
-    let history = platform_desk::seed::Options {
-        tickets: 40,
-        days: 14,
-        seed: 7,
-    };
-    let sandbox = sandbox::start_with_history("127.0.0.1:0".parse().unwrap(), env, Some(history))
-        .await
-        .expect("the sandbox starts");
-    let base = sandbox.page_url().trim_end_matches('/').to_string();
-    Page {
-        sandbox,
-        base,
-        http: reqwest::Client::new(),
-        url,
-        _dir: dir,
-    }
-}
+/// A small demo history, quick to write.
+const DEMO_HISTORY: platform_desk::seed::Options = platform_desk::seed::Options {
+    tickets: 40,
+    days: 14,
+    seed: 7,
+};
 
 impl Page {
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("the page server answers");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
     async fn clock(&self) -> Value {
         let resp = self.http.get(format!("{}/api/clock", self.base));
         resp.send().await.unwrap().json().await.unwrap()
@@ -102,7 +67,7 @@ fn ahead(clock: &Value) -> i64 {
 
 #[tokio::test]
 async fn the_clock_control_moves_the_bots_clock_and_what_is_due_fires() {
-    let page = open_page().await;
+    let page = Page::open(Some(DEMO_HISTORY)).await;
     let fake = page.sandbox.fake.clone();
     assert_eq!(ahead(&page.clock().await), 0, "real time at first");
 
@@ -181,7 +146,7 @@ async fn the_clock_control_moves_the_bots_clock_and_what_is_due_fires() {
 
 #[tokio::test]
 async fn the_clock_control_takes_only_its_three_steps() {
-    let page = open_page().await;
+    let page = Page::open(Some(DEMO_HISTORY)).await;
     for bad in [
         json!({ "advance": "1y" }),
         json!({ "advance": "-1h" }),
@@ -196,7 +161,7 @@ async fn the_clock_control_takes_only_its_three_steps() {
 
 #[tokio::test]
 async fn a_new_sandbox_database_gets_a_demo_roadmap_linked_to_demo_tickets() {
-    let page = open_page().await;
+    let page = Page::open(Some(DEMO_HISTORY)).await;
     let items = page.scalar("select count(*) from roadmap_items").await;
     assert!(items >= 4, "{items} items");
     for status in ["planned", "in_progress", "shipped"] {

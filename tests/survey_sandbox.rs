@@ -2,53 +2,21 @@
 //! #engineering, two demo people answer in their DMs, and a week on the page's clock closes
 //! it with full results in the announce channel (the demo's threshold is two answers).
 
-use platform_desk::sandbox::{self, Sandbox};
-use platform_desk::settings::Env;
+mod sandbox_page;
+
+use sandbox_page::Page;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const ENG: &str = "C01ENG";
 const ANNOUNCE: &str = "C01ANNOUNCE";
 
-struct Page {
-    sandbox: Sandbox,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
 impl Page {
-    async fn open() -> Page {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("sandbox.db").display());
-        let env = Env::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
-        let sandbox = sandbox::start("127.0.0.1:0".parse().unwrap(), env)
-            .await
-            .expect("the sandbox starts");
-        let base = sandbox.page_url().trim_end_matches('/').to_string();
-        Page {
-            sandbox,
-            base,
-            http: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("the page answers");
-        assert_eq!(resp.status(), 200);
-        resp.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn state(&self) -> Value {
-        let resp = self.http.get(format!("{}/api/state", self.base));
-        resp.send().await.unwrap().json().await.unwrap()
+    /// [`Page::post`] that must be answered 200: what was answered.
+    async fn send(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.post(path, body).await;
+        assert_eq!(status, 200, "{answer}");
+        answer
     }
 
     /// The first message in `channel` whose text starts with `start` (30 s at most: a loaded
@@ -73,9 +41,9 @@ impl Page {
 
 #[tokio::test]
 async fn the_lead_starts_a_survey_in_the_sandbox_people_answer_and_a_week_later_see_results() {
-    let page = Page::open().await;
+    let page = Page::open(None).await;
     let answer = page
-        .post(
+        .send(
             "/api/command",
             json!({ "user": "U01ALICE", "channel": ENG, "text": "survey start" }),
         )
@@ -89,11 +57,11 @@ async fn the_lead_starts_a_survey_in_the_sandbox_people_answer_and_a_week_later_
         let click = json!({ "user": user, "channel": dm, "message_ts": asked["ts"],
             "block_id": "pulse:1", "action_id": format!("pulse_score_{score}"),
             "value": format!("1:{score}") });
-        let clicked = page.post("/api/action", click).await;
+        let clicked = page.send("/api/action", click).await;
         assert_eq!(clicked["answer"]["status"], 200, "{clicked}");
         page.wait_for_message(dm, &format!("Pulse survey: How satisfied are you with the platform tools this week? (you chose {score})")).await;
     }
-    page.post("/api/clock", json!({ "advance": "1w" })).await;
+    page.send("/api/clock", json!({ "advance": "1w" })).await;
     let results = page
         .wait_for_message(ANNOUNCE, "*Pulse survey results")
         .await;
