@@ -4,6 +4,7 @@
 
 use crate::clock::Clock;
 use crate::context::wake::TimerWake;
+use crate::context::workers::Workers;
 use crate::context::Context;
 use crate::dispatch::Desk;
 use crate::intake::Intake;
@@ -17,7 +18,7 @@ use crate::slack::web_api::WebApi;
 use crate::slack::Edge;
 use crate::store;
 use crate::tickets::cards::TicketCards;
-use crate::tickets::filer::TicketFiler;
+use crate::tickets::filer::{Gather, TicketFiler, Wakes};
 use crate::{dashboard, escalation, slack, web};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -44,7 +45,13 @@ pub struct Running {
 
 /// Starts the bot: database, ticket writer, outbox sender, timer scheduler, HTTP server and
 /// (with an app token) Socket Mode.
-pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+/// `busy` counts the runtime's busy workers, for the ticket writer to wait for (an
+/// uncounted runtime is never busy).
+pub async fn start(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    busy: Arc<Workers>,
+) -> anyhow::Result<Running> {
     let env = settings.env;
     let policy = Arc::new(settings.policy);
     let socket_mode = env.app_token.is_some();
@@ -81,9 +88,12 @@ pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<
         pool.clone(),
         policy.clone(),
         clock.clone(),
-        outbox_wake.clone(),
-        timer_wake.clone(),
+        Wakes {
+            outbox: outbox_wake.clone(),
+            timers: timer_wake.clone(),
+        },
         metrics.clone(),
+        Gather::new(busy),
         workers_rx.clone(),
     )
     .await?;

@@ -4,6 +4,7 @@
 
 use crate::app;
 use crate::clock::SystemClock;
+use crate::context::workers::Workers;
 use crate::settings::{Env, Policy, Settings};
 use crate::{store, telemetry};
 use clap::{Parser, Subcommand};
@@ -249,9 +250,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let policy = Policy::load(env.config_path.as_deref()).map_err(user_err)?;
             telemetry::init(env.log_format, &env.rust_log);
-            runtime()?.block_on(async {
+            let workers = Arc::new(Workers::default());
+            serve_runtime(&workers)?.block_on(async {
                 let stop = app::stop_signal();
-                let running = app::start(Settings { env, policy }, Arc::new(SystemClock)).await?;
+                let settings = Settings { env, policy };
+                let running = app::start(settings, Arc::new(SystemClock), workers).await?;
                 stop.await;
                 tracing::info!("shutting down");
                 running.shutdown().await;
@@ -438,4 +441,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+/// The runtime of a running bot: its workers counted, so the ticket writer can wait for
+/// the requests they are still reading (`context::workers`).
+fn serve_runtime(workers: &Arc<Workers>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    workers.count(&mut builder);
+    Ok(builder.enable_all().build()?)
 }

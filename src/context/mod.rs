@@ -5,6 +5,7 @@
 
 pub mod inbox;
 pub mod wake;
+pub mod workers;
 
 use crate::clock::{db_time, Clock};
 use crate::input::{Input, Reply};

@@ -129,7 +129,9 @@ pub async fn start_with_history(
         }
         crate::store::close(&pool).await;
     }
-    let running = app::start(settings, clock.clone())
+    // The sandbox's runtime is not counted: the ticket writer never waits for it.
+    let workers = Arc::new(crate::context::workers::Workers::default());
+    let running = app::start(settings, clock.clone(), workers)
         .await
         .with_context(|| format!("cannot start the bot on {database}"))?;
     let bot_addr = running.addr;

@@ -9,6 +9,7 @@ use super::recent::{window_start, Owner, Recent, Remembered, MAX_REMEMBERED};
 use super::{NewTicket, Ticket};
 use crate::clock::{db_time, Clock};
 use crate::context::wake::TimerWake;
+use crate::context::workers::Workers;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxMessage;
 use crate::settings::Policy;
@@ -20,6 +21,7 @@ use futures_util::StreamExt;
 use sqlx::SqliteConnection;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -115,6 +117,39 @@ const RECALL_SCANNED: i64 = 1_000_000;
 /// The most requests one commit carries.
 const MAX_BATCH: usize = 512;
 
+/// Who is woken after a commit: the outbox sender (new rows) and the timer scheduler (a
+/// timer due before it wakes by itself).
+pub struct Wakes {
+    pub outbox: Arc<Notify>,
+    pub timers: Arc<TimerWake>,
+}
+
+/// When a commit waits for the requests the HTTP workers are still reading (see
+/// `Writer::gather`).
+pub struct Gather {
+    /// The HTTP runtime's busy workers.
+    busy: Arc<Workers>,
+    /// Only after a commit of at least this many requests: under load, not when requests
+    /// come one at a time (each would then wait for nothing).
+    from: usize,
+    /// The longest a commit waits.
+    at_most: Duration,
+}
+
+impl Gather {
+    /// Gathering after commits of 4 requests or more, for at most 2 ms.
+    pub fn new(busy: Arc<Workers>) -> Self {
+        Gather {
+            busy,
+            from: 4,
+            at_most: Duration::from_millis(2),
+        }
+    }
+}
+
+/// How long the writer sleeps between looks at what has arrived while it gathers.
+const GATHER_STEP: Duration = Duration::from_micros(40);
+
 impl TicketFiler {
     /// Starts the writer, with its own connection to the database the pool uses. It stops,
     /// after filing everything already queued, when `shutdown` turns true; the returned
@@ -123,9 +158,9 @@ impl TicketFiler {
         pool: Pool,
         policy: Arc<Policy>,
         clock: Arc<dyn Clock>,
-        outbox_wake: Arc<Notify>,
-        timer_wake: Arc<TimerWake>,
+        wakes: Wakes,
         metrics: Arc<Metrics>,
+        gather: Gather,
         mut shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<(Self, JoinHandle<()>)> {
         let mut conn = filer_db::connect(&pool)
@@ -154,9 +189,9 @@ impl TicketFiler {
             conn,
             policy: policy.clone(),
             clock,
-            outbox_wake,
-            timer_wake,
+            wakes,
             metrics,
+            gather,
             next_id,
             remembered: Remembered::default(),
             recalled: recalled_tx,
@@ -256,9 +291,10 @@ struct Writer {
     conn: SqliteConnection,
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
-    outbox_wake: Arc<Notify>,
-    timer_wake: Arc<TimerWake>,
+    wakes: Wakes,
     metrics: Arc<Metrics>,
+    /// When a commit waits for the requests the HTTP workers are reading.
+    gather: Gather,
     next_id: i64,
     /// What the writer remembers of recent tickets, for the duplicate check.
     remembered: Remembered,
@@ -283,22 +319,13 @@ impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         // One vector for every batch, allocated once rather than grown anew for each commit.
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut last = 0;
         while let Some(msg) = rx.recv().await {
-            let mut next = Some(msg);
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::File(job) => batch.push(job),
-                    Msg::Recalled(older) => {
-                        self.remembered.merge(older);
-                        let _ = self.recalled.send(true);
-                    }
-                    // Take no more, but file what was already accepted.
-                    Msg::Stop => rx.close(),
-                }
-                if batch.len() < MAX_BATCH {
-                    next = rx.try_recv().ok();
-                }
+            self.take(Some(msg), &mut rx, &mut batch);
+            if last >= self.gather.from {
+                self.gather(&mut rx, &mut batch);
             }
+            last = batch.len();
             if !batch.is_empty() {
                 self.commit(&mut batch).await;
             }
@@ -307,6 +334,55 @@ impl Writer {
             tracing::warn!(error = %err, "closing the ticket writer's connection failed");
         }
         tracing::debug!("ticket writer stopped");
+    }
+
+    /// Under load (the last commit carried `gather.from` requests or more), waits for the
+    /// requests the HTTP workers are reading now, so that they join this commit: its fsync
+    /// then serves every request in flight, not half of them while the other half waits
+    /// for the next. Without it, the connections split into two groups that take turns, and
+    /// each commit's fsync leaves the core idle for half as many requests (measured in
+    /// docs/performance.md). It waits while requests keep arriving or a worker is busy, in
+    /// steps of [`GATHER_STEP`], `gather.at_most` in all.
+    // Boxed jobs: moved through the channel as one pointer each.
+    #[allow(clippy::vec_box)]
+    fn gather(&mut self, rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Box<Job>>) {
+        let deadline = std::time::Instant::now() + self.gather.at_most;
+        while batch.len() < MAX_BATCH && std::time::Instant::now() < deadline {
+            let had = batch.len();
+            // A blocking sleep: this thread has nothing else to do meanwhile, sleeping hands
+            // the core to the workers, and tokio's timers count whole milliseconds.
+            std::thread::sleep(GATHER_STEP);
+            let next = rx.try_recv().ok();
+            self.take(next, rx, batch);
+            if batch.len() == had && !self.gather.busy.busy() {
+                break;
+            }
+        }
+    }
+
+    /// Takes `next` and whatever else is queued into `batch`, up to [`MAX_BATCH`].
+    // Boxed jobs: moved through the channel as one pointer each.
+    #[allow(clippy::vec_box)]
+    fn take(
+        &mut self,
+        mut next: Option<Msg>,
+        rx: &mut mpsc::Receiver<Msg>,
+        batch: &mut Vec<Box<Job>>,
+    ) {
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::File(job) => batch.push(job),
+                Msg::Recalled(older) => {
+                    self.remembered.merge(older);
+                    let _ = self.recalled.send(true);
+                }
+                // Take no more, but file what was already accepted.
+                Msg::Stop => rx.close(),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
     }
 
     /// Files `batch` and answers each of its requests; leaves `batch` empty.
@@ -343,7 +419,7 @@ impl Writer {
         }
         // The scheduler is woken by `try_write` only if a new timer is due before it wakes
         // anyway.
-        self.outbox_wake.notify_one();
+        self.wakes.outbox.notify_one();
     }
 
     /// One transaction for all of `jobs`.
@@ -490,7 +566,7 @@ impl Writer {
             }
         }
         if let Some(due) = earliest {
-            self.timer_wake.timer_added(due);
+            self.wakes.timers.timer_added(due);
         }
         Ok(results)
     }
@@ -558,15 +634,151 @@ mod tests {
             pool.clone(),
             Arc::new(Policy::builtin()),
             Arc::new(ManualClock::new(now)),
-            Arc::new(Notify::new()),
-            Arc::new(TimerWake::default()),
+            Wakes {
+                outbox: Arc::new(Notify::new()),
+                timers: Arc::new(TimerWake::default()),
+            },
             Arc::new(Metrics::default()),
+            Gather::new(Arc::new(Workers::default())),
             stopped,
         )
         .await
         .unwrap();
         filer.recalled().await;
         (filer, stop)
+    }
+
+    /// A writer like [`start`]'s that gathers before every commit, for up to `at_most`,
+    /// while a worker of `busy` runs; with its metrics.
+    async fn start_gathering(
+        pool: &Pool,
+        busy: Arc<Workers>,
+        at_most: Duration,
+    ) -> (TicketFiler, Arc<Metrics>, watch::Sender<bool>) {
+        let (stop, stopped) = watch::channel(false);
+        let metrics = Arc::new(Metrics::default());
+        let gather = Gather {
+            busy,
+            from: 0,
+            at_most,
+        };
+        let (filer, _) = TicketFiler::spawn(
+            pool.clone(),
+            Arc::new(Policy::builtin()),
+            Arc::new(ManualClock::new("2026-11-10T10:00:00Z".parse().unwrap())),
+            Wakes {
+                outbox: Arc::new(Notify::new()),
+                timers: Arc::new(TimerWake::default()),
+            },
+            metrics.clone(),
+            gather,
+            stopped,
+        )
+        .await
+        .unwrap();
+        filer.recalled().await;
+        (filer, metrics, stop)
+    }
+
+    /// Queues a request by `requester` as [`TicketFiler::file`] does; returns its answer.
+    async fn queue(
+        filer: &TicketFiler,
+        requester: &str,
+    ) -> oneshot::Receiver<Result<Filed, FileError>> {
+        let text = format!("{requester} cannot reach the staging cluster");
+        let new = NewTicket {
+            title: text.clone(),
+            description: text,
+            requester: requester.into(),
+            channel: Some("C1".into()),
+            source: Source::Command,
+            source_ts: None,
+            urgency: None,
+            link: None,
+            filed_by: None,
+        };
+        let read = Read::of(&filer.policy, &new);
+        let req = FileRequest {
+            new,
+            dedupe: Vec::new(),
+            effects: Box::new(|_| Vec::new()),
+            requested_at: None,
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = Job { req, read, reply };
+        filer.tx.send(Msg::File(Box::new(job))).await.unwrap();
+        answer
+    }
+
+    /// A worker thread that runs (is counted busy) until the returned sender is used.
+    fn busy_worker(
+        workers: &Arc<Workers>,
+    ) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (park, parks) = std::sync::mpsc::channel::<()>();
+        let (running, is_running) = std::sync::mpsc::channel::<()>();
+        let workers = workers.clone();
+        let thread = std::thread::spawn(move || {
+            workers.unparked();
+            running.send(()).unwrap();
+            let _ = parks.recv();
+            workers.parked();
+        });
+        is_running.recv().unwrap();
+        (park, thread)
+    }
+
+    #[tokio::test]
+    async fn a_commit_waits_for_the_requests_a_busy_worker_is_still_reading() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let workers = Arc::new(Workers::default());
+        let (filer, metrics, _stop) =
+            start_gathering(&pool, workers.clone(), Duration::from_secs(600)).await;
+        let (park, worker) = busy_worker(&workers);
+        let first = queue(&filer, "U1").await;
+        // The writer has taken the first request (the queue is empty again) before the
+        // second is queued: without gathering, it would commit it alone.
+        while filer.tx.capacity() < filer.tx.max_capacity() {
+            tokio::task::yield_now().await;
+        }
+        let second = queue(&filer, "U2").await;
+        park.send(()).unwrap();
+        worker.join().unwrap();
+        for answer in [first, second] {
+            assert!(matches!(answer.await.unwrap().unwrap(), Filed::New(_)));
+        }
+        assert_eq!(metrics.commits.get(), 1, "one commit for both");
+        assert_eq!(metrics.committed_requests.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_idle_runtime_is_not_waited_for() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        // Nobody counted as busy: the writer gathers nothing and commits at once, not after
+        // the ten minutes it could wait.
+        let (filer, metrics, _stop) = start_gathering(
+            &pool,
+            Arc::new(Workers::default()),
+            Duration::from_secs(600),
+        )
+        .await;
+        let answer = queue(&filer, "U1").await;
+        let filed = tokio::time::timeout(Duration::from_secs(60), answer).await;
+        assert!(matches!(filed, Ok(Ok(Ok(Filed::New(_))))), "{filed:?}");
+        assert_eq!(metrics.commits.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_stays_busy_delays_a_commit_only_until_the_deadline() {
+        let (_dir, pool) = filer_db::tests::migrated().await;
+        let workers = Arc::new(Workers::default());
+        let (park, worker) = busy_worker(&workers);
+        let (filer, _metrics, _stop) =
+            start_gathering(&pool, workers, Duration::from_millis(20)).await;
+        let answer = queue(&filer, "U1").await;
+        let filed = tokio::time::timeout(Duration::from_secs(60), answer).await;
+        assert!(matches!(filed, Ok(Ok(Ok(Filed::New(_))))), "{filed:?}");
+        park.send(()).unwrap();
+        worker.join().unwrap();
     }
 
     /// Open tickets `first..=last` in channel C1, each by its own requester, filed the day

@@ -102,9 +102,13 @@ async fn start(opts: Options, dir: Arc<tempfile::TempDir>, fake: FakeSlack) -> T
     }
     let env = Env::from_lookup(|k| vars.get(k).cloned()).expect("test env is valid");
     let policy = Policy::parse(&opts.policy).expect("test policy is valid");
-    let running = app::start(Settings { env, policy }, opts.clock.clone())
-        .await
-        .expect("app starts");
+    let running = app::start(
+        Settings { env, policy },
+        opts.clock.clone(),
+        Default::default(),
+    )
+    .await
+    .expect("app starts");
     let addr = running.addr;
     TestApp {
         addr,
