@@ -323,7 +323,8 @@ impl Writer {
         let mut last = 0;
         while let Some(msg) = rx.recv().await {
             self.take(Some(msg), &mut rx, &mut batch);
-            if last >= self.gather.from {
+            // Nothing to gather for when what came was no request (the recalled tickets).
+            if last >= self.gather.from && !batch.is_empty() {
                 self.gather(&mut rx, &mut batch);
             }
             last = batch.len();
@@ -629,40 +630,17 @@ mod tests {
     /// A writer on `pool`'s database as it is now, its clock at `2026-11-10T10:00:00Z`, once
     /// it has recalled the recent tickets; it runs until the returned sender is dropped.
     async fn start(pool: &Pool) -> (TicketFiler, watch::Sender<bool>) {
-        let (stop, stopped) = watch::channel(false);
-        let now = "2026-11-10T10:00:00Z".parse().unwrap();
-        let (filer, _) = TicketFiler::spawn(
-            pool.clone(),
-            Arc::new(Policy::builtin()),
-            Arc::new(ManualClock::new(now)),
-            Wakes {
-                outbox: Arc::new(Notify::new()),
-                timers: Arc::new(TimerWake::default()),
-            },
-            Arc::new(Metrics::default()),
-            Gather::new(Arc::new(Workers::default())),
-            stopped,
-        )
-        .await
-        .unwrap();
-        filer.recalled().await;
+        let (filer, _, stop) = start_with(pool, Gather::new(Arc::new(Workers::default()))).await;
         (filer, stop)
     }
 
-    /// A writer like [`start`]'s that gathers before every commit, for up to `at_most`,
-    /// while a worker of `busy` runs; with its metrics.
-    async fn start_gathering(
+    /// A writer like [`start`]'s that gathers as `gather` says; with its metrics.
+    async fn start_with(
         pool: &Pool,
-        busy: Arc<Workers>,
-        at_most: Duration,
+        gather: Gather,
     ) -> (TicketFiler, Arc<Metrics>, watch::Sender<bool>) {
         let (stop, stopped) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
-        let gather = Gather {
-            busy,
-            from: 0,
-            at_most,
-        };
         let (filer, _) = TicketFiler::spawn(
             pool.clone(),
             Arc::new(Policy::builtin()),
@@ -681,15 +659,26 @@ mod tests {
         (filer, metrics, stop)
     }
 
-    /// Queues a request by `requester` as [`TicketFiler::file`] does; returns its answer.
-    async fn queue(
-        filer: &TicketFiler,
-        requester: &str,
-    ) -> oneshot::Receiver<Result<Filed, FileError>> {
-        let text = format!("{requester} cannot reach the staging cluster");
+    /// A writer that gathers before every commit, for up to `at_most`, while a worker of
+    /// `busy` runs; with its metrics.
+    async fn start_gathering(
+        pool: &Pool,
+        busy: Arc<Workers>,
+        at_most: Duration,
+    ) -> (TicketFiler, Arc<Metrics>, watch::Sender<bool>) {
+        let gather = Gather {
+            busy,
+            from: 0,
+            at_most,
+        };
+        start_with(pool, gather).await
+    }
+
+    /// A command by `requester` in C1 saying `text`, with no messages to send.
+    fn request(requester: &str, text: &str) -> FileRequest {
         let new = NewTicket {
-            title: text.clone(),
-            description: text,
+            title: text.to_string(),
+            description: text.to_string(),
             requester: requester.into(),
             channel: Some("C1".into()),
             source: Source::Command,
@@ -698,13 +687,24 @@ mod tests {
             link: None,
             filed_by: None,
         };
-        let read = Read::of(&filer.policy, &new);
-        let req = FileRequest {
+        FileRequest {
             new,
             dedupe: Vec::new(),
             effects: Box::new(|_| Vec::new()),
             requested_at: None,
-        };
+        }
+    }
+
+    /// Queues a request by `requester` as [`TicketFiler::file`] does; returns its answer.
+    async fn queue(
+        filer: &TicketFiler,
+        requester: &str,
+    ) -> oneshot::Receiver<Result<Filed, FileError>> {
+        let req = request(
+            requester,
+            &format!("{requester} cannot reach the staging cluster"),
+        );
+        let read = Read::of(&filer.policy, &req.new);
         let (reply, answer) = oneshot::channel();
         let job = Job { req, read, reply };
         filer.tx.send(Msg::File(Box::new(job))).await.unwrap();
@@ -823,24 +823,10 @@ mod tests {
 
     /// Files "Payments staging deploy is stuck at the canary step" for `requester` in C1.
     async fn file(filer: &TicketFiler, requester: &str) -> Ticket {
-        let text = "Payments staging deploy is stuck at the canary step".to_string();
-        let new = NewTicket {
-            title: text.clone(),
-            description: text,
-            requester: requester.into(),
-            channel: Some("C1".into()),
-            source: Source::Command,
-            source_ts: None,
-            urgency: None,
-            link: None,
-            filed_by: None,
-        };
-        let req = FileRequest {
-            new,
-            dedupe: Vec::new(),
-            effects: Box::new(|_| Vec::new()),
-            requested_at: None,
-        };
+        let req = request(
+            requester,
+            "Payments staging deploy is stuck at the canary step",
+        );
         match filer.file(req).await.unwrap() {
             Filed::New(t) => *t,
             Filed::Duplicate => panic!("taken for a redelivery"),
