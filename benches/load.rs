@@ -851,6 +851,15 @@ fn report(phases: &[Phase]) -> bool {
             "",
         ),
         (
+            "latency p90 / p95 / p99.9",
+            Box::new(|p| {
+                let at =
+                    |q| percentile(&p.latencies_us, q).map_or("n/a".into(), |v| format!("{v:.2}"));
+                format!("{} / {} / {} ms", at(90.0), at(95.0), at(99.9))
+            }),
+            "the tail's shape",
+        ),
+        (
             "latency p99",
             Box::new(move |p| {
                 let v = percentile(&p.latencies_us, 99.0);
