@@ -82,7 +82,9 @@ async fn failed_lists_every_message_slack_never_took_as_text_and_json() {
         "a header and a line per row:\n{text}"
     );
     assert!(
-        lines[0].starts_with("ID") && lines[0].contains("LAST ERROR"),
+        lines[0].starts_with("ID")
+            && lines[0].contains("FAILED (UTC)")
+            && lines[0].contains("LAST ERROR"),
         "{text}"
     );
     let card = lines
@@ -114,9 +116,17 @@ async fn failed_lists_every_message_slack_never_took_as_text_and_json() {
         assert_eq!(card["last_error"], "internal_error");
         assert!(card["id"].is_i64());
         let written = card["created_at"].as_str().unwrap();
+        let written = chrono::DateTime::parse_from_rfc3339(written)
+            .unwrap_or_else(|e| panic!("{written}: {e}"));
+        // Given up after its tries, so after it was written, and no later than now.
+        let failed_at = card["failed_at"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{card}"));
+        let failed_at = chrono::DateTime::parse_from_rfc3339(failed_at)
+            .unwrap_or_else(|e| panic!("{failed_at}: {e}"));
         assert!(
-            chrono::DateTime::parse_from_rfc3339(written).is_ok(),
-            "{written}"
+            written <= failed_at && failed_at <= chrono::Utc::now(),
+            "{card}"
         );
     }
 }
@@ -149,6 +159,12 @@ async fn retried_rows_are_pending_again_with_attempts_reset_and_the_bot_sends_th
         app.scalar(&format!("select attempts from outbox where id = {first}"))
             .await,
         0
+    );
+    assert_eq!(
+        app.text(&format!("select failed_at from outbox where id = {first}"))
+            .await,
+        None,
+        "a requeued row is no longer failed, so it has no failure time"
     );
     assert_eq!(
         app.text(&format!("select status from outbox where id = {first}"))

@@ -81,9 +81,10 @@ fn failed_table(rows: &[FailedRow]) -> String {
         "TICKET",
         "ATTEMPTS",
         "WRITTEN (UTC)",
+        "FAILED (UTC)",
         "LAST ERROR",
     ];
-    let lines: Vec<[String; 7]> = rows
+    let lines: Vec<[String; 8]> = rows
         .iter()
         .map(|row| {
             [
@@ -93,6 +94,7 @@ fn failed_table(rows: &[FailedRow]) -> String {
                 row.ticket.clone().unwrap_or_else(|| "-".into()),
                 row.attempts.to_string(),
                 row.created_at.clone(),
+                row.failed_at.clone().unwrap_or_else(|| "-".into()),
                 row.last_error
                     .as_deref()
                     .unwrap_or("-")

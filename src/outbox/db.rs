@@ -176,13 +176,19 @@ pub async fn mark_retry(
     Ok(())
 }
 
-/// Gives up on a row: it stays in the table, visible, with its last error.
-pub async fn mark_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> sqlx::Result<()> {
+/// Gives up on a row at `now`: it stays in the table, visible, with its last error.
+pub async fn mark_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    now: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update outbox set status = 'failed', attempts = attempts + 1, last_error = ?, \
-         started_at = null where id = ?",
+         failed_at = ?, started_at = null where id = ?",
     )
     .bind(error)
+    .bind(now)
     .bind(id)
     .execute(conn)
     .await?;
@@ -212,6 +218,9 @@ pub struct FailedRow {
     pub last_error: Option<String>,
     /// When the message was written (RFC 3339 UTC): the change it reports happened then.
     pub created_at: String,
+    /// When the sender gave up on it (RFC 3339 UTC); None for rows given up before the bot
+    /// kept it (migration 32).
+    pub failed_at: Option<String>,
     /// The key of the ticket the message is about, if any.
     pub ticket: Option<String>,
 }
@@ -222,7 +231,7 @@ pub async fn failed(conn: &mut SqliteConnection) -> sqlx::Result<Vec<FailedRow>>
     sqlx::query_as(
         r#"
         select o.id, o.method, o.channel, o.attempts, o.last_error, o.created_at,
-               t.key as ticket
+               o.failed_at, t.key as ticket
         from outbox o left join tickets t on t.id = o.ticket_id
         where o.status = 'failed'
         order by o.id
@@ -262,7 +271,7 @@ pub async fn requeue(
     sqlx::query_as(
         r#"
         update outbox
-        set status = 'pending', attempts = 0, next_attempt_at = null,
+        set status = 'pending', attempts = 0, next_attempt_at = null, failed_at = null,
             started_at = case when method = 'chat.postMessage' then created_at end
         where status = 'failed' and (?1 is null or id = ?1)
         returning id, method, channel
@@ -343,7 +352,7 @@ mod tests {
 
         // A lane's next row is its head once the one before is done.
         mark_sent(&mut conn, 3, "now", None).await.unwrap();
-        mark_failed(&mut conn, 1, "x").await.unwrap();
+        mark_failed(&mut conn, 1, "x", "now").await.unwrap();
         let heads = lane_heads(&mut conn, 100).await.unwrap();
         assert_eq!(
             heads.iter().map(|r| r.id).collect::<Vec<_>>(),

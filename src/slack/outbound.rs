@@ -359,7 +359,7 @@ impl Sender {
             }
             Err(CallError::Transient(error) | CallError::Permanent(error)) => {
                 tracing::error!(row = row.id, method = %row.method, channel = %row.channel, attempts = row.attempts + 1, %error, "outbox delivery gave up; message marked failed");
-                db::mark_failed(&mut tx, row.id, error).await?;
+                db::mark_failed(&mut tx, row.id, error, &db_time(Utc::now())).await?;
                 &self.metrics.outbox_failed
             }
         };
