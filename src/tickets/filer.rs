@@ -314,6 +314,15 @@ struct Rows<'j> {
     outbox: Vec<(i64, OutboxMessage)>,
 }
 
+/// A batch as [`plan`] decided it: an answer per request (new ones filled in after
+/// the commit), the rows to write, the last ticket number used and the earliest new timer.
+struct Planned<'j> {
+    results: Vec<Filed>,
+    rows: Rows<'j>,
+    next_id: i64,
+    earliest: Option<DateTime<Utc>>,
+}
+
 impl Writer {
     /// Takes whatever is queued (up to `MAX_BATCH`) as one commit, until the channel is
     /// closed and empty.
@@ -436,6 +445,9 @@ impl Writer {
         result.map_err(|e| FileError::Store(e.to_string()))
     }
 
+    /// The batch's transaction: reads what the decision needs (which inbox keys are new,
+    /// which remembered tickets are still open), decides ([`plan`], no I/O), writes the rows and
+    /// commits; then the writer remembers what it filed (`remember`).
     async fn try_write(&mut self, jobs: &[Box<Job>]) -> sqlx::Result<Vec<Filed>> {
         let now = self.clock.now();
         let now_text = db_time(now);
@@ -455,31 +467,12 @@ impl Writer {
         } else {
             filer_db::first_sightings(&mut tx, &keys, &now_text).await?
         };
-        let mut claimed = HashSet::new();
-        let mut new = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            // Every key of the request must be new, and not claimed by an earlier request of
-            // this batch. Each new key is claimed, as inserting it one by one would.
-            let mut all_new = true;
-            for key in &job.req.dedupe {
-                all_new &= fresh.contains(key) && claimed.insert(key);
-            }
-            new.push(all_new);
-        }
+        let new = unseen(jobs, &fresh);
 
         // The remembered tickets that may match, read to compare and to learn which are still
         // open.
         let since = window_start(now);
-        let mut asked: Vec<(i64, Owner<'_>)> = Vec::new();
-        for (job, _) in jobs.iter().zip(&new).filter(|(_, n)| **n) {
-            let new = &job.req.new;
-            asked.extend(self.remembered.may_match(
-                &new.requester,
-                new.channel.as_deref(),
-                &job.read.tokens,
-                since,
-            ));
-        }
+        let asked = may_match(&self.remembered, jobs, &new, since);
         let mut ids: Vec<i64> = asked.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -489,69 +482,47 @@ impl Writer {
             .filter(|(id, _)| !recent.is_open(*id))
             .collect();
 
-        let mut results = Vec::with_capacity(jobs.len());
-        let mut rows = Rows::default();
-        let mut next = self.next_id;
-        let mut earliest = None;
-        for (job, is_new) in jobs.iter().zip(&new) {
-            if !is_new {
-                results.push(Filed::Duplicate);
-                continue;
-            }
-            next += 1;
-            let req = &job.req;
-            let new = &req.new;
-            let created = req.requested_at.map_or(now, |at| at.min(now));
-            let mut ticket = build(&self.policy, next, new, job.read.triage.clone(), created);
-            let remembered = self.remembered.may_match(
-                &new.requester,
-                new.channel.as_deref(),
-                &job.read.tokens,
-                since,
-            );
-            ticket.duplicate_of = recent.duplicate_of(
-                remembered.map(|(id, _)| id),
-                &new.requester,
-                new.channel.as_deref(),
-                &job.read.tokens,
-            );
-            recent.filed(
-                ticket.id,
-                &ticket.key,
-                &new.requester,
-                new.channel.as_deref(),
-                job.read.stored_tokens.clone(),
-            );
-            let history = [Moment {
-                at: created,
-                what: Happening::Created {
-                    priority: ticket.priority.to_string(),
-                },
-            }];
-            let plan = sla::timers::plan(&self.policy, &ticket, &history);
-            if let Some((head, later)) = sla::timers::chain(&plan) {
-                earliest =
-                    Some(earliest.map_or(head.due_at, |e: DateTime<Utc>| e.min(head.due_at)));
-                rows.plans.push((ticket.id, head, later));
-            }
-            for message in (req.effects)(&ticket) {
-                rows.outbox.push((ticket.id, message));
-            }
-            // Its place in `results`, filled once the transaction no longer needs the rows.
-            results.push(Filed::Duplicate);
-            rows.tickets.push((ticket, job));
-        }
-        let tickets: Vec<(&Ticket, &str)> = rows
+        let planned = plan(
+            &self.policy,
+            &self.remembered,
+            self.next_id,
+            jobs,
+            &new,
+            &mut recent,
+            now,
+        );
+        let tickets: Vec<(&Ticket, &str)> = planned
+            .rows
             .tickets
             .iter()
             .map(|(t, job)| (t, job.read.stored_words.as_str()))
             .collect();
+        let rows = &planned.rows;
         filer_db::insert_filed(&mut tx, &tickets, &rows.plans, &rows.outbox, &now_text).await?;
         let syncing = std::time::Instant::now();
         tx.commit().await?;
         self.timing.synced = syncing.elapsed();
-        self.next_id = next;
-        for (id, owner) in &closed {
+        Ok(self.remember(planned, &closed, &new, now))
+    }
+
+    /// After the commit: the numbers handed out are used, the remembered tickets found
+    /// closed are forgotten and the new ones remembered, and the scheduler hears of a timer
+    /// due before it would wake. Returns each request's answer.
+    fn remember(
+        &mut self,
+        planned: Planned<'_>,
+        closed: &[(i64, Owner<'_>)],
+        new: &[bool],
+        now: DateTime<Utc>,
+    ) -> Vec<Filed> {
+        let Planned {
+            mut results,
+            rows,
+            next_id,
+            earliest,
+        } = planned;
+        self.next_id = next_id;
+        for (id, owner) in closed {
             self.remembered.forget(*owner, *id);
         }
         for (t, job) in &rows.tickets {
@@ -562,7 +533,7 @@ impl Writer {
                 .ticket_filed(&t.priority, &t.category, t.source);
         }
         let mut filed = rows.tickets.into_iter().map(|(t, _)| t);
-        for (result, _) in results.iter_mut().zip(&new).filter(|(_, n)| **n) {
+        for (result, _) in results.iter_mut().zip(new).filter(|(_, n)| **n) {
             if let Some(ticket) = filed.next() {
                 *result = Filed::New(Box::new(ticket));
             }
@@ -570,8 +541,121 @@ impl Writer {
         if let Some(due) = earliest {
             self.wakes.timers.timer_added(due);
         }
-        Ok(results)
+        results
     }
+}
+
+/// The remembered tickets that may match the batch's new requests, with the list each
+/// came from.
+fn may_match<'j>(
+    remembered: &Remembered,
+    jobs: &'j [Box<Job>],
+    new: &[bool],
+    since: DateTime<Utc>,
+) -> Vec<(i64, Owner<'j>)> {
+    let mut asked = Vec::new();
+    for (job, _) in jobs.iter().zip(new).filter(|(_, n)| **n) {
+        let new = &job.req.new;
+        asked.extend(remembered.may_match(
+            &new.requester,
+            new.channel.as_deref(),
+            &job.read.tokens,
+            since,
+        ));
+    }
+    asked
+}
+
+/// What the batch files, decided from what was read, with no I/O: each new request's
+/// ticket (its number, triage, due times, the duplicate it may be of), its SLA timers
+/// and its messages. `recent` learns each ticket as it is planned, so a later request of
+/// the batch is compared with it.
+fn plan<'j>(
+    policy: &Policy,
+    remembered: &Remembered,
+    next_id: i64,
+    jobs: &'j [Box<Job>],
+    new: &[bool],
+    recent: &mut Recent,
+    now: DateTime<Utc>,
+) -> Planned<'j> {
+    let since = window_start(now);
+    let mut planned = Planned {
+        results: Vec::with_capacity(jobs.len()),
+        rows: Rows::default(),
+        next_id,
+        earliest: None,
+    };
+    for (job, is_new) in jobs.iter().zip(new) {
+        // Its place in `results`, filled once the transaction no longer needs the rows.
+        planned.results.push(Filed::Duplicate);
+        if !is_new {
+            continue;
+        }
+        planned.next_id += 1;
+        let req = &job.req;
+        let new = &req.new;
+        let created = req.requested_at.map_or(now, |at| at.min(now));
+        let mut ticket = build(
+            policy,
+            planned.next_id,
+            new,
+            job.read.triage.clone(),
+            created,
+        );
+        let remembered = remembered.may_match(
+            &new.requester,
+            new.channel.as_deref(),
+            &job.read.tokens,
+            since,
+        );
+        ticket.duplicate_of = recent.duplicate_of(
+            remembered.map(|(id, _)| id),
+            &new.requester,
+            new.channel.as_deref(),
+            &job.read.tokens,
+        );
+        recent.filed(
+            ticket.id,
+            &ticket.key,
+            &new.requester,
+            new.channel.as_deref(),
+            job.read.stored_tokens.clone(),
+        );
+        let history = [Moment {
+            at: created,
+            what: Happening::Created {
+                priority: ticket.priority.to_string(),
+            },
+        }];
+        let plan = sla::timers::plan(policy, &ticket, &history);
+        if let Some((head, later)) = sla::timers::chain(&plan) {
+            let due = head.due_at;
+            planned.earliest = Some(planned.earliest.map_or(due, |e: DateTime<Utc>| e.min(due)));
+            planned.rows.plans.push((ticket.id, head, later));
+        }
+        for message in (req.effects)(&ticket) {
+            planned.rows.outbox.push((ticket.id, message));
+        }
+        planned.rows.tickets.push((ticket, job));
+    }
+    planned
+}
+
+/// Which of `jobs` are new: every inbox key of the request was seen first now (`fresh`) and
+/// not claimed by an earlier request of the batch. Each new key is claimed, as inserting the
+/// keys one by one would.
+fn unseen(jobs: &[Box<Job>], fresh: &HashSet<String>) -> Vec<bool> {
+    let mut claimed = HashSet::new();
+    jobs.iter()
+        .map(|job| {
+            let mut all_new = true;
+            for key in &job.req.dedupe {
+                all_new &= fresh.contains(key) && claimed.insert(key);
+            }
+            all_new
+        })
+        .collect()
 }
 
 /// A new ticket as triage files it, with its SLA due times.
@@ -726,6 +810,62 @@ mod tests {
         });
         is_running.recv().unwrap();
         (park, thread)
+    }
+
+    #[test]
+    fn a_plan_numbers_new_requests_skips_redeliveries_and_compares_within_the_batch() {
+        // The decision alone: no database, no writer.
+        let policy = Policy::builtin();
+        let job = |requester: &str, text: &str| {
+            let req = request(requester, text);
+            let read = Read::of(&policy, &req.new);
+            let (reply, _) = oneshot::channel();
+            Box::new(Job { req, read, reply })
+        };
+        let stuck = "the staging deploy is stuck on the migrations step";
+        let jobs = vec![
+            job("U1", stuck),
+            job("U2", "please rotate the vault token for billing"),
+            job("U1", stuck),
+        ];
+        let new = [true, false, true];
+        let mut recent = Recent::of(Vec::new());
+        let now = "2026-11-10T10:00:00Z".parse().unwrap();
+        let remembered = Remembered::default();
+        let planned = plan(&policy, &remembered, 41, &jobs, &new, &mut recent, now);
+
+        let filed: Vec<(i64, &str, Option<&str>)> = planned
+            .rows
+            .tickets
+            .iter()
+            .map(|(t, _)| {
+                (
+                    t.id,
+                    t.key.as_str(),
+                    t.duplicate_of.as_ref().map(|d| d.1.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            filed,
+            [(42, "PLAT-42", None), (43, "PLAT-43", Some("PLAT-42"))],
+            "the redelivered request takes no number; the repeat is flagged"
+        );
+        assert_eq!(planned.next_id, 43);
+        assert_eq!(
+            planned.rows.plans.len(),
+            2,
+            "each new ticket has its timers"
+        );
+        assert!(planned.earliest.is_some_and(|due| due > now));
+        assert_eq!(planned.results.len(), 3, "an answer for every request");
+        assert!(
+            planned
+                .results
+                .iter()
+                .all(|r| matches!(r, Filed::Duplicate)),
+            "new tickets' answers are filled in only after the commit"
+        );
     }
 
     #[tokio::test]
