@@ -6,6 +6,17 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+/// One chart: a titled figure, its SVG (or why there is none) and its numbers.
+pub struct Chart {
+    pub id: &'static str,
+    pub title: String,
+    pub svg: String,
+    /// Set when there is nothing to draw: the page says so instead of an empty frame.
+    pub empty: Option<String>,
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
 /// Every chart's size in SVG pixels (scaled by CSS to the page's width).
 const SIZE: (u32, u32) = (640, 300);
 

@@ -2,8 +2,7 @@
 //! saved per month (wins and self-service answers, stacked) and the weekly support share of
 //! capacity drawn against the band it should stay in.
 
-use super::charts::{self, Line};
-use super::view::Chart;
+use super::charts::{self, Chart, Line};
 use serde_json::Value;
 
 /// Hours as a figure: `230 h`; `–` when absent.

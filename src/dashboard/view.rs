@@ -2,7 +2,7 @@
 //! from the weekly series and the stats document (CONTRACT's stats JSON, read by its field
 //! names so the page shows exactly what `/api/v1/stats` says).
 
-use super::charts::{self, Line};
+use super::charts::{self, Chart, Line};
 use crate::stats::series::{Series, AGE_BUCKETS};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -16,17 +16,6 @@ pub struct Page {
     pub generated: String,
     pub headline: Vec<(String, String)>,
     pub charts: Vec<Chart>,
-}
-
-/// One chart: a titled figure, its SVG (or why there is none) and its numbers.
-pub struct Chart {
-    pub id: &'static str,
-    pub title: String,
-    pub svg: String,
-    /// Set when there is nothing to draw: the page says so instead of an empty frame.
-    pub empty: Option<String>,
-    pub head: Vec<String>,
-    pub rows: Vec<Vec<String>>,
 }
 
 /// The whole page for a window of `days` ending `now`.

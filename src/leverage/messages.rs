@@ -4,8 +4,7 @@
 
 use super::db::Win;
 use super::text::{hours, percent};
-use super::wins::NewWin;
-use super::{HoursSaved, WeekShare};
+use super::{HoursSaved, NewWin, WeekShare};
 use crate::mrkdwn::{self, escape};
 
 /// A number of hours as people write it: `200`, `7.5`, `0.25`.

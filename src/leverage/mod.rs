@@ -43,6 +43,14 @@ use crate::sla;
 use intervals::{local_day, local_midnight, week_of, Span};
 use std::collections::BTreeSet;
 
+/// A win as typed: what changed, and the hours it saves a month (`wins::parse` reads it,
+/// `messages` shows it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWin {
+    pub what: String,
+    pub hours_per_month: f64,
+}
+
 /// How many months `hours_saved.months` lists, the current one last.
 pub const MONTHS: u32 = 6;
 

@@ -2,7 +2,7 @@
 //! team channel hears it) and `/platform wins` (anyone: the list, newest first, with the
 //! total). The grammar is parsed here, so it is unit-tested as text.
 
-use super::{db, hours_saved, messages};
+use super::{db, hours_saved, messages, NewWin};
 use crate::clock::db_time;
 use crate::context::{AppError, Context};
 use crate::outbox::{self, OutboxMessage};
@@ -13,13 +13,6 @@ pub const WHAT_MAX: usize = 300;
 pub const HOURS_MAX: f64 = 1_000_000.0;
 /// `/platform wins` lists this many, newest first; the total counts them all.
 pub const LIST_MAX: i64 = 20;
-
-/// A win as typed: what changed, and the hours it saves a month.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewWin {
-    pub what: String,
-    pub hours_per_month: f64,
-}
 
 /// Reads `<what changed> saves <N>h/month`; the error says what is wrong, for the usage.
 pub fn parse(text: &str) -> Result<NewWin, String> {

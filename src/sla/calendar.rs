@@ -47,15 +47,6 @@ impl Calendar {
         })
     }
 
-    /// `from` plus `amount` of working time. A start outside working hours counts from the
-    /// next opening.
-    pub fn add_working_time(&self, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
-        let amount = amount.max(Duration::zero());
-        let first_day = from.with_timezone(&self.tz).date_naive();
-        super::day_table::add_working_time(self, from, first_day, amount)
-            .unwrap_or_else(|| self.walk(from, first_day, amount))
-    }
-
     /// [`Self::add_working_time`] day by day: the definition, and the way for deadlines
     /// beyond the day table.
     pub(super) fn walk(

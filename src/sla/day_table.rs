@@ -42,10 +42,23 @@ thread_local! {
     static BUILDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+// `Calendar::add_working_time` lives here, beside the table it reads, so that the calendar
+// need not know of the table (the table is built from a calendar).
+impl Calendar {
+    /// `from` plus `amount` of working time. A start outside working hours counts from the
+    /// next opening.
+    pub fn add_working_time(&self, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
+        let amount = amount.max(Duration::zero());
+        let first_day = from.with_timezone(&self.tz).date_naive();
+        from_table(self, from, first_day, amount)
+            .unwrap_or_else(|| self.walk(from, first_day, amount))
+    }
+}
+
 /// `from` plus `amount` (not negative) of working time in `cal`, exactly as the day-by-day
-/// walk (`Calendar::add_working_time`) finds it; None when the answer lies outside the
-/// table's days (the caller walks then).
-pub fn add_working_time(
+/// walk (`Calendar::walk`) finds it; None when the answer lies outside the table's days
+/// (the caller walks then).
+fn from_table(
     cal: &Calendar,
     from: DateTime<Utc>,
     first_day: NaiveDate,
@@ -265,7 +278,7 @@ mod tests {
         let first_day = from.with_timezone(&cal.tz).date_naive();
         // About three years of working time: past the table's 400 days.
         let amount = Duration::hours(8 * 260 * 3);
-        assert_eq!(add_working_time(&cal, from, first_day, amount), None);
+        assert_eq!(from_table(&cal, from, first_day, amount), None);
         assert_eq!(cal.add_working_time(from, amount), walk(&cal, from, amount));
     }
 }

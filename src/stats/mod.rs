@@ -55,6 +55,11 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A rate as a percentage with one decimal; `-` when absent.
+pub fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
 /// How many requesting channels `top_channels` lists.
 pub const TOP_CHANNELS: usize = 5;
 

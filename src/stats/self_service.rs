@@ -151,7 +151,7 @@ pub fn line(s: &SelfService) -> String {
         "{} offered · {} solved ({} deflected) · {} still needed help · unconfirmed: {} ignored, {} awaiting an answer",
         s.offered,
         s.solved,
-        super::text::rate(s.deflection_rate),
+        super::rate(s.deflection_rate),
         s.still_needed_help,
         s.ignored,
         s.pending

@@ -1,6 +1,7 @@
 //! The report as plain text (`platform-desk stats`), and the number formats every face shares,
 //! so that the terminal and Slack show the same figures.
 
+use super::rate;
 use super::satisfaction::Pulse;
 use super::{Csat, Group, Report, Target};
 use std::fmt::Write;
@@ -17,11 +18,6 @@ pub fn duration(seconds: Option<i64>) -> String {
         3600..=86_399 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
         _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
     }
-}
-
-/// A rate as a percentage with one decimal; `-` when absent.
-pub fn rate(r: Option<f64>) -> String {
-    r.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
 /// One target on one line: `p50 12m · p90 1h 05m · p99 3h 00m (n 40) · breached 2 of 38 (5.3%) · waiting 2`.
