@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::problem::Problems;
-use super::raw::Section;
+use super::section::Section;
 
 /// `[capacity]` as written.
 #[derive(Deserialize, Default)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::problem::Problems;
-use super::raw::{Section, Text};
+use super::section::{Section, Text};
 use super::validate::fields::duration;
 
 #[derive(Deserialize, Default)]

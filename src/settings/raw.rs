@@ -11,9 +11,8 @@ use toml::{Spanned, Value};
 
 use super::csat::RawCsat;
 use super::problem::Problems;
-
-/// Spanned text: the value and where it sits in the file.
-pub(super) type Text = Spanned<String>;
+// Where every section's reader finds them (validate/ imports them from here too).
+pub(super) use super::section::{Section, Text};
 
 /// The top level: only here to reject unknown sections; each section is read on its own.
 #[derive(Deserialize)]
@@ -219,14 +218,6 @@ one_section! {
     CapacityDoc { capacity: super::capacity::RawCapacity }
     SelfServiceDoc { self_service: RawSelfService }
     OwnershipDoc { ownership: RawOwnership }
-}
-
-/// One section as read.
-pub(super) enum Section<T> {
-    Absent,
-    Present(T),
-    /// Not readable as a section (syntax, unknown key, wrong type): already reported.
-    Broken,
 }
 
 /// The whole file as read, each section on its own.

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveTime};
 use toml::{Spanned, Value};
 
 use crate::settings::problem::Problems;
-use crate::settings::raw::Text;
+use crate::settings::section::Text;
 use crate::settings::sections::CronSchedule;
 
 /// A humantime duration such as `15m`, `1h 30m` or `5d`.
