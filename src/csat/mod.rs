@@ -4,13 +4,13 @@
 //! says so.
 //!
 //! Who is asked: only people (not bots, not Slackbot, not an id we cannot DM); only tickets
-//! in the sample (`csat.sample_rate`, a hash of the key: [`sample`]); nobody twice within
+//! in the sample (`csat.sample_rate`, a hash of the key: `sample`); nobody twice within
 //! `csat.cooldown`; never twice about one ticket (a ticket reopened and resolved again keeps
 //! its first question and its answer). The question is written in the resolution's own
-//! transaction ([`on_resolved`], called by `tickets::lifecycle`).
+//! transaction (`on_resolved`, called by `tickets::lifecycle`).
 //!
 //! Answers: only the person asked; the first answer is taken whenever it comes; pressing
-//! another number within [`CHANGE_WINDOW`] of the first answer replaces it (a slip of the
+//! another number within `CHANGE_WINDOW` of the first answer replaces it (a slip of the
 //! finger is mended), later presses leave the score as it is. Each answer updates the DM to
 //! show the choice and the ticket's card to show the score.
 

@@ -129,7 +129,7 @@ fn section(text: &str) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
 }
 
-/// `title`, then as many of `lines` as fit (at most [`LINES_MAX`], within
+/// `title`, then as many of `lines` as fit (at most `LINES_MAX`, within
 /// [`SECTION_MAX`]), then "and N more" for the rest of `total`.
 pub fn list(title: &str, lines: &[String], total: usize) -> String {
     // Room kept for the last line, "• and 1234567 more".

@@ -1,6 +1,6 @@
 //! The dispatch: every input the edge parsed goes to the capability it belongs to, from this
 //! one place. It sits above the capabilities and below the wiring; the edge reaches it only
-//! through [`Handler`].
+//! through `Handler`.
 
 pub mod commands;
 

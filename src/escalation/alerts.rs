@@ -32,7 +32,7 @@ fn late_note(late: bool) -> &'static str {
     }
 }
 
-/// One warning line: "PLAT-7 (title): first response due <when>".
+/// One warning line: "PLAT-7 (title): first response due `<when>`".
 pub fn warning_line(t: &Ticket, target: &str, due: DateTime<Utc>) -> String {
     format!(
         "{} {}: {target} due {}",

@@ -2,7 +2,7 @@
 //! goes. `/platform win` and `wins` (`wins.rs`), hours saved and the leverage ratio for a
 //! month, the weekly support share of capacity, and the notice when support stays above
 //! `capacity.support_band` (`notice.rs`, a job). The statistics report reads
-//! [`hours_saved`] and [`support_share`]; this module imports no report code.
+//! `hours_saved` and `support_share`; this module imports no report code.
 //!
 //! # Definitions
 //!
@@ -19,7 +19,7 @@
 //!   person's overlapping tickets counted once, only inside the business hours of the SLA
 //!   calendar, at most `capacity.max_ticket_hours_per_day` a local day), plus time on call
 //!   at `capacity.oncall_hours_per_day` per 24 hours. The platform engineers are
-//!   `slack.platform_team` and the on-call rotation ([`team`]): a ticket assigned to
+//!   `slack.platform_team` and the on-call rotation (`team`): a ticket assigned to
 //!   someone outside the team is not the team's time. The **share** is support
 //!   hours ÷ the team's hours in a week (`team_size × hours_per_month × 12 / 52`), compared
 //!   with `capacity.support_band`. The week still running counts its hours so far against a

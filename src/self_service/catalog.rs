@@ -196,7 +196,7 @@ fn idf(entries: f64, with_word: f64) -> f64 {
         .max(1e-6)
 }
 
-/// The request's distinct meaningful words, in order, at most [`MAX_QUERY_WORDS`].
+/// The request's distinct meaningful words, in order, at most `MAX_QUERY_WORDS`.
 pub fn content_words(text: &str) -> Vec<String> {
     let mut seen = BTreeSet::new();
     Words::of(text)

@@ -27,7 +27,7 @@ pub const CRON_SPAN: (DateTime<Utc>, DateTime<Utc>) = match (
 /// `cron` walks wall-clock times. Around an autumn clock change that is not UTC order (it
 /// gives 02:00 CEST, 02:00 CET, 02:20 CEST, 02:20 CET, ...), and started inside the repeated
 /// hour it misses the repeat of an earlier time and may give a time already past. So the walk
-/// starts [`DISORDER`] early and holds each instant until cron has moved far enough past it
+/// starts `DISORDER` early and holds each instant until cron has moved far enough past it
 /// that nothing earlier can still come.
 pub struct FireTimes<'a> {
     cron: Option<cron::ScheduleIterator<'a, Tz>>,

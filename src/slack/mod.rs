@@ -1,5 +1,5 @@
 //! The Slack edge: requests in (HTTP, Socket Mode), parsed into our own inputs and handed to
-//! the dispatch through [`Handler`]; the outbox delivered out through the Web API. Only this
+//! the dispatch through `Handler`; the outbox delivered out through the Web API. Only this
 //! module speaks Slack's wire formats, and it imports no capability.
 
 pub mod already_posted;

@@ -73,7 +73,7 @@ pub struct Backlog {
 const OLDEST_AMONG: i64 = 20_000;
 
 /// The count reads only the status index when there are no filters. The oldest open ticket
-/// is looked for first among the oldest [`OLDEST_AMONG`] tickets, in creation order, where
+/// is looked for first among the oldest `OLDEST_AMONG` tickets, in creation order, where
 /// the index's own flags pass over the resolved ones without reading the ticket (an open
 /// ticket never has flag 4; the status decides): a desk's oldest open ticket is usually an
 /// old one, and the minimum over every open ticket read each of them from the table (a

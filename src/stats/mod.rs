@@ -1,7 +1,7 @@
 //! The statistics report: for a window of days ending now, with optional filters, how many
 //! tickets were opened and resolved, how fast they were answered and resolved, and how often
 //! the targets were missed. One engine behind every face: `/platform stats` (`blocks`),
-//! `platform-desk stats` (`text`, or this [`Report`] as JSON), the read API and the dashboard.
+//! `platform-desk stats` (`text`, or this `Report` as JSON), the read API and the dashboard.
 //!
 //! # Definitions (CONTRACT.md, "Stats JSON")
 //!
@@ -27,7 +27,7 @@
 //!   breached / due, null when due = 0. The same rule as the export's breach flags.
 //! - **By priority / by category**: the same figures for each value (every priority of the
 //!   policy appears, with zeros when none was opened); **top channels**: the requesting
-//!   channels with the most tickets opened, at most [`TOP_CHANNELS`].
+//!   channels with the most tickets opened, at most `TOP_CHANNELS`.
 //! - **Support burden**: tickets opened per week (opened × 7 / days) and per platform engineer
 //!   per week (divided by the size of the policy's `platform_team`; null when it is empty).
 //! - **CSAT** (`csat`, and in each group): the population's tickets whose requester answered

@@ -448,7 +448,7 @@ pub async fn secure_delete(conn: &mut SqliteConnection) -> sqlx::Result<()> {
 /// A truncating checkpoint that waits for readers blocks every new writer meanwhile: with
 /// the pool's busy timeout (10 s) each try could hold filing and the outbox that long, and
 /// the caller's 20 tries over three minutes (seen on a loaded CI machine). Each try waits at
-/// most [`CHECKPOINT_WAIT_MS`]; the caller tries again.
+/// most `CHECKPOINT_WAIT_MS`; the caller tries again.
 pub async fn checkpoint_truncate(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
     let saved: i64 = sqlx::query_scalar("pragma busy_timeout")
         .fetch_one(&mut *conn)

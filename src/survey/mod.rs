@@ -12,7 +12,7 @@
 //! bot, deactivated) and records, per person, the instant their own clock shows the
 //! schedule's next time (`plan::deliver_at`, cron read in their zone, so daylight-saving
 //! changes fall where they do for them; at most 27 hours later). Those instants are rows
-//! (`survey_recipients.deliver_at`); the survey's [`timer::SurveyTimer`], a `jobs::Timer`
+//! (`survey_recipients.deliver_at`); the survey's `timer::SurveyTimer`, a `jobs::Timer`
 //! the job runner fires on the injected clock, sends each message when its row is due, and
 //! likewise the reminder and the close (times on the `surveys` row). Nothing lives only in
 //! memory, so a restart loses nothing and sends nothing twice (each send is claimed by a

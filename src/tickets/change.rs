@@ -32,7 +32,7 @@ pub enum Change {
 pub enum Outcome {
     Done(Box<Ticket>),
     NotFound,
-    /// The actor may not: "only the platform team can <what>".
+    /// The actor may not: "only the platform team can `<what>`".
     NotAllowed(&'static str),
     /// Nothing to do (already in that state), with why.
     Unchanged(String),

@@ -27,7 +27,7 @@ pub struct Decision {
 /// Why nothing happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// "only the platform team can <what>".
+    /// "only the platform team can `<what>`".
     NotAllowed(&'static str),
     /// Nothing to do, with why.
     Unchanged(String),

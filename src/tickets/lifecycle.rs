@@ -1,6 +1,6 @@
 //! Working a ticket: acknowledge, assign, priority, waiting, resolve, reopen, merge, and
 //! what happens in its threads. Each change is one transaction around the pure
-//! [`decide`](super::decide::decide): the new state, its events, recomputed SLA deadlines
+//! [`decide`]: the new state, its events, recomputed SLA deadlines
 //! and timers, and the outbox rows (card update, requester notice, reaction).
 
 use super::decide::{decide, Refusal};

@@ -40,7 +40,7 @@ pub fn tokens(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The words [`tokens`] keeps, in text order, repeats included, each as its singular's stem
+/// The words `tokens` keeps, in text order, repeats included, each as its singular's stem
 /// and whether a `y` follows it (`policies` → (`polic`, true)): no string is built.
 #[cfg(test)]
 fn significant(words: &Words) -> impl Iterator<Item = (&str, bool)> + '_ {
@@ -120,7 +120,7 @@ pub fn hashes_of(words: &Words) -> Vec<u64> {
 }
 
 /// The tokens of texts as their ticket stores them (`tickets.words`), and their hashes (the
-/// [`token_hashes`] of the texts joined). The words are distinct, each as [`tokens`] spells
+/// [`token_hashes`] of the texts joined). The words are distinct, each as `tokens` spells
 /// it (a token holds no space), separated by single spaces, in the order of their hashes;
 /// the duplicate check reads them back with [`stored_hashes`] instead of splitting the texts.
 pub fn stored<'a>(texts: impl IntoIterator<Item = &'a Words>) -> (String, Vec<u64>) {
