@@ -1,5 +1,5 @@
 //! The layering rule, checked: no two top-level modules of non-test code import each other,
-//! directly or through others, and the lower layers import no capability. Reads every file
+//! directly or through others, nor do two files, and the lower layers import no capability. Reads every file
 //! under `src/` with `syn` and follows `crate::` and `super::` paths; `#[cfg(test)]` items
 //! and test-only files are left out. See docs/architecture.md.
 
@@ -61,6 +61,10 @@ struct Refs<'a> {
     module: Vec<String>,
     top_levels: &'a BTreeSet<String>,
     found: BTreeSet<String>,
+    /// Every module that is a file of its own (`["tickets", "filer", "writer"]`).
+    files: &'a BTreeSet<Vec<String>>,
+    /// The files the visited code refers to: the longest file module each path starts with.
+    found_files: BTreeSet<Vec<String>>,
     /// Files declared `#[cfg(test)] mod x;` here: left out.
     test_children: Vec<String>,
 }
@@ -88,6 +92,14 @@ impl Refs<'_> {
             if self.top_levels.contains(&top) {
                 self.found.insert(top);
             }
+        }
+        let mut full = base;
+        full.extend(rest.iter().cloned());
+        while !full.is_empty() && !self.files.contains(&full) {
+            full.pop();
+        }
+        if !full.is_empty() {
+            self.found_files.insert(full);
         }
     }
 
@@ -193,16 +205,28 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
 
 /// Top-level module -> the top-level modules its non-test code refers to.
 fn graph() -> Graph {
+    graphs().0
+}
+
+/// File module (`tickets::filer::writer`) -> the file modules its non-test code refers to
+/// by `crate::` and `super::` paths (a path names the longest file module it starts with).
+fn file_graph() -> Graph {
+    graphs().1
+}
+
+/// Both graphs, from one reading of `src/`.
+fn graphs() -> (Graph, Graph) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let top_levels: BTreeSet<String> = files
+    let mut paths = Vec::new();
+    rust_files(&src, &mut paths);
+    let top_levels: BTreeSet<String> = paths
         .iter()
         .filter_map(|f| module_of(&src, f).first().cloned())
         .collect();
+    let files: BTreeSet<Vec<String>> = paths.iter().map(|f| module_of(&src, f)).collect();
     let mut test_only: BTreeSet<Vec<String>> = BTreeSet::new();
-    let mut refs: Vec<(Vec<String>, BTreeSet<String>)> = Vec::new();
-    for file in &files {
+    let mut refs = Vec::new();
+    for file in &paths {
         let text = std::fs::read_to_string(file).unwrap();
         let parsed = syn::parse_file(&text)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
@@ -211,6 +235,8 @@ fn graph() -> Graph {
             module: module.clone(),
             top_levels: &top_levels,
             found: BTreeSet::new(),
+            files: &files,
+            found_files: BTreeSet::new(),
             test_children: Vec::new(),
         };
         visitor.visit_file(&parsed);
@@ -219,18 +245,28 @@ fn graph() -> Graph {
             path.push(child.clone());
             test_only.insert(path);
         }
-        refs.push((module, visitor.found));
+        refs.push((module, visitor.found, visitor.found_files));
     }
     let mut graph = Graph::new();
-    for (module, found) in refs {
-        let Some(top) = module.first() else { continue };
+    let mut file_graph = Graph::new();
+    for (module, found, found_files) in refs {
         if test_only.iter().any(|t| module.starts_with(t)) {
             continue;
         }
+        let name = module.join("::");
+        let edges = file_graph.entry(name.clone()).or_default();
+        edges.extend(
+            found_files
+                .iter()
+                .filter(|f| !test_only.iter().any(|t| f.starts_with(t)))
+                .map(|f| f.join("::"))
+                .filter(|f| *f != name),
+        );
+        let Some(top) = module.first() else { continue };
         let edges = graph.entry(top.clone()).or_default();
         edges.extend(found.into_iter().filter(|f| f != top));
     }
-    graph
+    (graph, file_graph)
 }
 
 /// The modules `from` reaches, with one path to each.
@@ -265,6 +301,35 @@ fn no_two_top_level_modules_import_each_other_directly_or_through_others() {
         circles.is_empty(),
         "import circles:\n{}",
         circles.join("\n")
+    );
+}
+
+#[test]
+fn no_two_files_import_each_other_directly_or_through_others() {
+    // Within a folder too: `super::` and `crate::` paths between files. (Paths relative to
+    // a module, as a `mod.rs` names its own children, are not read: a parent declaring and
+    // using its children is the module tree, not a circle.)
+    let graph = file_graph();
+    assert!(
+        graph.len() > 100,
+        "the source was not read: {}",
+        graph.len()
+    );
+    assert!(
+        graph["tickets::filer::writer"].contains("tickets::filer::protocol"),
+        "{:?}",
+        graph["tickets::filer::writer"]
+    );
+    let mut circles = BTreeSet::new();
+    for file in graph.keys() {
+        if let Some(path) = reach(&graph, file).remove(file) {
+            circles.insert(path.join(" -> "));
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "import circles between files:\n{}",
+        circles.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
 
