@@ -8,7 +8,7 @@ use crate::outbox::OutboxMessage;
 use crate::settings::Policy;
 use crate::sla::deadlines::{Happening, Moment};
 use crate::tickets::commit_timing::{SlowCommits, Timing};
-use crate::tickets::filer_db::{self};
+use crate::tickets::filer_db;
 use crate::tickets::recent::{window_start, Owner, Recent, Remembered};
 use crate::tickets::{NewTicket, Ticket};
 use crate::{sla, triage};
