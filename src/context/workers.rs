@@ -101,11 +101,15 @@ mod tests {
         });
         assert!(seen, "busy while running a task");
         // And idle again once it has nothing to do: the worker parks after the last task.
-        runtime.block_on(async {
-            while workers.busy() {
-                tokio::task::yield_now().await;
-            }
+        let idle = runtime.block_on(async {
+            let wait = async {
+                while workers.busy() {
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(10), wait).await
         });
+        assert!(idle.is_ok(), "still busy with nothing to run");
         drop(runtime);
     }
 }

@@ -198,7 +198,7 @@ impl Writer {
                 }
             }
         }
-        // The scheduler is woken by `try_write` only if a new timer is due before it wakes
+        // The scheduler is woken by `remember` only if a new timer is due before it wakes
         // anyway.
         self.wakes.outbox.notify_one();
     }
