@@ -497,6 +497,11 @@ pub(crate) mod tests {
             ("ignore_check_constraints", 0),
             // 2 is FULL: a commit is on disk before it returns (WAL mode).
             ("synchronous", 2),
+            // The same as the pool's: a smaller one would stall the writer's commits often.
+            (
+                "wal_autocheckpoint",
+                i64::from(crate::store::WAL_AUTOCHECKPOINT_PAGES),
+            ),
         ] {
             let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("pragma {pragma}")))
                 .fetch_one(&mut conn)
