@@ -15,7 +15,7 @@ pub type Pool = SqlitePool;
 /// with it: at 1,000 pages that was every ~20th commit, about 5% of requests, which made
 /// p95 to p99 one checkpoint longer than the rest (docs/performance.md). At 10,000 it is
 /// about one commit in 185, under 1% of requests, at the price of a longer stall when it
-/// comes (tens of milliseconds under full load) and a log file of up to about 40 MB. Every
+/// comes (45-100 ms under full load on a 2-core VM) and a log file of up to about 40 MB. Every
 /// connection uses the same value: a pool connection with a smaller one would checkpoint
 /// often beside the writer and slow its commits.
 pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
