@@ -200,37 +200,36 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn every_connection_is_back_to_synchronous_full_after_the_migrations() {
-        let (_dir, pool) = migrated().await;
-        // Held at once, so the connection that ran the migrations is one of them.
+    /// `pragma` as each of the pool's four connections reports it. They are held at once, so
+    /// the connection that ran the migrations is one of them.
+    async fn on_every_connection(pool: &Pool, pragma: &str) -> Vec<i64> {
         let mut conns = Vec::new();
         for _ in 0..4 {
             conns.push(pool.acquire().await.unwrap());
         }
+        let mut values = Vec::new();
         for conn in &mut conns {
-            let level: i64 = sqlx::query_scalar("pragma synchronous")
+            let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("pragma {pragma}")))
                 .fetch_one(&mut **conn)
                 .await
                 .unwrap();
-            assert_eq!(level, 2, "2 is FULL");
+            values.push(value);
         }
+        values
+    }
+
+    #[tokio::test]
+    async fn every_connection_is_back_to_synchronous_full_after_the_migrations() {
+        let (_dir, pool) = migrated().await;
+        let levels = on_every_connection(&pool, "synchronous").await;
+        assert_eq!(levels, [2; 4], "2 is FULL");
     }
 
     #[tokio::test]
     async fn every_connection_leaves_the_log_to_grow_to_ten_thousand_pages_before_a_checkpoint() {
         let (_dir, pool) = migrated().await;
-        let mut conns = Vec::new();
-        for _ in 0..4 {
-            conns.push(pool.acquire().await.unwrap());
-        }
-        for conn in &mut conns {
-            let pages: i64 = sqlx::query_scalar("pragma wal_autocheckpoint")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(pages, 10_000);
-        }
+        let pages = on_every_connection(&pool, "wal_autocheckpoint").await;
+        assert_eq!(pages, [10_000; 4]);
     }
 
     #[tokio::test]
