@@ -223,3 +223,24 @@ fn the_readme_documents_every_series_the_contract_promises_with_its_labels() {
         );
     }
 }
+
+/// The backup section's size of the `-wal` file is what the store lets it grow to: the
+/// checkpoint threshold in pages times the database's page size, rounded to tens of MB.
+#[tokio::test]
+async fn the_readme_gives_the_log_size_the_checkpoint_threshold_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let pool = platform_desk::store::connect(&url).await.unwrap();
+    let page_size: i64 = sqlx::query_scalar("pragma page_size")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let bytes = i64::from(platform_desk::store::WAL_AUTOCHECKPOINT_PAGES) * page_size;
+    let mb = (bytes as f64 / 1e7).round() as i64 * 10;
+    let claim = format!("(recent commits, up to about {mb} MB)");
+    assert!(
+        README.contains(&claim),
+        "the README should say {claim:?} of the -wal file"
+    );
+}
